@@ -1,0 +1,1 @@
+"""Overwriting: methods, seekable pattern streams, file and device targets."""

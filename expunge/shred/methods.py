@@ -1,0 +1,240 @@
+"""The method registry: named lists of passes, each with the standard it follows.
+
+A method is data. Its passes are *tokens*: ``R`` (a random AES-CTR pass), hex bytes
+(``00``, ``92 49 24``), or ``c1``/``~c1`` (one random byte chosen per run, and its
+complement). ``resolve`` turns tokens into concrete ``PassPattern`` values for one run.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from expunge.errors import UsageError
+from expunge.shred.patterns import PassPattern
+
+_HEX = re.compile(r"^(?:[0-9a-f]{2})+$")
+_CHOSEN = re.compile(r"^(~?)c(\d+)$")
+MAX_PATTERN_BYTES = 64
+MAX_PASSES = 64
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named overwrite method.
+
+    ``shuffle`` is a half-open range of pass indexes whose order is randomized per run
+    (Gutmann's middle passes). ``verify_each`` marks standards that require every pass to
+    be verified, not only the last.
+    """
+
+    name: str
+    passes: tuple[str, ...]
+    source: str
+    note: str = ""
+    shuffle: tuple[int, int] | None = None
+    verify_each: bool = False
+
+    @property
+    def pass_count(self) -> int:
+        """How many passes the method writes."""
+        return len(self.passes)
+
+    def describe_passes(self) -> str:
+        """The pass list as people read it: ``c, ~c, R``."""
+        return ", ".join(self.passes)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form for ``expunge methods --json`` and certificates."""
+        return {
+            "name": self.name,
+            "passes": list(self.passes),
+            "source": self.source,
+            "note": self.note,
+            "randomized_order": list(self.shuffle) if self.shuffle else None,
+            "verify_each": self.verify_each,
+        }
+
+
+_GUTMANN_MIDDLE = (
+    "55",
+    "aa",
+    "924924",
+    "492492",
+    "249249",
+    *(f"{n:x}{n:x}" for n in range(16)),
+    "924924",
+    "492492",
+    "249249",
+    "6db6db",
+    "b6db6d",
+    "db6db6",
+)
+
+REGISTRY: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "clear",
+            ("R",),
+            "NIST SP 800-88 Rev. 2 (2025), Clear: one overwrite of all user-addressable "
+            "storage",
+            "random, so that no controller can compress or skip it; still verifiable "
+            "because the keystream can be recomputed",
+        ),
+        Method("zero", ("00",), "single fixed-value pass (zeros)"),
+        Method("one", ("ff",), "single fixed-value pass (ones)"),
+        Method(
+            "dod-3",
+            ("c1", "~c1", "R"),
+            "DoD 5220.22-M (1995), short form, as nwipe 'dodshort'",
+            "c1 is one random byte chosen per run, ~c1 its complement",
+        ),
+        Method(
+            "dod-7",
+            ("c1", "~c1", "R", "c2", "c3", "~c3", "R"),
+            "DoD 5220.22-M ECE, 7 passes, as nwipe 'dod522022m' and Eraser",
+            "c1..c3 are random bytes chosen per run, ~c their complements",
+        ),
+        Method(
+            "gutmann",
+            ("R",) * 4 + _GUTMANN_MIDDLE + ("R",) * 4,
+            "P. Gutmann, Secure Deletion of Data from Magnetic and Solid-State Memory, "
+            "USENIX Security 1996: 35 passes",
+            "passes 5-31 are written in a random order chosen per run, as the paper says; "
+            "meant for MFM/RLL drives, pointless on modern media",
+            shuffle=(4, 31),
+        ),
+        Method(
+            "schneier",
+            ("ff", "00", "R", "R", "R", "R", "R"),
+            "B. Schneier, Applied Cryptography (2nd ed., 1996), ch. 10.9",
+        ),
+        Method(
+            "bsi-vsitr",
+            ("00", "ff", "00", "ff", "00", "ff", "aa"),
+            "BSI VSITR (Germany), as commonly published",
+            "published readings differ on the final pass; this follows the 0xAA reading",
+        ),
+        Method(
+            "ops-ii",
+            ("00", "ff", "00", "ff", "00", "ff", "R"),
+            "RCMP TSSIT OPS-II (Canada)",
+        ),
+        Method(
+            "hmg-is5-baseline",
+            ("00",),
+            "HMG Infosec Standard 5 (UK), baseline: one zero pass, verified",
+        ),
+        Method(
+            "hmg-is5-enhanced",
+            ("00", "ff", "R"),
+            "HMG Infosec Standard 5 (UK), enhanced: zeros, ones, random; last pass verified",
+        ),
+        Method(
+            "nnsa",
+            ("R", "R", "00"),
+            "NNSA Policy Letter NAP-14.1-C (US)",
+        ),
+    )
+}
+
+DEFAULT_METHOD = "clear"
+
+
+def get_method(name: str) -> Method:
+    """The registry entry called ``name``; a usage error naming the choices otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown method {name!r}",
+            target="--method",
+            remedy=f"choose one of {', '.join(REGISTRY)} (see 'expunge methods')",
+        ) from None
+
+
+def _normalize_token(token: str) -> str:
+    token = token.strip().lower().replace(" ", "").removeprefix("0x")
+    if token in ("r", "random"):
+        return "R"
+    return token
+
+
+def parse_passes(text: str) -> Method:
+    """A custom method from ``--passes 00,ff,R,55aa``."""
+    tokens = [_normalize_token(t) for t in text.split(",")]
+    if not text.strip() or not all(tokens):
+        raise UsageError(
+            f"empty pass in {text!r}", target="--passes", remedy="e.g. --passes 00,ff,R"
+        )
+    for token in tokens:
+        if token == "R":
+            continue
+        if not _HEX.match(token) or len(token) > 2 * MAX_PATTERN_BYTES:
+            raise UsageError(
+                f"pass {token!r} is neither R nor whole hex bytes (up to {MAX_PATTERN_BYTES})",
+                target="--passes",
+                remedy="write patterns as hex bytes, e.g. 00, ff, 924924, or R for random",
+            )
+    if len(tokens) > MAX_PASSES:
+        raise UsageError(
+            f"{len(tokens)} passes is more than {MAX_PASSES}", target="--passes", remedy=""
+        )
+    return Method(
+        "custom", tuple(tokens), "custom pass list given with --passes", text.strip()
+    )
+
+
+def with_blank(method: Method) -> Method:
+    """``--blank``: the method followed by a final zero pass (verification checks zeros)."""
+    return Method(
+        f"{method.name}+blank",
+        (*method.passes, "00"),
+        method.source,
+        (method.note + "; " if method.note else "") + "a final zero pass was added (--blank)",
+        method.shuffle,
+        method.verify_each,
+    )
+
+
+def choose_method(name: str | None, passes: str | None, blank: bool) -> Method:
+    """The method the options name: ``--passes`` or ``--method``, then ``--blank``."""
+    if name and passes:
+        raise UsageError(
+            "--method and --passes both given", target="--passes", remedy="give one of them"
+        )
+    method = parse_passes(passes) if passes else get_method(name or DEFAULT_METHOD)
+    return with_blank(method) if blank else method
+
+
+def resolve(method: Method, rng: secrets.SystemRandom | None = None) -> tuple[PassPattern, ...]:
+    """Concrete passes for one run: chosen bytes picked, fresh keys drawn, order shuffled."""
+    rng = rng or secrets.SystemRandom()
+    chosen: dict[str, int] = {}
+    tokens: list[str] = list(method.passes)
+    if method.shuffle:
+        start, end = method.shuffle
+        middle = tokens[start:end]
+        rng.shuffle(middle)
+        tokens[start:end] = middle
+    passes: list[PassPattern] = []
+    for token in tokens:
+        if token == "R":
+            passes.append(PassPattern.random())
+            continue
+        match = _CHOSEN.match(token)
+        if match:
+            complement, name = match.groups()
+            value = chosen.setdefault(name, rng.randrange(256))
+            passes.append(PassPattern.fixed(bytes([value ^ 0xFF if complement else value])))
+            continue
+        passes.append(PassPattern.fixed(bytes.fromhex(token)))
+    return tuple(passes)
+
+
+def method_names() -> Sequence[str]:
+    """Registered method names, in registry order."""
+    return tuple(REGISTRY)
