@@ -79,8 +79,7 @@ REGISTRY: dict[str, Method] = {
         Method(
             "clear",
             ("R",),
-            "NIST SP 800-88 Rev. 2 (2025), Clear: one overwrite of all user-addressable "
-            "storage",
+            "NIST SP 800-88 Rev. 2 (2025), Clear: one overwrite of all user-addressable storage",
             "random, so that no controller can compress or skip it; still verifiable "
             "because the keystream can be recomputed",
         ),
@@ -183,9 +182,7 @@ def parse_passes(text: str) -> Method:
         raise UsageError(
             f"{len(tokens)} passes is more than {MAX_PASSES}", target="--passes", remedy=""
         )
-    return Method(
-        "custom", tuple(tokens), "custom pass list given with --passes", text.strip()
-    )
+    return Method("custom", tuple(tokens), "custom pass list given with --passes", text.strip())
 
 
 def with_blank(method: Method) -> Method:

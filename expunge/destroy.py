@@ -1,0 +1,305 @@
+"""The one destruction workflow: check -> overwrite -> verify -> remove -> certify -> record.
+
+Every check that can refuse runs for every target before the first byte is written, and
+again on the open descriptor right before writing. Layer 2: it ties together ``shred``
+(overwriting), ``verify`` (read-back), ``certificates`` and ``ledger``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import blake3
+
+from expunge.errors import ExpungeError, TargetError
+from expunge.progress import NULL_PROGRESS, ProgressSink
+from expunge.shred import files
+from expunge.shred.files import FileOptions, OpenFile
+from expunge.shred.methods import Method, resolve
+from expunge.shred.overwrite import PassOptions, run_passes
+from expunge.shred.report import WipeReport
+
+Outcome = Literal["success", "failed", "partial", "interrupted"]
+_FINGERPRINT_CHUNK = 4 << 20
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How to read the media back: mode, coverage, and whether after every pass."""
+
+    mode: str = "nist"
+    coverage: float | None = None
+    every_pass: bool = False
+
+
+@dataclass(frozen=True)
+class ShredRequest:
+    """Everything ``expunge shred`` was asked to do."""
+
+    paths: tuple[str, ...]
+    method: Method
+    recursive: bool = False
+    keep: bool = False
+    dry_run: bool = False
+    remove_on_failure: bool = False
+    fingerprint: bool = False
+    file_options: FileOptions = field(default_factory=FileOptions)
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file: what the overwrite did, what read-back found, whether it is gone."""
+
+    path: str
+    wipe: WipeReport
+    content_digest: str | None = None
+
+    @property
+    def status(self) -> Outcome:
+        """The file's outcome: the overwrite's status, failed by any verification mismatch."""
+        return self.wipe.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "content_blake3": self.content_digest,
+            "wipe": self.wipe.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Destruction:
+    """One top-level PATH argument: a file, or a directory and everything in it."""
+
+    target: str
+    kind: Literal["file", "directory"]
+    files: tuple[FileOutcome, ...]
+    removed_entries: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    interrupted: bool = False
+
+    @property
+    def status(self) -> Outcome:
+        """``success`` only when every file succeeded and nothing else went wrong."""
+        if self.interrupted or any(f.status == "interrupted" for f in self.files):
+            return "interrupted"
+        if not self.errors and all(f.status == "success" for f in self.files):
+            return "success"
+        if any(f.status == "success" for f in self.files) or any(
+            f.status == "partial" for f in self.files
+        ):
+            return "partial"
+        return "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "target": self.target,
+            "kind": self.kind,
+            "status": self.status,
+            "files": [f.to_dict() for f in self.files],
+            "removed_entries": list(self.removed_entries),
+            "skipped": list(self.skipped),
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """What a dry run found: a file that would be destroyed, and its limitations."""
+
+    path: str
+    size: int
+    filesystem: str
+    limitations: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "path": self.path,
+            "size": self.size,
+            "filesystem": self.filesystem,
+            "limitations": list(self.limitations),
+        }
+
+
+def _check_top_level(path: str, recursive: bool) -> Literal["file", "directory"]:
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise files.target_error(exc, path) from exc
+    if stat.S_ISDIR(st.st_mode):
+        if not recursive:
+            raise TargetError("is a directory", target=path, remedy="use -r to destroy it")
+        return "directory"
+    return "file"
+
+
+def preflight(request: ShredRequest) -> tuple[PlannedFile, ...]:
+    """Run every check on every target without writing; raise the first refusal.
+
+    Opening for writing changes nothing on disk; each file is opened, checked, closed.
+    """
+    planned: list[PlannedFile] = []
+
+    def check(opened: OpenFile) -> None:
+        with opened:
+            planned.append(
+                PlannedFile(
+                    opened.path,
+                    opened.identity.size,
+                    opened.identity.filesystem,
+                    tuple(lim.code for lim in opened.limitations),
+                )
+            )
+
+    for path in request.paths:
+        if _check_top_level(path, request.recursive) == "file":
+            check(files.open_file(path, request.file_options))
+            continue
+        parent_fd, dir_fd, _ = files.open_tree(path, request.file_options)
+        try:
+            for entry in files.walk_tree(dir_fd, path, request.file_options):
+                if entry.kind == "file":
+                    check(
+                        files.open_file_at(
+                            entry.dir_fd, entry.name, entry.path, request.file_options
+                        )
+                    )
+        finally:
+            os.close(dir_fd)
+            os.close(parent_fd)
+    return tuple(planned)
+
+
+def fingerprint(fd: int) -> str:
+    """BLAKE3 of the file's content, read through the same open file (``/proc/self/fd``)."""
+    hasher = blake3.blake3()
+    read_fd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(read_fd, _FINGERPRINT_CHUNK):
+            hasher.update(chunk)
+    finally:
+        os.close(read_fd)
+    return hasher.hexdigest()
+
+
+@dataclass
+class _Run:
+    request: ShredRequest
+    progress: ProgressSink
+    stop: threading.Event | None
+    confirm: Callable[[str], bool] | None
+
+    def destroy_file(self, target: OpenFile) -> FileOutcome:
+        digest = fingerprint(target.fd) if self.request.fingerprint else None
+        passes = resolve(self.request.method)
+        options = PassOptions(
+            block_size=512,
+            buffered=True,
+            progress=self.progress,
+            task=target.path,
+            stop=self.stop,
+        )
+        results = run_passes(target.fd, target.identity.size, passes, options)
+        report = WipeReport(
+            identity=target.identity,
+            method=self.request.method.name,
+            passes=results,
+            planned_passes=len(passes),
+            limitations=target.limitations,
+            interrupted=self.stop is not None and self.stop.is_set(),
+        )
+        done = report.status == "success"
+        if not self.request.keep and (done or self.request.remove_on_failure):
+            files.remove_file(target)
+            report = report.marked_removed()
+        return FileOutcome(target.path, report, digest)
+
+    def destroy_path(self, path: str) -> Destruction:
+        kind = _check_top_level(path, self.request.recursive)
+        if kind == "file":
+            if self.confirm is not None and not self.confirm(path):
+                return Destruction(path, "file", (), skipped=(path,))
+            with files.open_file(path, self.request.file_options) as target:
+                return Destruction(path, "file", (self.destroy_file(target),))
+        return self.destroy_tree(path)
+
+    def destroy_tree(self, path: str) -> Destruction:
+        options = self.request.file_options
+        outcomes: list[FileOutcome] = []
+        removed: list[str] = []
+        skipped: list[str] = []
+        errors: list[str] = []
+        parent_fd, dir_fd, name = files.open_tree(path, options)
+        try:
+            for entry in files.walk_tree(dir_fd, path, options):
+                if self.stop is not None and self.stop.is_set():
+                    break
+                if self.confirm is not None and not self.confirm(entry.path):
+                    skipped.append(entry.path)
+                    continue
+                try:
+                    if entry.kind == "file":
+                        with files.open_file_at(entry.dir_fd, entry.name, entry.path, options) as t:
+                            outcomes.append(self.destroy_file(t))
+                    elif self.request.keep:
+                        continue
+                    elif entry.kind == "other":
+                        files.remove_other(entry.dir_fd, entry.name)
+                        removed.append(entry.path)
+                    else:
+                        files.remove_directory(entry.dir_fd, entry.name)
+                        removed.append(entry.path)
+                except ExpungeError as exc:
+                    errors.append(exc.diagnostics())
+                except OSError as exc:
+                    errors.append(f"{entry.path}: {exc.strerror}")
+            interrupted = self.stop is not None and self.stop.is_set()
+            if not self.request.keep and not interrupted and not errors and not skipped:
+                os.close(dir_fd)
+                dir_fd = -1
+                try:
+                    files.remove_directory(parent_fd, name)
+                    removed.append(path)
+                except OSError as exc:
+                    errors.append(f"{path}: not removed: {exc.strerror}")
+        finally:
+            if dir_fd >= 0:
+                os.close(dir_fd)
+            os.close(parent_fd)
+        return Destruction(
+            path,
+            "directory",
+            tuple(outcomes),
+            removed_entries=tuple(removed),
+            skipped=tuple(skipped),
+            errors=tuple(errors),
+            interrupted=interrupted,
+        )
+
+
+def shred_paths(
+    request: ShredRequest,
+    *,
+    progress: ProgressSink = NULL_PROGRESS,
+    stop: threading.Event | None = None,
+    confirm: Callable[[str], bool] | None = None,
+) -> tuple[Destruction, ...]:
+    """Destroy every path in ``request``; refuse all of them if any one is refused.
+
+    ``confirm`` (for ``-i``) is asked before each file; ``stop`` ends the work after the
+    current buffer.
+    """
+    preflight(request)
+    run = _Run(request, progress, stop, confirm)
+    return tuple(run.destroy_path(path) for path in request.paths)
