@@ -43,8 +43,6 @@ def strict_loads(data: bytes | str, *, what: str = "JSON document") -> Any:
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
-        )
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise IntegrityError(f"malformed {what}: {exc}") from exc

@@ -115,7 +115,8 @@ def limitations_of(
         blocking.append(
             Limitation(
                 "copy-on-write",
-                f"{fstype} writes new data to new blocks: the old content stays on the medium",
+                f"{fstype} is copy-on-write: new data goes to new blocks, the old content stays "
+                "on the medium",
                 "store such documents sealed and crypto-erase them, or wipe the whole drive",
             )
         )

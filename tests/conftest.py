@@ -1,0 +1,48 @@
+"""Fixtures shared by every test folder (helpers live in tests/support.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import MountedImage, attach_loop, detach_loop, mounted_image
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path) -> Path:
+    """A fresh expunge home for one test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A 64 MiB loop device backed by a file of ours: ``(node, backing file)``."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to attach loop devices")
+    backing = tmp_path / "disk.img"
+    with open(backing, "wb") as f:
+        f.truncate(64 << 20)
+    node = attach_loop(backing)
+    try:
+        yield node, backing
+    finally:
+        detach_loop(node)
+
+
+@pytest.fixture
+def ext4_image(tmp_path: Path) -> Iterator[MountedImage]:
+    """A mounted 64 MiB ext4 image (default ordered mode)."""
+    with mounted_image(tmp_path, "ext4") as image:
+        yield image
+
+
+@pytest.fixture
+def btrfs_image(tmp_path: Path) -> Iterator[MountedImage]:
+    """A mounted 128 MiB btrfs image (copy-on-write)."""
+    with mounted_image(tmp_path, "btrfs", 128 << 20) as image:
+        yield image
