@@ -17,9 +17,11 @@ from tqdm import tqdm
 
 from expunge import __version__, destroy
 from expunge.config import Home, resolve_home
-from expunge.errors import ExpungeError, Interrupted
+from expunge.errors import ExpungeError, Interrupted, MediaIOError, UsageError, VerificationError
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import REGISTRY, Method, choose_method
+from expunge.shred.patterns import KEY_BYTES, PassPattern
+from expunge.verify import VerificationReport, make_plan, probe_target, verify_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,6 +205,22 @@ def methods(as_json: bool) -> None:
             click.echo(f"{'':<28}note: {m.note}")
 
 
+MAX_OFFSETS_SHOWN = 8
+
+
+def _verification_line(report: VerificationReport) -> str:
+    line = (
+        f"verification {report.status}: {report.mode}, {report.blocks_checked} blocks, "
+        f"{human_bytes(report.bytes_checked)} read ({report.coverage:.1%}), "
+        f"{report.cache_bypass}"
+    )
+    if report.mismatches:
+        shown = ", ".join(str(o) for o in report.mismatches[:MAX_OFFSETS_SHOWN])
+        more = len(report.mismatches) - MAX_OFFSETS_SHOWN
+        line += f"; MISMATCH at offset(s) {shown}" + (f" and {more} more" if more > 0 else "")
+    return line
+
+
 def _render_destruction(result: destroy.Destruction) -> None:
     mark = {
         "success": "destroyed",
@@ -220,6 +238,8 @@ def _render_destruction(result: destroy.Destruction) -> None:
             f"{wipe.method}, {len(wipe.passes)}/{wipe.planned_passes} passes{rate}"
             f"{', removed' if wipe.removed else ', kept'})"
         )
+        if outcome.verification is not None:
+            click.echo(f"  {_verification_line(outcome.verification)}")
         for lim in wipe.limitations:
             click.echo(f"  note: {lim.text}")
         for err in wipe.errors + tuple(p.error for p in wipe.passes if p.error):
@@ -305,9 +325,82 @@ def _exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> 
             signum=received[0],
             remedy="run the same command again to finish",
         )
-    worst = {r.status for r in results}
-    if "failed" in worst or "partial" in worst:
-        sys.exit(6)
+    unverified = [f for r in results for f in r.files if f.verification_failed]
+    if unverified:
+        raise VerificationError(
+            "read-back found content other than what was written",
+            target=", ".join(f.path for f in unverified),
+            remedy="the file was kept for inspection (--remove-on-failure removes it); "
+            "check the medium",
+        )
+    failed = [r for r in results if r.status != "success"]
+    if failed:
+        raise MediaIOError(
+            "the destruction did not complete",
+            target=", ".join(r.target for r in failed),
+            remedy="see the errors above; the medium may be failing",
+        )
+
+
+def _expected_pattern(expect: str | None, key: str | None) -> PassPattern:
+    if bool(expect) == bool(key):
+        raise UsageError(
+            "say what the target should hold",
+            target="verify",
+            remedy="give one of --expect PATTERN (hex, e.g. 00) or --key HEX (a random pass)",
+        )
+    text = (expect or key or "").strip().lower().replace(" ", "")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if expect is not None:
+        if not raw:
+            raise UsageError(f"{expect!r} is not hex bytes", target="--expect", remedy="e.g. 00")
+        return PassPattern.fixed(raw)
+    if len(raw) != KEY_BYTES:
+        raise UsageError(
+            f"a random pass key is {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)",
+            target="--key",
+            remedy="copy it from the certificate's final pass",
+        )
+    return PassPattern.random(raw)
+
+
+@cli.command("verify")
+@click.argument("target", type=click.Path())
+@click.option("--expect", default=None, help="The fixed pattern the target should hold (hex).")
+@click.option("--key", default=None, help="The AES key (hex) of the final random pass.")
+@click.option(
+    "--mode", type=click.Choice(["nist", "quick", "full"]), default="nist", show_default=True
+)
+@click.option("--coverage", type=click.FloatRange(0.001, 100.0), default=None)
+@json_option
+def verify_cmd(
+    target: str,
+    expect: str | None,
+    key: str | None,
+    mode: str,
+    coverage: float | None,
+    as_json: bool,
+) -> None:
+    """Read a target back and check it holds what the final pass wrote."""
+    pattern = _expected_pattern(expect, key)
+    info = probe_target(target)
+    plan = make_plan(info.size, mode, coverage=coverage, align=info.logical_block_size)
+    report = verify_path(
+        target, pattern, plan, expect_identity=info.identity, progress=progress_sink()
+    )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(f"{target}: {_verification_line(report)}")
+    if report.status != "success":
+        raise VerificationError(
+            f"{len(report.mismatches)} sample(s) do not match",
+            target=target,
+            remedy="the data may not have been overwritten; wipe it again",
+        )
 
 
 # ---------------------------------------------------------------- entry point

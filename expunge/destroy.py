@@ -11,7 +11,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import blake3
@@ -22,7 +22,8 @@ from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
 from expunge.shred.methods import Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import WipeReport
+from expunge.shred.report import PassResult, WipeReport
+from expunge.verify import VerificationReport, make_plan, verify_fd
 
 Outcome = Literal["success", "failed", "partial", "interrupted"]
 _FINGERPRINT_CHUNK = 4 << 20
@@ -58,12 +59,36 @@ class FileOutcome:
 
     path: str
     wipe: WipeReport
+    verification: VerificationReport | None = None
+    pass_verifications: tuple[VerificationReport, ...] = ()
     content_digest: str | None = None
 
     @property
+    def verified(self) -> bool:
+        """Whether the final pass was read back and matched (False when not verified)."""
+        return self.verification is not None and self.verification.status == "success"
+
+    @property
     def status(self) -> Outcome:
-        """The file's outcome: the overwrite's status, failed by any verification mismatch."""
-        return self.wipe.status
+        """The overwrite's status, failed by any read-back that did not match.
+
+        No file is ever ``success`` with a verification that found a mismatch.
+        """
+        status = self.wipe.status
+        if status != "success":
+            return status
+        checks = (*self.pass_verifications, *(v for v in [self.verification] if v))
+        if any(v.interrupted for v in checks):
+            return "interrupted"
+        if any(v.status == "failed" for v in checks):
+            return "failed"
+        return "success"
+
+    @property
+    def verification_failed(self) -> bool:
+        """A read-back found content other than what was written."""
+        checks = (*self.pass_verifications, *(v for v in [self.verification] if v))
+        return any(v.status == "failed" and not v.interrupted for v in checks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -72,6 +97,8 @@ class FileOutcome:
             "status": self.status,
             "content_blake3": self.content_digest,
             "wipe": self.wipe.to_dict(),
+            "verification": self.verification.to_dict() if self.verification else None,
+            "pass_verifications": [v.to_dict() for v in self.pass_verifications],
         }
 
 
@@ -210,7 +237,14 @@ class _Run:
             task=target.path,
             stop=self.stop,
         )
-        results = run_passes(target.fd, target.identity.size, passes, options)
+        verify = self.request.verify
+        per_pass: list[VerificationReport] = []
+
+        def check_pass(result: PassResult) -> None:
+            per_pass.append(self.read_back(target, result))
+
+        after = check_pass if verify.every_pass and verify.mode != "none" else None
+        results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
         report = WipeReport(
             identity=target.identity,
             method=self.request.method.name,
@@ -219,11 +253,31 @@ class _Run:
             limitations=target.limitations,
             interrupted=self.stop is not None and self.stop.is_set(),
         )
-        done = report.status == "success"
+        final: VerificationReport | None = None
+        if verify.every_pass and per_pass and len(per_pass) == len(results):
+            final = per_pass.pop()
+        elif report.status == "success" and verify.mode != "none":
+            final = self.read_back(target, results[-1])
+        outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest)
+        done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
+            # Verified before the name goes: a failed file is kept for inspection.
             files.remove_file(target)
-            report = report.marked_removed()
-        return FileOutcome(target.path, report, digest)
+            outcome = replace(outcome, wipe=report.marked_removed())
+        return outcome
+
+    def read_back(self, target: OpenFile, result: PassResult) -> VerificationReport:
+        verify = self.request.verify
+        plan = make_plan(target.identity.size, verify.mode, coverage=verify.coverage)
+        return verify_fd(
+            target.fd,
+            result.pattern,
+            plan,
+            progress=self.progress,
+            task=f"{target.path} verify",
+            stop=self.stop,
+            name=target.path,
+        )
 
     def destroy_path(self, path: str) -> Destruction:
         kind = _check_top_level(path, self.request.recursive)
