@@ -1,0 +1,135 @@
+"""Signed destruction certificates: the model, DSSE envelopes, station keys, trust, checks.
+
+Knows nothing of wiping: layer 2 maps wipe and verification reports into these types.
+The PDF renderer lives in ``expunge.certificates.pdf`` (imported on demand: it pulls in
+fpdf2).
+"""
+
+from expunge.certificates._strict import utc_timestamp
+from expunge.certificates.check import (
+    CertificateCheck,
+    Finding,
+    verify_certificate,
+    verify_certificate_file,
+)
+from expunge.certificates.countersign import (
+    CountersignatureCheck,
+    CountersignatureStatus,
+    Validation,
+    countersign,
+)
+from expunge.certificates.dsse import (
+    PAYLOAD_TYPE,
+    Envelope,
+    Signature,
+    VerifiedEnvelope,
+    keyid,
+    pae,
+    sign_certificate,
+    sign_envelope,
+    verify_envelope,
+)
+from expunge.certificates.keys import (
+    KeyInfo,
+    ensure_key,
+    fingerprint,
+    init_key,
+    key_info,
+    load_private_key,
+    load_public_key,
+    public_key_pem,
+    write_public_key,
+)
+from expunge.certificates.model import (
+    SCHEMA_ID,
+    SCHEMA_VERSION,
+    Category,
+    Certificate,
+    ErrorRecord,
+    LedgerAnchor,
+    Limitation,
+    Media,
+    MethodUsed,
+    Outcome,
+    Person,
+    Sanitization,
+    new_certificate_id,
+    sha256_hex,
+)
+from expunge.certificates.reasons import CertificateError, Reason
+from expunge.certificates.render import render_text
+from expunge.certificates.storage import read_envelope, write_envelope
+from expunge.certificates.subjects import (
+    ByteRange,
+    DriveSubject,
+    FileSubject,
+    KeyErasure,
+    PassKind,
+    PassRecord,
+    SubjectRecord,
+    VerificationRecord,
+    VerificationStatus,
+)
+from expunge.certificates.trust import TrustedKey, TrustProblem, TrustStore, load_trust
+
+__all__ = [
+    "PAYLOAD_TYPE",
+    "SCHEMA_ID",
+    "SCHEMA_VERSION",
+    "ByteRange",
+    "Category",
+    "Certificate",
+    "CertificateCheck",
+    "CertificateError",
+    "CountersignatureCheck",
+    "CountersignatureStatus",
+    "DriveSubject",
+    "Envelope",
+    "ErrorRecord",
+    "FileSubject",
+    "Finding",
+    "KeyErasure",
+    "KeyInfo",
+    "LedgerAnchor",
+    "Limitation",
+    "Media",
+    "MethodUsed",
+    "Outcome",
+    "PassKind",
+    "PassRecord",
+    "Person",
+    "Reason",
+    "Sanitization",
+    "Signature",
+    "SubjectRecord",
+    "TrustProblem",
+    "TrustStore",
+    "TrustedKey",
+    "Validation",
+    "VerificationRecord",
+    "VerificationStatus",
+    "VerifiedEnvelope",
+    "countersign",
+    "ensure_key",
+    "fingerprint",
+    "init_key",
+    "key_info",
+    "keyid",
+    "load_private_key",
+    "load_public_key",
+    "load_trust",
+    "new_certificate_id",
+    "pae",
+    "public_key_pem",
+    "read_envelope",
+    "render_text",
+    "sha256_hex",
+    "sign_certificate",
+    "sign_envelope",
+    "utc_timestamp",
+    "verify_certificate",
+    "verify_certificate_file",
+    "verify_envelope",
+    "write_envelope",
+    "write_public_key",
+]

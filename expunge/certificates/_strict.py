@@ -1,0 +1,291 @@
+"""Strict reading of parsed JSON into typed values, with the field's path in every error.
+
+A certificate is read years after it was written, by tools that may not be expunge; one
+lenient reader is enough for two of them to disagree about what a signed document says. So
+every object must have exactly its fields and every value exactly its type (``true`` is
+not ``1``). Formats (hex, times) are checked by the records' constructors, so a record built
+in code is held to the same rules as one read from a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from expunge.canonical import canonical_bytes
+from expunge.errors import IntegrityError
+
+E = TypeVar("E", bound=Enum)
+R = TypeVar("R")
+
+_SAFE_INTEGER = 2**53 - 1
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+_HEX = re.compile(r"(?:[0-9a-f]{2})+")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """``2026-11-24T19:40:17.123456Z``: the RFC 3339 UTC form certificates record."""
+    if moment.tzinfo is None:
+        raise ValueError("a certificate time needs a timezone (use datetime.now(UTC))")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Unlocated(IntegrityError):
+    """A value check that does not yet know where in the document the value sits.
+
+    Raised by record constructors; ``located`` adds the path when the record is read from
+    JSON, so a reader learns ``certificate.subjects[3].passes[1]``, not just ``pass 1``.
+    """
+
+
+def located(read: Callable[[Any, object, str], R]) -> Callable[[Any, object, str], R]:
+    """Decorate a ``from_dict(cls, data, where)``: value-check errors get ``where`` prefixed."""
+
+    @functools.wraps(read)
+    def reader(cls: Any, data: object, where: str) -> R:
+        try:
+            return read(cls, data, where)
+        except Unlocated as exc:
+            raise IntegrityError(f"{where}: {exc.message}") from None
+
+    return reader
+
+
+def check_timestamp(value: str, name: str) -> str:
+    """``value`` if it is an RFC 3339 UTC time ending in ``Z``."""
+    if not _TIMESTAMP.fullmatch(value):
+        raise Unlocated(f"{name} must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
+    try:
+        datetime.fromisoformat(value[:19])
+    except ValueError:
+        raise Unlocated(f"{name} is not a real date and time: {value}") from None
+    return value
+
+
+def check_hex(value: str, name: str, nbytes: int | None = None) -> str:
+    """``value`` if it is lowercase hex (of exactly ``nbytes`` bytes when given)."""
+    if not _HEX.fullmatch(value):
+        raise Unlocated(f"{name} must be lowercase hexadecimal bytes")
+    if nbytes is not None and len(value) != 2 * nbytes:
+        raise Unlocated(f"{name} must be {nbytes} bytes ({2 * nbytes} hex digits)")
+    return value
+
+
+class Fields:
+    """One JSON object that must have exactly ``names`` as its keys.
+
+    Getters check the type of each value and raise ``IntegrityError`` naming the field.
+    """
+
+    __slots__ = ("_data", "where")
+
+    def __init__(self, data: object, where: str, names: frozenset[str]) -> None:
+        if not isinstance(data, dict):
+            raise IntegrityError(f"{where} must be an object, not {_kind(data)}")
+        if data.keys() != names:
+            unknown = sorted(data.keys() - names)
+            if unknown:
+                raise IntegrityError(f"{where}: unknown field {unknown[0]!r}")
+            missing = sorted(names - data.keys())
+            raise IntegrityError(f"{where}: missing field {missing[0]!r}")
+        self._data: dict[str, Any] = data
+        self.where = where
+
+    def _at(self, name: str) -> str:
+        return f"{self.where}.{name}"
+
+    def _wrong(self, name: str, expected: str) -> IntegrityError:
+        found = _kind(self._data[name])
+        return IntegrityError(f"{self._at(name)} must be {expected}, not {found}")
+
+    def raw(self, name: str) -> Any:
+        """The value as parsed, for a nested object read by its own class."""
+        return self._data[name]
+
+    def text(self, name: str) -> str:
+        """A string."""
+        value = self._data[name]
+        if not isinstance(value, str):
+            raise self._wrong(name, "a string")
+        return value
+
+    def opt_text(self, name: str) -> str | None:
+        """A string or null."""
+        return None if self._data[name] is None else self.text(name)
+
+    def integer(self, name: str, minimum: int = 0) -> int:
+        """An integer no smaller than ``minimum`` (booleans are not integers)."""
+        value = self._data[name]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self._wrong(name, "an integer")
+        if value > _SAFE_INTEGER:
+            raise IntegrityError(f"{self._at(name)} is beyond JSON's exact integers (2**53 - 1)")
+        if value < minimum:
+            raise IntegrityError(f"{self._at(name)} must be at least {minimum}, not {value}")
+        return value
+
+    def opt_integer(self, name: str, minimum: int = 0) -> int | None:
+        """An integer or null."""
+        return None if self._data[name] is None else self.integer(name, minimum)
+
+    def number(self, name: str) -> float:
+        """A finite, non-negative number (canonical JSON writes ``1.0`` as ``1``)."""
+        value = self._data[name]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self._wrong(name, "a number")
+        if not math.isfinite(value) or value < 0:
+            raise IntegrityError(f"{self._at(name)} must be a finite number >= 0")
+        return float(value)
+
+    def flag(self, name: str) -> bool:
+        """``true`` or ``false``."""
+        value = self._data[name]
+        if not isinstance(value, bool):
+            raise self._wrong(name, "true or false")
+        return value
+
+    def opt_flag(self, name: str) -> bool | None:
+        """``true``, ``false`` or null."""
+        return None if self._data[name] is None else self.flag(name)
+
+    def choice(self, name: str, enum: type[E]) -> E:
+        """One of the values of ``enum``."""
+        value = self.text(name)
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(str(member.value) for member in enum)
+            raise IntegrityError(
+                f"{self._at(name)} must be one of {allowed}, not {value!r}"
+            ) from None
+
+    def items(self, name: str) -> Iterator[tuple[str, Any]]:
+        """The elements of an array, each with its path for error messages."""
+        value = self._data[name]
+        if not isinstance(value, list):
+            raise self._wrong(name, "an array")
+        where = self._at(name)
+        return ((f"{where}[{i}]", item) for i, item in enumerate(value))
+
+    def integers(self, name: str) -> tuple[int, ...]:
+        """An array of non-negative integers."""
+        result = []
+        for where, item in self.items(name):
+            if (
+                not isinstance(item, int)
+                or isinstance(item, bool)
+                or not 0 <= item <= _SAFE_INTEGER
+            ):
+                raise IntegrityError(f"{where} must be a non-negative integer below 2**53")
+            result.append(item)
+        return tuple(result)
+
+
+def field_names(cls: type, *extra: str) -> frozenset[str]:
+    """The JSON keys of a dataclass: its fields plus computed ``extra`` ones."""
+    return frozenset(f.name for f in dataclasses.fields(cls)) | frozenset(extra)
+
+
+def plain(value: Any) -> Any:
+    """A field value as JSON data: enums by value, tuples as arrays, records by ``to_dict``."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.to_dict()  # type: ignore[attr-defined]
+    return value
+
+
+def fields_dict(record: Any) -> dict[str, Any]:
+    """Every field of a dataclass instance, as JSON data."""
+    return {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def es6_number(value: float) -> str:
+    """How ECMAScript (and so RFC 8785) writes a finite float: shortest digits, JS layout."""
+    if value == 0:
+        return "0"
+    text = repr(abs(value))
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    all_digits = whole + fraction
+    leading = len(all_digits) - len(all_digits.lstrip("0"))
+    digits = all_digits.strip("0")
+    # value = 0.<digits> x 10**point, in the terms of ECMA-262 Number::toString
+    point = len(whole) - leading + int(exponent or 0)
+    count = len(digits)
+    if count <= point <= 21:
+        body = digits + "0" * (point - count)
+    elif 0 < point <= 21:
+        body = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        body = "0." + "0" * -point + digits
+    else:
+        power = point - 1
+        head = digits if count == 1 else f"{digits[0]}.{digits[1:]}"
+        body = f"{head}e{'+' if power >= 0 else '-'}{abs(power)}"
+    return "-" + body if value < 0 else body
+
+
+def _python_form_is_canonical(value: Any) -> bool:
+    """True when no number in ``value`` prints differently in Python and in RFC 8785."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is float:
+            if repr(item) != es6_number(item):
+                return False
+        elif kind is int and not -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+            return False
+    return True
+
+
+def is_canonical(value: Any, data: bytes) -> bool:
+    """Whether ``data`` (which parsed to ``value``) is exactly its RFC 8785 serialization.
+
+    Python's own encoder, compact and sorted, escapes strings exactly as RFC 8785 does and
+    sorts keys the same way unless a character outside the BMP is present (RFC 8785 sorts
+    by UTF-16 units). Where the two could differ (such characters, floats that Python
+    prints otherwise, integers beyond 2**53) the ``rfc8785`` serialization decides. This
+    keeps verification fast: the pure-Python serializer is five times slower.
+    """
+    no_astral = data.isascii() or _ASTRAL.search(data) is None
+    if no_astral and _python_form_is_canonical(value):
+        try:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return text.encode("utf-8") == data
+        except UnicodeEncodeError:
+            return False
+    try:
+        return canonical_bytes(value) == data
+    except IntegrityError:
+        return False

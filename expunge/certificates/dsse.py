@@ -1,0 +1,276 @@
+"""DSSE v1 envelopes (the in-toto signing format) with Ed25519, read strictly.
+
+An expunge certificate file is a DSSE envelope::
+
+    {"payload": BASE64(certificate bytes),
+     "payloadType": "application/vnd.expunge.certificate+json",
+     "signatures": [{"keyid": KEYID, "sig": BASE64(signature)}],
+     "countersignatures": [ ...optional, see below... ]}
+
+How any DSSE implementation verifies the primary signature:
+
+1. base64-decode ``payload`` (standard or URL-safe alphabet) into BODY;
+2. build the pre-authentication encoding
+   ``PAE = "DSSEv1" SP LEN(type) SP type SP LEN(BODY) SP BODY``, where ``type`` is the UTF-8
+   ``payloadType``, SP one space and LEN the byte length as ASCII decimal;
+3. check the Ed25519 signature ``sig`` (64 bytes, base64) over PAE with the station's public
+   key, whose ``keyid`` is the hex SHA-256 of its raw 32-byte form. With securesystemslib:
+   ``Envelope.from_dict(json.load(f)).verify([SSlibKey.from_crypto(pub, keyid=KEYID)], 1)``.
+
+Only then is BODY parsed: it is the RFC 8785 canonical JSON of the certificate.
+
+Countersignatures (an auditor's validation, NIST's "validation" block) live in the extra
+top-level array ``countersignatures``. Each element is itself a complete DSSE envelope,
+``payloadType`` ``application/vnd.expunge.validation+json``, whose payload is a small
+canonical JSON statement naming the SHA-256 of the certificate payload it validates, so it
+binds to this certificate and no other. The DSSE envelope specification lets producers
+add fields and tells consumers to ignore the ones they do not know (securesystemslib's
+``Envelope.from_dict`` reads only the three above), so the primary signature verifies
+unchanged; the auditor's signature verifies the same way, over the nested envelope's own
+PAE. Signatures in ``signatures`` all cover the same PAE, which is why a validation with
+its own note and time cannot simply be appended there.
+
+expunge itself reads its envelopes more strictly than a generic DSSE consumer: an unknown
+field, a missing ``keyid``, an empty signature list or a signature that is not 64 bytes is
+``malformed``. Nothing unsigned should ride along in a certificate archive unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from expunge.canonical import canonical_bytes, strict_loads
+from expunge.certificates._strict import Fields
+from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
+from expunge.certificates.reasons import CertificateError, Reason
+from expunge.errors import IntegrityError
+
+PAYLOAD_TYPE = "application/vnd.expunge.certificate+json"
+
+_SIGNATURE_BYTES = 64
+_TO_STANDARD = str.maketrans("-_", "+/")
+_ENVELOPE_FIELDS = frozenset({"payload", "payloadType", "signatures"})
+_WITH_COUNTERSIGNATURES = _ENVELOPE_FIELDS | {"countersignatures"}
+_SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
+
+
+def keyid(public_key: Ed25519PublicKey) -> str:
+    """The key's id (and fingerprint): hex SHA-256 of the raw 32-byte public key."""
+    return sha256_hex(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding: what a signature covers."""
+    kind = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+
+
+def _b64decode(text: str, where: str) -> bytes:
+    """Standard or URL-safe base64 (DSSE accepts both, not mixed), padding optional."""
+    bare = text[:-2] + text[-2:].rstrip("=")
+    if "=" in bare:
+        raise IntegrityError(f"{where} is not base64 (misplaced '=')")
+    if "-" in bare or "_" in bare:
+        if "+" in bare or "/" in bare:
+            raise IntegrityError(f"{where} mixes the standard and URL-safe base64 alphabets")
+        bare = bare.translate(_TO_STANDARD)
+    try:
+        return base64.b64decode(bare + "=" * (-len(bare) % 4), validate=True)
+    except binascii.Error:
+        raise IntegrityError(f"{where} is not base64") from None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One DSSE signature: the signing key's id and the raw 64-byte Ed25519 signature."""
+
+    keyid: str
+    sig: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``sig`` in standard base64)."""
+        return {"keyid": self.keyid, "sig": base64.b64encode(self.sig).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, data: object, where: str) -> Signature:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _SIGNATURE_FIELDS)
+        sig = _b64decode(f.text("sig"), f"{where}.sig")
+        if len(sig) != _SIGNATURE_BYTES:
+            raise IntegrityError(f"{where}.sig is {len(sig)} bytes; Ed25519 signatures are 64")
+        return cls(keyid=f.text("keyid"), sig=sig)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A DSSE envelope; ``countersignatures`` are nested envelopes (see the module docs)."""
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[Signature, ...]
+    countersignatures: tuple[Envelope, ...] = ()
+
+    @property
+    def payload_sha256(self) -> str:
+        """Hex SHA-256 of the payload bytes: the certificate digest."""
+        return sha256_hex(self.payload)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; ``countersignatures`` only when there are some (a plain DSSE file)."""
+        data: dict[str, Any] = {
+            "payload": base64.b64encode(self.payload).decode("ascii"),
+            "payloadType": self.payload_type,
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+        if self.countersignatures:
+            data["countersignatures"] = [c.to_dict() for c in self.countersignatures]
+        return data
+
+    def to_json(self) -> bytes:
+        """The file's bytes: canonical JSON and a newline."""
+        return canonical_bytes(self.to_dict()) + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Envelope:
+        """Strictly parse an envelope file; any defect is ``Reason.MALFORMED``."""
+        try:
+            return cls.from_dict(strict_loads(data, what="envelope"))
+        except CertificateError:
+            raise
+        except IntegrityError as exc:
+            raise CertificateError(
+                Reason.MALFORMED,
+                exc.message,
+                remedy="the file is damaged or not an expunge certificate",
+            ) from None
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "envelope", *, nested: bool = False) -> Envelope:
+        """Strictly read the JSON form (a nested envelope has no countersignatures)."""
+        has_counter = not nested and isinstance(data, dict) and "countersignatures" in data
+        f = Fields(data, where, _WITH_COUNTERSIGNATURES if has_counter else _ENVELOPE_FIELDS)
+        signatures = tuple(Signature.from_dict(v, w) for w, v in f.items("signatures"))
+        if not signatures:
+            raise IntegrityError(f"{where}.signatures is empty: the envelope is not signed")
+        keyids = [s.keyid for s in signatures]
+        if len(set(keyids)) != len(keyids):
+            raise IntegrityError(f"{where}.signatures has two signatures by one key")
+        counter: tuple[Envelope, ...] = ()
+        if has_counter:
+            counter = tuple(
+                cls.from_dict(v, w, nested=True) for w, v in f.items("countersignatures")
+            )
+            if not counter:
+                raise IntegrityError(f"{where}.countersignatures is empty (omit it instead)")
+        return cls(
+            payload_type=f.text("payloadType"),
+            payload=_b64decode(f.text("payload"), f"{where}.payload"),
+            signatures=signatures,
+            countersignatures=counter,
+        )
+
+
+def sign_envelope(
+    payload: bytes, private_key: Ed25519PrivateKey, payload_type: str = PAYLOAD_TYPE
+) -> Envelope:
+    """Sign ``payload`` (exact bytes) as a DSSE envelope with one Ed25519 signature."""
+    signature = Signature(
+        keyid=keyid(private_key.public_key()),
+        sig=private_key.sign(pae(payload_type, payload)),
+    )
+    return Envelope(payload_type=payload_type, payload=payload, signatures=(signature,))
+
+
+def sign_certificate(certificate: Certificate, private_key: Ed25519PrivateKey) -> Envelope:
+    """Sign a certificate, after checking it reads back as itself.
+
+    A certificate the station cannot read back would be signed yet never verify; the check
+    turns that into an error at issue time (naming the bad field), not years later.
+    """
+    payload = certificate.canonical()
+    if Certificate.from_json(payload) != certificate:
+        raise IntegrityError(
+            "certificate changes when read back", remedy="report this as a bug in expunge"
+        )
+    return sign_envelope(payload, private_key)
+
+
+def verify_signatures(envelope: Envelope, trusted_keys: Mapping[str, Ed25519PublicKey]) -> str:
+    """Check every signature by a trusted key over the envelope's PAE; return the signer.
+
+    Signatures by keys not in ``trusted_keys`` are ignored; if none is trusted, the
+    envelope is rejected as ``unknown-key``; if any trusted one fails, as ``bad-signature``.
+    """
+    trusted = [s for s in envelope.signatures if s.keyid in trusted_keys]
+    if not trusted:
+        signers = ", ".join(s.keyid for s in envelope.signatures)
+        raise CertificateError(
+            Reason.UNKNOWN_KEY,
+            f"signed by key {signers}, which is not in the trust store",
+            remedy="add the signer's public key with --trust KEY or to <home>/trusted/",
+        )
+    message = pae(envelope.payload_type, envelope.payload)
+    for signature in trusted:
+        try:
+            trusted_keys[signature.keyid].verify(signature.sig, message)
+        except InvalidSignature:
+            raise CertificateError(
+                Reason.BAD_SIGNATURE,
+                f"the signature by key {signature.keyid} does not verify:"
+                " the envelope was altered or not signed by that key",
+                remedy="do not rely on it; obtain the original certificate from the station",
+            ) from None
+    return trusted[0].keyid
+
+
+@dataclass(frozen=True)
+class VerifiedEnvelope:
+    """An envelope whose signature verified under a trusted key, and its certificate."""
+
+    envelope: Envelope
+    certificate: Certificate
+    signer: str
+
+    @property
+    def digest(self) -> str:
+        """Hex SHA-256 of the signed payload (equal to ``certificate.digest``)."""
+        return self.envelope.payload_sha256
+
+
+def verify_envelope(
+    envelope: Envelope, trusted_keys: Mapping[str, Ed25519PublicKey]
+) -> VerifiedEnvelope:
+    """Verify the signature over the exact payload bytes, then parse them strictly.
+
+    Raises ``CertificateError`` with ``wrong-payload-type``, ``unknown-key``,
+    ``bad-signature``, ``unsupported-schema`` or ``invalid-certificate``. Countersignatures
+    are not looked at here (see ``expunge.certificates.countersign``).
+    """
+    if envelope.payload_type != PAYLOAD_TYPE:
+        raise CertificateError(
+            Reason.WRONG_PAYLOAD_TYPE,
+            f"payloadType is {envelope.payload_type!r}, not {PAYLOAD_TYPE!r}",
+            remedy="this envelope does not hold an expunge certificate",
+        )
+    signer = verify_signatures(envelope, trusted_keys)
+    try:
+        certificate = Certificate.from_json(envelope.payload)
+    except UnsupportedSchema as exc:
+        raise CertificateError(
+            Reason.UNSUPPORTED_SCHEMA, exc.message, remedy="verify it with a newer expunge"
+        ) from None
+    except IntegrityError as exc:
+        raise CertificateError(
+            Reason.INVALID_CERTIFICATE,
+            f"signed, but not a valid certificate: {exc.message}",
+            remedy="the signing station is faulty or its key is misused; report it",
+        ) from None
+    return VerifiedEnvelope(envelope=envelope, certificate=certificate, signer=signer)

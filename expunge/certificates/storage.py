@@ -1,0 +1,67 @@
+"""Certificate files on disk: written atomically, read strictly.
+
+A reader (an auditor's script, a backup job) must never see half a certificate, and a
+crash must not leave one: the envelope goes to a temporary file in the same folder, is
+synced, renamed over the final name, and the folder is synced.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from expunge.certificates.dsse import PAYLOAD_TYPE, Envelope
+from expunge.certificates.reasons import CertificateError, Reason
+from expunge.errors import TargetError
+
+_MODE = 0o644
+
+
+def write_envelope(path: Path, envelope: Envelope) -> None:
+    """Write ``envelope`` to ``path`` atomically (mode 0644), replacing any file there."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _MODE)
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(fd, _MODE)
+            handle.write(envelope.to_json())
+            handle.flush()
+            os.fsync(fd)
+        os.replace(temp, path)
+        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise TargetError(
+            f"cannot write the certificate: {exc.strerror}",
+            target=str(path),
+            remedy="check that the folder exists and is writable",
+        ) from None
+
+
+def read_envelope(path: Path) -> Envelope:
+    """Read and strictly parse a certificate envelope file.
+
+    An unreadable file is a ``TargetError``; a malformed one, or one that holds something
+    other than a certificate, a ``CertificateError`` (``malformed``, ``wrong-payload-type``).
+    Signatures are not checked here: see ``verify_envelope``.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TargetError(
+            f"cannot read the certificate: {exc.strerror}", target=str(path)
+        ) from None
+    envelope = Envelope.from_json(data)
+    if envelope.payload_type != PAYLOAD_TYPE:
+        raise CertificateError(
+            Reason.WRONG_PAYLOAD_TYPE,
+            f"payloadType is {envelope.payload_type!r}, not {PAYLOAD_TYPE!r}",
+            target=str(path),
+            remedy="this file does not hold an expunge certificate",
+        )
+    return envelope

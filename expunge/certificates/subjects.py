@@ -1,0 +1,467 @@
+"""What a certificate is about, and what was done to each thing: the per-subject records.
+
+A certificate covers one top-level target: a file, a directory (one subject per file) or a
+drive. Each subject carries its identity, every pass, every verification and, for
+crypto-erase, the key that was destroyed. Whether a subject counts as destroyed is computed
+here from those facts, never written in by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from expunge.certificates._strict import (
+    Fields,
+    Unlocated,
+    check_hex,
+    check_timestamp,
+    field_names,
+    fields_dict,
+    located,
+)
+from expunge.errors import IntegrityError
+
+_KEY_BYTES = 32
+_DIGEST_BYTES = 32
+
+
+@dataclass(frozen=True)
+class FileSubject:
+    """A regular file, identified as it was checked through its open descriptor.
+
+    ``content_blake3`` is the hex BLAKE3 digest of the content taken before wiping (only
+    with ``--fingerprint``), so an auditor can match the certificate to a known document;
+    ``document_id`` is the ledger's id for the document, when it is registered.
+    """
+
+    path: str
+    size: int
+    inode: int
+    device: int
+    filesystem: str
+    content_blake3: str | None = None
+    document_id: str | None = None
+
+    KIND = "file"
+
+    def __post_init__(self) -> None:
+        if self.content_blake3 is not None:
+            check_hex(self.content_blake3, "content_blake3", _DIGEST_BYTES)
+
+    @property
+    def name(self) -> str:
+        """How the subject is shown to people."""
+        return self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, tagged ``"kind": "file"``."""
+        return {"kind": self.KIND, **fields_dict(self)}
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> FileSubject:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _FILE_FIELDS)
+        return cls(
+            path=f.text("path"),
+            size=f.integer("size"),
+            inode=f.integer("inode"),
+            device=f.integer("device"),
+            filesystem=f.text("filesystem"),
+            content_blake3=f.opt_text("content_blake3"),
+            document_id=f.opt_text("document_id"),
+        )
+
+
+@dataclass(frozen=True)
+class DriveSubject:
+    """A whole block device (or a partition, for a LUKS crypto-erase).
+
+    ``identity_token`` is what the operator typed to confirm the wipe: the serial, or
+    ``diskseq:N`` for a device without one.
+    """
+
+    node: str
+    vendor: str
+    model: str
+    serial: str | None
+    wwn: str | None
+    size: int
+    logical_block_size: int
+    bus: str
+    removable: bool
+    rotational: bool | None
+    identity_token: str
+
+    KIND = "drive"
+
+    @property
+    def name(self) -> str:
+        """How the subject is shown to people."""
+        return f"{self.node} (serial {self.serial or 'none'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, tagged ``"kind": "drive"``."""
+        return {"kind": self.KIND, **fields_dict(self)}
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> DriveSubject:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _DRIVE_FIELDS)
+        return cls(
+            node=f.text("node"),
+            vendor=f.text("vendor"),
+            model=f.text("model"),
+            serial=f.opt_text("serial"),
+            wwn=f.opt_text("wwn"),
+            size=f.integer("size"),
+            logical_block_size=f.integer("logical_block_size", minimum=1),
+            bus=f.text("bus"),
+            removable=f.flag("removable"),
+            rotational=f.opt_flag("rotational"),
+            identity_token=f.text("identity_token"),
+        )
+
+
+Subject = FileSubject | DriveSubject
+
+_FILE_FIELDS = field_names(FileSubject, "kind")
+_DRIVE_FIELDS = field_names(DriveSubject, "kind")
+_SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject]] = {
+    FileSubject.KIND: FileSubject,
+    DriveSubject.KIND: DriveSubject,
+}
+
+
+def subject_from_dict(data: object, where: str) -> Subject:
+    """Read a subject, choosing its type by its ``kind`` tag."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    cls = _SUBJECT_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        allowed = ", ".join(_SUBJECT_KINDS)
+        raise IntegrityError(f"{where}.kind must be one of {allowed}")
+    return cls.from_dict(data, where)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A half-open range ``[start, end)`` that a pass could not write."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise Unlocated(f"range ends ({self.end}) before it starts ({self.start})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return fields_dict(self)
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> ByteRange:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _RANGE_FIELDS)
+        return cls(start=f.integer("start"), end=f.integer("end"))
+
+
+_RANGE_FIELDS = field_names(ByteRange)
+
+
+class PassKind(StrEnum):
+    """A fixed byte pattern, or a random (AES-256-CTR keystream) pass."""
+
+    FIXED = "fixed"
+    RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """One overwrite pass over one subject.
+
+    ``pattern_hex`` is the repeated bytes of a fixed pass. ``key_hex`` is the AES-256 key
+    of a random pass, kept only for the subject's final pass: it is the verification seed
+    that lets anyone recompute the expected content (the data it overwrote is gone, so it
+    protects nothing). ``throughput`` is in bytes per second.
+    """
+
+    index: int
+    label: str
+    kind: PassKind
+    pattern_hex: str | None
+    key_hex: str | None
+    size: int
+    bytes_written: int
+    started_at: str
+    finished_at: str
+    seconds: float
+    throughput: float
+    synced: bool
+    unwritten: tuple[ByteRange, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_timestamp(self.started_at, "started_at")
+        check_timestamp(self.finished_at, "finished_at")
+        if self.kind is PassKind.FIXED:
+            if self.pattern_hex is None or self.key_hex is not None:
+                raise Unlocated("a fixed pass has a pattern_hex and no key_hex")
+            check_hex(self.pattern_hex, "pattern_hex")
+        else:
+            if self.pattern_hex is not None:
+                raise Unlocated("a random pass has no pattern_hex")
+            if self.key_hex is not None:
+                check_hex(self.key_hex, "key_hex", _KEY_BYTES)
+
+    @property
+    def complete(self) -> bool:
+        """Every byte of the subject written and made durable."""
+        return self.bytes_written == self.size and self.synced and not self.unwritten
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return fields_dict(self)
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> PassRecord:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _PASS_FIELDS)
+        return cls(
+            index=f.integer("index"),
+            label=f.text("label"),
+            kind=f.choice("kind", PassKind),
+            pattern_hex=f.opt_text("pattern_hex"),
+            key_hex=f.opt_text("key_hex"),
+            size=f.integer("size"),
+            bytes_written=f.integer("bytes_written"),
+            started_at=f.text("started_at"),
+            finished_at=f.text("finished_at"),
+            seconds=f.number("seconds"),
+            throughput=f.number("throughput"),
+            synced=f.flag("synced"),
+            unwritten=tuple(ByteRange.from_dict(v, w) for w, v in f.items("unwritten")),
+        )
+
+
+_PASS_FIELDS = field_names(PassRecord)
+
+
+class VerificationStatus(StrEnum):
+    """What a read-back showed."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    """One read-back of a subject against the content a pass wrote (or a key-absence scan).
+
+    ``mode`` is how blocks were chosen (``nist``, ``quick``, ``full``; ``key-scan`` for a
+    crypto-erase, where a "mismatch" is a place the destroyed key was still found).
+    ``seed`` is the sample plan's CSPRNG seed, so the plan can be replayed; ``pass_index``
+    the pass whose content was expected; ``coverage`` the fraction (0..1) of the subject
+    read; ``digest`` the hex hash over all ``(offset, hash)`` pairs; ``cache_bypass`` how
+    the page cache was bypassed (``O_DIRECT``, ``fadvise``). ``mismatching_offsets`` may list
+    fewer offsets than ``mismatches`` counts. The status is computed: any mismatch fails;
+    a read error or an unfinished plan leaves it incomplete.
+    """
+
+    mode: str
+    pass_index: int | None
+    seed: str | None
+    block_size: int
+    blocks_planned: int
+    blocks_checked: int
+    bytes_checked: int
+    coverage: float
+    mismatches: int
+    mismatching_offsets: tuple[int, ...]
+    read_errors: int
+    digest: str | None
+    cache_bypass: str
+
+    def __post_init__(self) -> None:
+        if len(self.mismatching_offsets) > self.mismatches:
+            raise Unlocated("more mismatching_offsets are listed than mismatches counted")
+        if self.coverage > 1:
+            raise Unlocated(f"coverage {self.coverage} is more than 1")
+        if self.seed is not None:
+            check_hex(self.seed, "seed")
+        if self.digest is not None:
+            check_hex(self.digest, "digest")
+
+    @property
+    def status(self) -> VerificationStatus:
+        """``failed`` on any mismatch; ``passed`` only when the whole plan was read."""
+        if self.mismatches:
+            return VerificationStatus.FAILED
+        if (
+            self.read_errors
+            or self.blocks_planned == 0
+            or self.blocks_checked < self.blocks_planned
+        ):
+            return VerificationStatus.INCOMPLETE
+        return VerificationStatus.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, with the computed ``status``."""
+        return {**fields_dict(self), "status": self.status.value}
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> VerificationRecord:
+        """Strictly read the JSON form; the recorded status must be the computed one."""
+        f = Fields(data, where, _VERIFICATION_FIELDS)
+        record = cls(
+            mode=f.text("mode"),
+            pass_index=f.opt_integer("pass_index"),
+            seed=f.opt_text("seed"),
+            block_size=f.integer("block_size", minimum=1),
+            blocks_planned=f.integer("blocks_planned"),
+            blocks_checked=f.integer("blocks_checked"),
+            bytes_checked=f.integer("bytes_checked"),
+            coverage=f.number("coverage"),
+            mismatches=f.integer("mismatches"),
+            mismatching_offsets=f.integers("mismatching_offsets"),
+            read_errors=f.integer("read_errors"),
+            digest=f.opt_text("digest"),
+            cache_bypass=f.text("cache_bypass"),
+        )
+        if f.choice("status", VerificationStatus) is not record.status:
+            raise IntegrityError(
+                f"{where}.status says {f.text('status')} but the counts say {record.status}"
+            )
+        return record
+
+
+_VERIFICATION_FIELDS = field_names(VerificationRecord, "status")
+
+
+@dataclass(frozen=True)
+class KeyErasure:
+    """A crypto-erase: the key that made the subject readable, and whether it is gone.
+
+    ``key_reference`` names the key (a key-store id, a LUKS keyslot list), never its bytes;
+    ``scope`` says what it protected (``sealed-document``, ``luks``). Proof that no copy of
+    the key remains is a ``key-scan`` verification on the same subject.
+    """
+
+    scope: str
+    key_reference: str
+    destroyed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return fields_dict(self)
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> KeyErasure:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _ERASURE_FIELDS)
+        return cls(
+            scope=f.text("scope"),
+            key_reference=f.text("key_reference"),
+            destroyed=f.flag("destroyed"),
+        )
+
+
+_ERASURE_FIELDS = field_names(KeyErasure)
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    """One subject and everything done to it.
+
+    ``removed`` is whether a file's name was removed afterwards: ``None`` where removal does
+    not apply (drives, ``--keep``), ``False`` when it was attempted and failed.
+    """
+
+    subject: Subject
+    planned_passes: int
+    passes: tuple[PassRecord, ...]
+    verifications: tuple[VerificationRecord, ...]
+    removed: bool | None
+    key_erasure: KeyErasure | None = None
+
+    def __post_init__(self) -> None:
+        for position, record in enumerate(self.passes):
+            if record.index != position:
+                raise Unlocated(f"pass {record.index} is recorded at position {position}")
+            if record.key_hex is not None and position != len(self.passes) - 1:
+                raise Unlocated(
+                    f"pass {position} keeps its key; only the final pass's key is recorded"
+                )
+        if len(self.passes) > self.planned_passes:
+            raise Unlocated(f"{len(self.passes)} passes recorded but {self.planned_passes} planned")
+        for check in self.verifications:
+            if check.pass_index is not None and check.pass_index >= len(self.passes):
+                raise Unlocated(f"a verification refers to pass {check.pass_index}, not recorded")
+
+    @property
+    def sanitized(self) -> bool:
+        """Something was planned (passes, a key erasure) and all of it was carried out.
+
+        Every planned pass ran over the whole subject and reached the media, and the key of
+        a crypto-erase is destroyed.
+        """
+        planned = self.planned_passes > 0 or self.key_erasure is not None
+        passes_done = len(self.passes) == self.planned_passes and all(
+            p.complete for p in self.passes
+        )
+        key_gone = self.key_erasure is None or self.key_erasure.destroyed
+        return planned and passes_done and key_gone
+
+    @property
+    def verified(self) -> bool:
+        """At least one read-back, and every read-back passed."""
+        return bool(self.verifications) and all(
+            v.status is VerificationStatus.PASSED for v in self.verifications
+        )
+
+    @property
+    def verification_failed(self) -> bool:
+        """Some read-back found content that should not be there."""
+        return any(v.status is VerificationStatus.FAILED for v in self.verifications)
+
+    @property
+    def destroyed(self) -> bool:
+        """Sanitized, verified, and (for a file being removed) its name gone."""
+        return self.sanitized and self.verified and self.removed is not False
+
+    @property
+    def final_pass(self) -> PassRecord | None:
+        """The last pass: what a later re-verification expects to find."""
+        return self.passes[-1] if self.passes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return fields_dict(self)
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> SubjectRecord:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _RECORD_FIELDS)
+        erasure = f.raw("key_erasure")
+        return cls(
+            subject=subject_from_dict(f.raw("subject"), f"{where}.subject"),
+            planned_passes=f.integer("planned_passes"),
+            passes=tuple(PassRecord.from_dict(v, w) for w, v in f.items("passes")),
+            verifications=tuple(
+                VerificationRecord.from_dict(v, w) for w, v in f.items("verifications")
+            ),
+            removed=f.opt_flag("removed"),
+            key_erasure=None
+            if erasure is None
+            else KeyErasure.from_dict(erasure, f"{where}.key_erasure"),
+        )
+
+
+_RECORD_FIELDS = field_names(SubjectRecord)
