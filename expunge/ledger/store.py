@@ -1,0 +1,293 @@
+"""Where entries live: the ``LedgerStore`` interface and its SQLite implementation.
+
+Every append runs inside one write transaction that reads the current head, checks the
+event against the document's history, links the entry and commits; the entry is returned
+(acknowledged) only after the commit. Two processes appending at once are serialized by the
+database, so the chain never forks. The interface is small so that a shared PostgreSQL
+store (``SELECT ... FOR UPDATE`` on the head) can serve a fleet of stations later.
+
+The SQLite file (``<home>/ledger.db``) uses WAL with ``synchronous=FULL`` (a commit is on
+disk before it returns) and ``secure_delete=ON``. Its schema is deliberately minimal: the
+``entries`` table holds only the seq, the record bytes exactly as hashed, and the two
+hashes, so there is no column that the chain does not cover. Lookups by document id use an
+index on an expression of the record, which SQLite maintains itself.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from expunge.errors import IntegrityError, UsageError
+from expunge.ledger._sqlite import (
+    DatabaseKind,
+    durability,
+    integrity_check,
+    open_database,
+    translating_errors,
+    write_transaction,
+)
+from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
+from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
+from expunge.ledger.events import Checkpoint, Event, Register, utc_second
+from expunge.ledger.ids import generated_prefix, next_document_id
+from expunge.ledger.state import check_event
+
+_DOC_ID = "json_extract(record, '$.event.doc_id')"
+_RAW_COLUMNS = (
+    "CAST(seq AS INTEGER), CAST(record AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB)"
+)
+_RESTORE = "restore it from a backup; 'expunge ledger export' output can be audited offline"
+LEDGER_DB = DatabaseKind(
+    noun="ledger",
+    application_id=0x45584C47,  # "EXLG"
+    format="expunge-ledger",
+    version=1,
+    schema=(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE entries ("
+        " seq INTEGER PRIMARY KEY, record TEXT NOT NULL,"
+        " prev_hash BLOB NOT NULL, hash BLOB NOT NULL)",
+        f"CREATE INDEX entries_doc_id ON entries ({_DOC_ID})",
+    ),
+    restore=_RESTORE,
+)
+
+
+class LedgerStore(Protocol):
+    """Storage for one ledger's entries. Appends are atomic and acknowledged after commit."""
+
+    @property
+    def ledger_id(self) -> str:
+        """The ledger's id, chosen at random when the store was created."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is (a path or URL), for messages."""
+
+    def head(self) -> Head | None:
+        """The last entry's seq and hash; ``None`` for an empty ledger."""
+
+    def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
+        """Check ``event`` against the history, link it to the head and commit it."""
+
+    def append_many(
+        self, events: Sequence[Event], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Append several events in one transaction: all of them or none."""
+
+    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
+        """Register a document under the next generated id (``make`` builds the event)."""
+
+    def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
+        """Append a checkpoint signing the current head."""
+
+    def raw_entries(self, from_seq: int = 1) -> Iterator[RawEntry]:
+        """Entries as stored (for verification), in seq order."""
+
+    def entries(self, from_seq: int = 1) -> Iterator[Entry]:
+        """Parsed entries in seq order; an ``IntegrityError`` naming the seq if one is bad."""
+
+    def document_entries(self, doc_id: str) -> tuple[Entry, ...]:
+        """The entries of one document, in seq order."""
+
+    def close(self) -> None:
+        """Release the store."""
+
+
+def _as_bytes(value: object) -> bytes:
+    # Columns are read CAST to BLOB, so a hand-edited value of any type arrives as bytes;
+    # only NULL (in a table rebuilt without its constraints) does not.
+    return value if isinstance(value, bytes) else b""
+
+
+class SQLiteLedgerStore:
+    """The embedded ledger: one SQLite file. Not shared between threads; open one each."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0):
+        """Open the ledger at ``path``, creating it (mode 0600) when ``create`` allows.
+
+        ``timeout`` is how long to wait for another process's write lock. A file that is
+        corrupt, not SQLite, or another kind of database is refused with one
+        ``IntegrityError`` naming the file.
+        """
+        self.path = Path(path)
+        self._conn, meta = open_database(
+            self.path,
+            LEDGER_DB,
+            create=create,
+            timeout=timeout,
+            new_meta={"ledger_id": str(uuid.uuid4())},
+        )
+        if not meta.get("ledger_id"):
+            self._conn.close()
+            raise IntegrityError("the ledger has no id", target=str(self.path), remedy=_RESTORE)
+        self._ledger_id = meta["ledger_id"]
+
+    @property
+    def ledger_id(self) -> str:
+        """The ledger's id, chosen at random when the database was created."""
+        return self._ledger_id
+
+    @property
+    def location(self) -> str:
+        """The database file."""
+        return str(self.path)
+
+    def __enter__(self) -> SQLiteLedgerStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
+        return translating_errors(self.path, LEDGER_DB, doing)
+
+    def _write(self) -> AbstractContextManager[None]:
+        return write_transaction(self._conn)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _head(self) -> Head | None:
+        row = self._conn.execute(
+            "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        seq, digest = row
+        if not isinstance(digest, bytes) or len(digest) != HASH_SIZE:
+            raise IntegrityError(
+                f"ledger entry {seq} has no valid hash", target=str(self.path), remedy=_RESTORE
+            )
+        return Head(self._ledger_id, int(seq), digest)
+
+    def head(self) -> Head | None:
+        """The last entry's seq and hash; ``None`` for an empty ledger."""
+        with self._errors("read the ledger"):
+            return self._head()
+
+    def raw_entries(self, from_seq: int = 1) -> Iterator[RawEntry]:
+        """Entries exactly as stored, in seq order, from one consistent snapshot."""
+        with self._errors("read the ledger"):
+            rows = self._conn.execute(
+                f"SELECT {_RAW_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq", (from_seq,)
+            )
+            for row in rows:
+                yield self._raw(row)
+
+    def _raw(self, row: tuple[Any, ...]) -> RawEntry:
+        seq, record, prev_hash, digest = row
+        return RawEntry(
+            self._ledger_id, int(seq), _as_bytes(record), _as_bytes(prev_hash), _as_bytes(digest)
+        )
+
+    def _parse(self, raw: RawEntry) -> Entry:
+        try:
+            return raw.parse()
+        except IntegrityError as exc:
+            raise IntegrityError(exc.message, target=str(self.path), remedy=_RESTORE) from exc
+
+    def entries(self, from_seq: int = 1) -> Iterator[Entry]:
+        """Parsed entries in seq order; an ``IntegrityError`` naming the seq if one is bad."""
+        for raw in self.raw_entries(from_seq):
+            yield self._parse(raw)
+
+    def _document_entries(self, doc_id: str) -> tuple[Entry, ...]:
+        rows = self._conn.execute(
+            f"SELECT {_RAW_COLUMNS} FROM entries WHERE {_DOC_ID} = ? ORDER BY seq", (doc_id,)
+        ).fetchall()
+        return tuple(self._parse(self._raw(row)) for row in rows)
+
+    def document_entries(self, doc_id: str) -> tuple[Entry, ...]:
+        """The entries of one document, in seq order (found through the doc id index)."""
+        with self._errors("read the ledger"):
+            return self._document_entries(doc_id)
+
+    def integrity_check(self) -> tuple[str, ...]:
+        """SQLite's own ``PRAGMA integrity_check``: empty when the file is sound."""
+        with self._errors("check the ledger"):
+            return integrity_check(self._conn)
+
+    def durability(self) -> dict[str, object]:
+        """The settings this connection runs with (journal mode, synchronous, secure_delete)."""
+        with self._errors("read the ledger settings"):
+            return durability(self._conn)
+
+    # -- appending -----------------------------------------------------------------------
+
+    def _link(self, head: Head | None, event: Event, actor: str, now: datetime) -> Entry:
+        if isinstance(event, Checkpoint):
+            if head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex()):
+                raise UsageError(
+                    "a checkpoint must sign the current head of the ledger",
+                    target=str(self.path),
+                    remedy="use checkpoint() so the head is read under the write lock",
+                )
+        else:
+            check_event(self._document_entries(event.doc_id), event)
+        entry = next_entry(self._ledger_id, head, Record(now, actor, event))
+        self._conn.execute(
+            "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
+            (entry.seq, entry.record.canonical().decode("utf-8"), entry.prev_hash, entry.hash),
+        )
+        return entry
+
+    def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
+        """Check ``event`` against its document's history, link it to the head, commit.
+
+        Returns only after the commit, so a returned entry is durable.
+        """
+        return self.append_many((event,), actor=actor, now=now)[0]
+
+    def append_many(
+        self, events: Sequence[Event], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Append several events in one transaction: all of them or none."""
+        appended: list[Entry] = []
+        with self._errors("append to the ledger"), self._write():
+            head = self._head()
+            for event in events:
+                entry = self._link(head, event, actor, now)
+                appended.append(entry)
+                head = entry.head
+        return tuple(appended)
+
+    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
+        """Register a document under the next ``DOC-<year>-<n>`` id of ``now``'s year.
+
+        The id is chosen under the write lock, so concurrent registrations never collide.
+        """
+        prefix = generated_prefix(utc_second(now).year)
+        with self._errors("append to the ledger"), self._write():
+            taken = self._conn.execute(
+                f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
+                (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
+            ).fetchall()
+            doc_id = next_document_id((str(row[0]) for row in taken), utc_second(now).year)
+            event = make(doc_id)
+            if event.doc_id != doc_id:
+                raise ValueError(f"make() must register the id it is given ({doc_id})")
+            return self._link(self._head(), event, actor, now)
+
+    def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
+        """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
+        with self._errors("append to the ledger"), self._write():
+            head = self._head()
+            if head is None:
+                raise UsageError(
+                    "the ledger is empty: there is nothing to checkpoint",
+                    target=str(self.path),
+                    remedy="register a document first",
+                )
+            keyid, signature = signer(checkpoint_message(self._ledger_id, head.seq, head.hash))
+            event = Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())
+            return self._link(head, event, actor, now)

@@ -1,0 +1,31 @@
+"""Fixtures of the ledger tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from expunge.ledger.keystore import SQLiteKeyStore
+from expunge.ledger.store import SQLiteLedgerStore
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    """Where the test's ledger lives (``<home>/ledger.db``)."""
+    return tmp_path / "ledger.db"
+
+
+@pytest.fixture
+def store(ledger_path: Path) -> Iterator[SQLiteLedgerStore]:
+    """A fresh SQLite ledger, closed after the test."""
+    with SQLiteLedgerStore(ledger_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def keystore(tmp_path: Path) -> Iterator[SQLiteKeyStore]:
+    """A fresh key store, closed after the test."""
+    with SQLiteKeyStore(tmp_path / "keystore.db") as opened:
+        yield opened
