@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import blake3
 
-from expunge.errors import ExpungeError, TargetError
-from expunge.progress import NULL_PROGRESS, ProgressSink
+from expunge import certify
+from expunge.certificates import Limitation as CertLimitation
+from expunge.certificates import Media
+from expunge.certificates.subjects import FileSubject
+from expunge.errors import ExpungeError, TargetError, UsageError
+from expunge.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
 from expunge.shred.methods import Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import PassResult, WipeReport
+from expunge.shred.report import PassResult, WipeReport, utc_now
 from expunge.verify import VerificationReport, make_plan, verify_fd
 
 Outcome = Literal["success", "failed", "partial", "interrupted"]
@@ -109,10 +114,13 @@ class Destruction:
     target: str
     kind: Literal["file", "directory"]
     files: tuple[FileOutcome, ...]
+    started: datetime
+    finished: datetime
     removed_entries: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     interrupted: bool = False
+    certificate: certify.IssuedCertificate | None = None
 
     @property
     def status(self) -> Outcome:
@@ -134,6 +142,8 @@ class Destruction:
             "kind": self.kind,
             "status": self.status,
             "files": [f.to_dict() for f in self.files],
+            "certificate": str(self.certificate.path) if self.certificate else None,
+            "certificate_outcome": self.certificate.outcome if self.certificate else None,
             "removed_entries": list(self.removed_entries),
             "skipped": list(self.skipped),
             "errors": list(self.errors),
@@ -224,7 +234,7 @@ def fingerprint(fd: int) -> str:
 class _Run:
     request: ShredRequest
     progress: ProgressSink
-    stop: threading.Event | None
+    stop: StopRequest | None
     confirm: Callable[[str], bool] | None
 
     def destroy_file(self, target: OpenFile) -> FileOutcome:
@@ -251,7 +261,7 @@ class _Run:
             passes=results,
             planned_passes=len(passes),
             limitations=target.limitations,
-            interrupted=self.stop is not None and self.stop.is_set(),
+            interrupted=self.stopped,
         )
         final: VerificationReport | None = None
         if verify.every_pass and per_pass and len(per_pass) == len(results):
@@ -281,14 +291,22 @@ class _Run:
 
     def destroy_path(self, path: str) -> Destruction:
         kind = _check_top_level(path, self.request.recursive)
+        started = utc_now()
         if kind == "file":
             if self.confirm is not None and not self.confirm(path):
-                return Destruction(path, "file", (), skipped=(path,))
+                return Destruction(path, "file", (), started, utc_now(), skipped=(path,))
             with files.open_file(path, self.request.file_options) as target:
-                return Destruction(path, "file", (self.destroy_file(target),))
-        return self.destroy_tree(path)
+                outcome = self.destroy_file(target)
+            return Destruction(
+                path, "file", (outcome,), started, utc_now(), interrupted=self.stopped
+            )
+        return self.destroy_tree(path, started)
 
-    def destroy_tree(self, path: str) -> Destruction:
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def destroy_tree(self, path: str, started: datetime) -> Destruction:
         options = self.request.file_options
         outcomes: list[FileOutcome] = []
         removed: list[str] = []
@@ -318,7 +336,7 @@ class _Run:
                     errors.append(exc.diagnostics())
                 except OSError as exc:
                     errors.append(f"{entry.path}: {exc.strerror}")
-            interrupted = self.stop is not None and self.stop.is_set()
+            interrupted = self.stopped
             if not self.request.keep and not interrupted and not errors and not skipped:
                 os.close(dir_fd)
                 dir_fd = -1
@@ -335,6 +353,8 @@ class _Run:
             path,
             "directory",
             tuple(outcomes),
+            started,
+            utc_now(),
             removed_entries=tuple(removed),
             skipped=tuple(skipped),
             errors=tuple(errors),
@@ -344,16 +364,93 @@ class _Run:
 
 def shred_paths(
     request: ShredRequest,
+    station: certify.Station,
     *,
     progress: ProgressSink = NULL_PROGRESS,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
     confirm: Callable[[str], bool] | None = None,
+    cert_out: Path | None = None,
 ) -> tuple[Destruction, ...]:
-    """Destroy every path in ``request``; refuse all of them if any one is refused.
+    """Destroy every path in ``request``, one signed certificate per path.
 
-    ``confirm`` (for ``-i``) is asked before each file; ``stop`` ends the work after the
-    current buffer.
+    Refuses all of them if any one is refused, before anything is written. ``confirm``
+    (for ``-i``) is asked before each file; ``stop`` ends the work after the current
+    buffer, and what was done is still certified, as interrupted. ``cert_out`` names the
+    certificate file (one path only).
     """
+    if cert_out is not None and len(request.paths) != 1:
+        raise UsageError(
+            "--cert-out names one certificate, but several paths were given",
+            target="--cert-out",
+            remedy="give one path per command, or let certificates go to the home folder",
+        )
+    # Certificates name absolute paths; symlinks in parent folders are kept as given.
+    request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
     preflight(request)
     run = _Run(request, progress, stop, confirm)
-    return tuple(run.destroy_path(path) for path in request.paths)
+    results: list[Destruction] = []
+    for path in request.paths:
+        if run.stopped:
+            break
+        done = run.destroy_path(path)
+        issued = certify.issue(_draft(done, request, stop), station, cert_out)
+        results.append(replace(done, certificate=issued))
+    return tuple(results)
+
+
+def _file_subject(outcome: FileOutcome) -> FileSubject:
+    ident = outcome.wipe.identity
+    return FileSubject(
+        path=ident.path,
+        size=ident.size,
+        inode=ident.inode,
+        device=ident.device,
+        filesystem=ident.filesystem,
+        content_blake3=outcome.content_digest,
+    )
+
+
+def _draft(
+    done: Destruction, request: ShredRequest, stop: StopRequest | None
+) -> certify.CertificateDraft:
+    subjects = []
+    limitations: dict[tuple[str, str], CertLimitation] = {}
+    errors: list[str] = list(done.errors)
+    for outcome in done.files:
+        wipe = outcome.wipe
+        checks = [(v, i) for i, v in enumerate(outcome.pass_verifications)]
+        if outcome.verification is not None:
+            checks.append((outcome.verification, len(wipe.passes) - 1))
+        removed: bool | None = None if request.keep else wipe.removed
+        subjects.append(certify.subject_record(_file_subject(outcome), wipe, checks, removed))
+        for lim in wipe.limitations:
+            limitations.setdefault(
+                (lim.code, outcome.path), certify.limitation_record(lim, outcome.path)
+            )
+        errors.extend(f"{outcome.path}: {e}" for e in wipe.errors)
+        errors.extend(f"{outcome.path}: pass {p.index}: {p.error}" for p in wipe.passes if p.error)
+    flash = any(code == "flash-media" for code, _ in limitations)
+    note = (
+        "; the medium is flash: remapped and over-provisioned blocks were not addressed"
+        if flash
+        else ""
+    )
+    filesystems = sorted({f.wipe.identity.filesystem for f in done.files}) or ["unknown"]
+    interrupted_by = (stop.reason or "signal") if done.interrupted and stop is not None else None
+    if done.interrupted and interrupted_by is None:
+        interrupted_by = "stopped"
+    return certify.CertificateDraft(
+        target=done.target,
+        started=done.started,
+        finished=done.finished,
+        media=Media("", "", "", f"{done.kind} on {', '.join(filesystems)}", "", ""),
+        sanitization=certify.sanitization(request.method, request.verify.mode, note),
+        subjects=tuple(subjects),
+        limitations=tuple(limitations.values()),
+        errors=certify.error_records(errors, done.target),
+        interrupted_by=interrupted_by,
+        destination="file removed" if not request.keep else "file kept (--keep)",
+        notes=(
+            f"skipped at the operator's request: {', '.join(done.skipped)}" if done.skipped else ""
+        ),
+    )

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
+
+
+class StopRequest(threading.Event):
+    """Asks long work to stop after the current buffer, and says why (``SIGINT``...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        """Ask to stop; the first reason given is kept."""
+        if self.reason is None:
+            self.reason = reason
+        self.set()
 
 
 class ProgressSink(Protocol):

@@ -1,0 +1,181 @@
+"""``expunge methods`` and ``expunge shred``: overwrite files, verify, remove, certify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from expunge import destroy
+from expunge.cli.app import cli
+from expunge.cli.common import (
+    cert_out_option,
+    emit_json,
+    home_option,
+    human_bytes,
+    json_option,
+    method_options,
+    open_station,
+    progress_sink,
+    stop_on_signals,
+    verification_line,
+    verify_options,
+)
+from expunge.config import Home
+from expunge.errors import (
+    Interrupted,
+    MediaIOError,
+    VerificationError,
+)
+from expunge.shred.files import FileOptions
+from expunge.shred.methods import REGISTRY, Method
+
+
+@cli.command()
+@json_option
+def methods(as_json: bool) -> None:
+    """List the overwrite methods with their passes and sources."""
+    if as_json:
+        emit_json([m.to_dict() for m in REGISTRY.values()])
+        return
+    for m in REGISTRY.values():
+        click.echo(
+            f"{m.name:<18} {m.pass_count:>2} pass{'es' if m.pass_count > 1 else '  '}  "
+            f"{m.describe_passes()}"
+        )
+        click.echo(f"{'':<28}{m.source}")
+        if m.note:
+            click.echo(f"{'':<28}note: {m.note}")
+
+
+def _render_destruction(result: destroy.Destruction) -> None:
+    mark = {
+        "success": "destroyed",
+        "partial": "PARTIAL",
+        "failed": "FAILED",
+        "interrupted": "INTERRUPTED",
+    }
+    for outcome in result.files:
+        wipe = outcome.wipe
+        seconds = sum(p.seconds for p in wipe.passes)
+        written = sum(p.bytes_written - p.resumed_from for p in wipe.passes)
+        rate = f", {human_bytes(written / seconds)}/s" if seconds else ""
+        click.echo(
+            f"{mark[outcome.status]}: {outcome.path} ({human_bytes(wipe.identity.size)}, "
+            f"{wipe.method}, {len(wipe.passes)}/{wipe.planned_passes} passes{rate}"
+            f"{', removed' if wipe.removed else ', kept'})"
+        )
+        if outcome.verification is not None:
+            click.echo(f"  {verification_line(outcome.verification)}")
+        for lim in wipe.limitations:
+            click.echo(f"  note: {lim.text}")
+        for err in wipe.errors + tuple(p.error for p in wipe.passes if p.error):
+            click.echo(f"  error: {err}")
+    for err in result.errors:
+        click.echo(f"  error: {err}")
+    if result.kind == "directory":
+        click.echo(f"{mark[result.status]}: {result.target} ({len(result.files)} files)")
+    if result.certificate is not None:
+        click.echo(f"certificate ({result.certificate.outcome}): {result.certificate.path}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-r", "--recursive", is_flag=True, help="Destroy directories and their contents.")
+@method_options
+@verify_options
+@click.option("--keep", is_flag=True, help="Overwrite, but do not remove.")
+@click.option("--dry-run", is_flag=True, help="Check and list; write nothing.")
+@click.option("-i", "--interactive", is_flag=True, help="Ask before each file.")
+@click.option("--allow-hardlinks", is_flag=True, help="Wipe files that have other names.")
+@click.option(
+    "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
+)
+@click.option("--force", is_flag=True, help="Wipe files open in other processes.")
+@click.option("--cross-filesystems", is_flag=True, help="Let -r descend into other filesystems.")
+@click.option("--remove-on-failure", is_flag=True, help="Unlink even when verification fails.")
+@click.option("--fingerprint", is_flag=True, help="Record each file's BLAKE3 digest before wiping.")
+@cert_out_option
+@json_option
+@home_option
+def shred(
+    paths: tuple[str, ...],
+    recursive: bool,
+    method: Method,
+    verify: destroy.VerifyOptions,
+    keep: bool,
+    dry_run: bool,
+    interactive: bool,
+    allow_hardlinks: bool,
+    accept_limitations: bool,
+    force: bool,
+    cross_filesystems: bool,
+    remove_on_failure: bool,
+    fingerprint: bool,
+    cert_out: Path | None,
+    as_json: bool,
+    home: Home,
+) -> None:
+    """Overwrite files, verify them, remove them, and certify it."""
+    request = destroy.ShredRequest(
+        paths=paths,
+        method=method,
+        recursive=recursive,
+        keep=keep,
+        dry_run=dry_run,
+        remove_on_failure=remove_on_failure,
+        fingerprint=fingerprint,
+        file_options=FileOptions(allow_hardlinks, accept_limitations, force, cross_filesystems),
+        verify=verify,
+    )
+    if dry_run:
+        planned = destroy.preflight(request)
+        if as_json:
+            emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
+            return
+        for p in planned:
+            notes = f" [{', '.join(p.limitations)}]" if p.limitations else ""
+            click.echo(f"would destroy: {p.path} ({human_bytes(p.size)}, {p.filesystem}){notes}")
+        click.echo(f"{len(planned)} file(s), method {method.name}; nothing was written (--dry-run)")
+        return
+    confirm = (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
+    station = open_station(home)
+    with stop_on_signals() as (stop, received):
+        results = destroy.shred_paths(
+            request,
+            station,
+            progress=progress_sink(),
+            stop=stop,
+            confirm=confirm,
+            cert_out=cert_out,
+        )
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        for result in results:
+            _render_destruction(result)
+    _exit_for(results, received)
+
+
+def _exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> None:
+    if received:
+        raise Interrupted(
+            "interrupted; what was written is recorded above",
+            signum=received[0],
+            remedy="run the same command again to finish",
+        )
+    unverified = [f for r in results for f in r.files if f.verification_failed]
+    if unverified:
+        raise VerificationError(
+            "read-back found content other than what was written",
+            target=", ".join(f.path for f in unverified),
+            remedy="the file was kept for inspection (--remove-on-failure removes it); "
+            "check the medium",
+        )
+    failed = [r for r in results if r.status != "success"]
+    if failed:
+        raise MediaIOError(
+            "the destruction did not complete",
+            target=", ".join(r.target for r in failed),
+            remedy="see the errors above; the medium may be failing",
+        )

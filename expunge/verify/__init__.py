@@ -1,0 +1,38 @@
+"""Read-back verification: sample plans, reading the media, comparing with the final pass.
+
+``make_plan`` chooses which blocks to read (from a recorded seed), ``verify_path`` /
+``verify_fd`` read them from the media (not the page cache) and compare their BLAKE3
+hashes with those of the content the pass wrote, and return a ``VerificationReport``.
+"""
+
+from expunge.verify.plan import MODES, SamplePlan, make_plan
+from expunge.verify.readback import (
+    TargetIdentity,
+    TargetInfo,
+    expected_digest,
+    probe_target,
+    verify_fd,
+    verify_path,
+)
+from expunge.verify.report import (
+    DetectionRow,
+    VerificationReport,
+    detection_probability,
+    detection_table,
+)
+
+__all__ = [
+    "MODES",
+    "DetectionRow",
+    "SamplePlan",
+    "TargetIdentity",
+    "TargetInfo",
+    "VerificationReport",
+    "detection_probability",
+    "detection_table",
+    "expected_digest",
+    "make_plan",
+    "probe_target",
+    "verify_fd",
+    "verify_path",
+]
