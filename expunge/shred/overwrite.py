@@ -27,6 +27,12 @@ WRITEBACK_BYTES = 64 << 20
 # A medium that has vanished answers every write this way; retrying block by block is
 # pointless and would take hours on a large drive.
 GONE_ERRNOS = frozenset({errno.ENODEV, errno.ENXIO, errno.ESHUTDOWN})
+# Behind the block layer a vanished drive often answers plain EIO, like a bad sector. A
+# chunk in which no block takes a write is checked: if a block written earlier no longer
+# reads back, the medium is gone. Where no read can tell (a write-only descriptor, the
+# page cache), this many bytes refused in a row are taken as a gone medium: bad sectors
+# come in small clusters, and isolating a vanished drive block by block would take hours.
+DEAD_BYTES_GONE = 16 << 20
 
 
 class MediaGone(Exception):
@@ -67,7 +73,14 @@ def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
 
 @dataclass(frozen=True)
 class PassOptions:
-    """How a pass writes: chunking, alignment, error policy, and where it reports."""
+    """How a pass writes: chunking, alignment, error policy, and where it reports.
+
+    ``on_durable(pass_index, offset, unwritten)`` is called after each ``fdatasync`` that
+    succeeded: every byte of the pass below ``offset`` written in this run is on the
+    medium, except the ``unwritten`` ranges. That is at the end of each pass and, when
+    ``checkpoint_bytes`` is set, after every that many bytes (rounded up to whole
+    buffers), so that a resume journal can follow a long pass.
+    """
 
     block_size: int = 512
     buffered: bool = True
@@ -75,7 +88,8 @@ class PassOptions:
     progress: ProgressSink = NULL_PROGRESS
     task: str = "wipe"
     stop: threading.Event | None = None
-    on_durable: Callable[[int, int], None] | None = None
+    on_durable: Callable[[int, int, tuple[ByteRange, ...]], None] | None = None
+    checkpoint_bytes: int = 0
 
 
 def _isolate_bad_ranges(fd: int, data: memoryview, offset: int, block: int) -> list[ByteRange]:
@@ -92,6 +106,57 @@ def _isolate_bad_ranges(fd: int, data: memoryview, offset: int, block: int) -> l
     return _isolate_bad_ranges(fd, data[:half], offset, block) + _isolate_bad_ranges(
         fd, data[half:], offset + half, block
     )
+
+
+def _first_good(offset: int, length: int, bad: list[ByteRange]) -> int | None:
+    """The first offset of ``[offset, offset + length)`` outside ``bad`` (sorted), if any."""
+    position = offset
+    for r in bad:
+        if r.start > position:
+            return position
+        position = max(position, r.end)
+    return position if position < offset + length else None
+
+
+def _reads_back(fd: int, offset: int, block: int) -> bool:
+    """Whether the block at ``offset``, written earlier in the pass, still reads.
+
+    A descriptor that cannot read (write-only, a length ``O_DIRECT`` refuses) cannot tell,
+    and counts as readable.
+    """
+    buf = mmap.mmap(-1, max(block, mmap.PAGESIZE))
+    try:
+        os.preadv(fd, [buf], offset)
+    except OSError as exc:
+        return exc.errno in (errno.EBADF, errno.EINVAL)
+    finally:
+        buf.close()
+    return True
+
+
+def _gone_reason(
+    fd: int, good_block: int | None, dead_bytes: int, options: PassOptions
+) -> str | None:
+    """After a chunk where no block took a write: why the medium is gone, or ``None`` if
+    these may be bad sectors (``dead_bytes`` refused in a row so far)."""
+    if good_block is not None and not _reads_back(fd, good_block, options.block_size):
+        return "no block takes a write, and blocks written before no longer read"
+    if dead_bytes >= DEAD_BYTES_GONE:
+        return f"no block of the last {dead_bytes} bytes takes a write"
+    return None
+
+
+def _make_durable(
+    fd: int, options: PassOptions, index: int, offset: int, unwritten: list[ByteRange]
+) -> str | None:
+    """``fdatasync``, then report the durable offset; the error if the sync failed."""
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        return f"fdatasync failed: {os.strerror(exc.errno or errno.EIO)}"
+    if options.on_durable is not None:
+        options.on_durable(index, offset, _merge(unwritten))
+    return None
 
 
 def _merge(ranges: list[ByteRange]) -> tuple[ByteRange, ...]:
@@ -125,8 +190,11 @@ def write_pass(
     offset = start_offset
     unwritten: list[ByteRange] = []
     error: str | None = None
+    sync_error: str | None = None
     interrupted = False
-    last_writeback = start_offset
+    last_writeback = last_checkpoint = start_offset
+    good_block: int | None = None
+    dead_bytes = 0
     options.progress.start(options.task, size - start_offset, f"pass {index}")
     try:
         while offset < size:
@@ -138,10 +206,19 @@ def write_pass(
             stream.fill(view, offset)
             try:
                 pwrite_all(fd, view, offset)
+                good_block, dead_bytes = offset, 0
             except OSError as exc:
                 if exc.errno in GONE_ERRNOS:
                     raise MediaGone(os.strerror(exc.errno or errno.EIO)) from exc
                 bad = _isolate_bad_ranges(fd, view, offset, options.block_size)
+                first_good = _first_good(offset, length, bad)
+                if first_good is not None:
+                    good_block, dead_bytes = first_good, 0
+                else:
+                    dead_bytes += length
+                    reason = _gone_reason(fd, good_block, dead_bytes, options)
+                    if reason is not None:
+                        raise MediaGone(reason) from exc
                 unwritten.extend(bad)
                 if bad and options.on_error == "abort":
                     error = f"write error at offset {bad[0].start}: {os.strerror(exc.errno or 5)}"
@@ -154,6 +231,15 @@ def write_pass(
                 written = offset - last_writeback
                 os.posix_fadvise(fd, last_writeback, written, os.POSIX_FADV_DONTNEED)
                 last_writeback = offset
+            if (
+                options.checkpoint_bytes
+                and offset < size
+                and offset - last_checkpoint >= options.checkpoint_bytes
+            ):
+                sync_error = _make_durable(fd, options, index, offset, unwritten)
+                if sync_error is not None:
+                    break
+                last_checkpoint = offset
     except MediaGone as gone:
         options.progress.finish(options.task)
         return PassResult(
@@ -161,14 +247,8 @@ def write_pass(
             _merge([*unwritten, ByteRange(offset, size)]),
             f"the medium stopped answering at offset {offset}: {gone}", True, start_offset,
         )  # fmt: skip
-    synced = True
-    try:
-        os.fdatasync(fd)
-    except OSError as exc:
-        synced = False
-        error = error or f"fdatasync failed: {os.strerror(exc.errno or errno.EIO)}"
-    if synced and options.on_durable is not None:
-        options.on_durable(index, offset)
+    if sync_error is None:
+        sync_error = _make_durable(fd, options, index, offset, unwritten)
     options.progress.finish(options.task)
     return PassResult(
         index=index,
@@ -177,9 +257,9 @@ def write_pass(
         bytes_written=offset,
         started=started,
         ended=utc_now(),
-        synced=synced,
+        synced=sync_error is None,
         unwritten=_merge(unwritten),
-        error=error,
+        error=error or sync_error,
         interrupted=interrupted,
         resumed_from=start_offset,
     )
@@ -210,7 +290,8 @@ def run_passes(
             result = write_pass(fd, size, pattern, index, buffer, options, start)
             if after_pass is not None and result.complete:
                 after_pass(result)
-            if index != len(passes):
+            if index != len(passes) and result.complete:
+                # An unfinished pass keeps its key: resuming must rewrite the same stream.
                 result = _drop_key(result)
             results.append(result)
             if not result.synced or result.interrupted or result.error:
