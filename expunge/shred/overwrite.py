@@ -193,6 +193,7 @@ def write_pass(
     sync_error: str | None = None
     interrupted = False
     last_writeback = last_checkpoint = start_offset
+    previous_window: tuple[int, int] | None = None
     good_block: int | None = None
     dead_bytes = 0
     options.progress.start(options.task, size - start_offset, f"pass {index}")
@@ -228,8 +229,14 @@ def write_pass(
             offset += length
             options.progress.advance(options.task, length)
             if options.buffered and offset - last_writeback >= WRITEBACK_BYTES:
+                # DONTNEED starts writeback of the dirty window just written, and drops the
+                # window before it, whose pages are clean by now: the pass never holds more
+                # than two windows of page cache, and never pays for a GiB of fresh pages.
                 written = offset - last_writeback
                 os.posix_fadvise(fd, last_writeback, written, os.POSIX_FADV_DONTNEED)
+                if previous_window is not None:
+                    os.posix_fadvise(fd, *previous_window, os.POSIX_FADV_DONTNEED)
+                previous_window = (last_writeback, written)
                 last_writeback = offset
             if (
                 options.checkpoint_bytes
