@@ -11,10 +11,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from tqdm import tqdm
 
 from expunge import certify, destroy
 from expunge.certificates import (
@@ -31,6 +30,9 @@ from expunge.errors import (
 from expunge.progress import StopRequest
 from expunge.shred.methods import choose_method
 from expunge.verify import VerificationReport
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +71,9 @@ class TqdmProgress:
             if old is not None:
                 old.close()
             name = task if len(task) <= 32 else "…" + task[-31:]
+            # Imported here: scripts without a terminal never pay for tqdm.
+            from tqdm import tqdm
+
             self._bars[task] = tqdm(
                 total=total,
                 desc=f"{name} {label}",
