@@ -540,35 +540,32 @@ class VolumeKey:
 
 @dataclass(frozen=True)
 class BlockUse:
-    """One block device as sysfs shows it: who holds it, and what file backs a loop device."""
+    """One block device as sysfs shows it: who holds it, and what backs a loop device."""
 
     name: str
     devnum: int
     holders: tuple[str, ...] = ()
     parent: int | None = None
     """For a partition, the ``st_rdev`` of its whole disk."""
-    backing: tuple[int, int] | None = None
-    """For a loop device, ``(st_dev, st_ino)`` of its backing file."""
+    backing: VolumeKey | None = None
+    """For a loop device, the file (or block device) behind it."""
 
 
 def open_holders(target: VolumeKey, uses: Iterable[BlockUse]) -> tuple[str, ...]:
     """Who holds ``target`` open, as ``"dm-0"`` or ``"loop1 -> dm-0"``; empty when free.
 
-    A block device is held when it or one of its partitions has holders (a dm-crypt
-    mapping, LVM, md); a container file is held when a loop device backed by it (or one of
-    that loop device's partitions) has holders.
+    The target is held when it, one of its partitions, a loop device backed by it, or one
+    of that loop device's partitions has holders (a dm-crypt mapping, LVM, md).
     """
     listed = tuple(uses)
-    if target.kind == "block":
-        devices = {target.dev}
-        via = False
-    else:
-        devices = {u.devnum for u in listed if u.backing == (target.dev, target.ino)}
-        via = True
+    own = {target.dev} if target.kind == "block" else set()
+    loops = {u.devnum for u in listed if u.backing == target}
     found: list[str] = []
     for use in listed:
-        if use.devnum in devices or use.parent in devices:
-            found.extend(f"{use.name} -> {h}" if via else h for h in use.holders)
+        if use.devnum in own or use.parent in own:
+            found.extend(use.holders)
+        elif use.devnum in loops or use.parent in loops:
+            found.extend(f"{use.name} -> {holder}" for holder in use.holders)
     return tuple(found)
 
 
@@ -601,7 +598,7 @@ def _devnum(path: Path) -> int | None:
         return None
 
 
-def _loop_backing(entry: Path) -> tuple[int, int] | None:
+def _loop_backing(entry: Path) -> VolumeKey | None:
     try:
         backing = (entry / "loop" / "backing_file").read_text().rstrip("\n")
     except OSError:
@@ -609,10 +606,9 @@ def _loop_backing(entry: Path) -> tuple[int, int] | None:
     if backing.endswith(" (deleted)"):
         return None
     try:
-        st = os.stat(backing)
+        return VolumeKey.from_stat(os.stat(backing))
     except OSError:
         return None
-    return st.st_dev, st.st_ino
 
 
 def refuse_if_open(fd: int, *, name: str, sys_root: Path = Path("/sys")) -> None:
@@ -666,7 +662,9 @@ def verify_erased(fd: int, layout: LuksLayout, pattern: PassPattern) -> LuksVeri
 
     Reads through a fresh read-only ``O_DIRECT`` descriptor on the object ``fd`` is open on
     (``/proc/self/fd``), or after ``fdatasync`` + ``POSIX_FADV_DONTNEED`` where the kernel
-    refuses ``O_DIRECT``. Read errors are recorded, never raised.
+    refuses ``O_DIRECT``. Read errors are recorded in the result; only a target that cannot
+    be reopened at all raises TargetError. ``pattern`` may be rebuilt later from a recorded
+    seed (``PassPattern.random(seed)``) to re-verify.
     """
     checked = layout.erase_range
     try:

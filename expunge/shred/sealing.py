@@ -34,10 +34,13 @@ its length alone, and:
 The key id names the key in the key store without revealing it, and commits to it: GCM
 alone does not, so checking the id first tells "wrong key" apart from "tampered".
 
-Streaming in constant memory: about 4 MiB of chunks are read at once, each chunk encrypted
-into a reused buffer (``update_into``), and written with one ``write``. ``unseal_to_path``
-writes to a temporary file (``O_EXCL``) beside OUT and publishes it only after the final
-chunk authenticates; on failure the partial plaintext is overwritten before it is removed.
+Streaming in constant memory: 4 MiB of chunks are read at once and each chunk encrypted
+(``update_into``) into one of two reused buffers, which a writer thread writes and hashes
+(BLAKE3) while the next batch is read: the cipher, the hash and the copies run in parallel,
+so the throughput is that of a plain copy. ``seal_to_path`` and ``unseal_to_path`` write to
+a temporary file (``O_EXCL``, mode 0600) beside the destination and give it its name only
+once complete and synced; a failed unseal overwrites the partial plaintext before removing
+it, so no authenticated chunk survives in the free space of OUT's filesystem.
 """
 
 from __future__ import annotations
@@ -73,7 +76,6 @@ TAG_BYTES = 16
 NONCE_PREFIX_BYTES = 8
 KEY_ID_BYTES = 16
 MAX_DOC_ID_BYTES = 1024
-SEALED_SUFFIX = ".sealed"
 
 _FIXED = struct.Struct(">8sHHI8s16sH")
 _HEADER_COUNTER = 0xFFFFFFFF
@@ -249,7 +251,7 @@ class _Chunks:
         block of scratch space beyond the ciphertext on older ``cryptography``).
         """
         if index >= _HEADER_COUNTER:
-            raise TargetError("is too large to seal (over 4 PiB)", remedy="split it first")
+            raise TargetError("the document is too large to seal (over 4 PiB)", remedy="split it")
         encryptor = Cipher(self._aes, modes.GCM(self._nonce(index))).encryptor()
         encryptor.authenticate_additional_data(self._aad(index, final))
         size = encryptor.update_into(plain, out)
