@@ -26,7 +26,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_TARGET: "target problem (missing, wrong type, permission, unsupported filesystem)",
     EXIT_VERIFICATION: "verification failed: the media does not hold what was written",
     EXIT_MEDIA_IO: "I/O error on the media; some ranges may not have been overwritten",
-    EXIT_INTEGRITY: "certificate or ledger invalid (signature, schema, trust, chain)",
+    EXIT_INTEGRITY: "certificate, ledger or sealed file invalid (signature, trust, tampering)",
     EXIT_BUSY: "another expunge process holds the lock (e.g. a running sweep)",
     EXIT_SIGINT: "interrupted by SIGINT (Ctrl-C); resume with --resume",
     EXIT_SIGTERM: "interrupted by SIGTERM; resume with --resume",
