@@ -11,8 +11,9 @@ import fcntl
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -58,21 +59,46 @@ CERT_SUFFIX = ".cert.json"
 
 @dataclass(frozen=True)
 class Station:
-    """Who signs: the home folder, the station's settings and its private key."""
+    """Who signs: the home folder, the station's settings and its private key.
+
+    The key is loaded (or created, on first use) only when the first certificate is
+    signed, so a command refused before it writes anything leaves the home untouched.
+    """
 
     home: Home
     settings: StationSettings
-    key: Ed25519PrivateKey
-    key_created: bool = False
+    passphrase: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, home: Home, settings: StationSettings, passphrase: bytes | None) -> Station:
-        """Load the station key, creating it (and its public half) on first use."""
-        home.ensure()
-        key, created = ensure_key(home.key_path, passphrase)
-        if created or not home.public_key_path.exists():
-            write_public_key(home.public_key_path, key.public_key())
-        return cls(home, settings, key, created)
+        """A station for ``home``; nothing is read or written until a key is needed."""
+        return cls(home, settings, passphrase)
+
+    @cached_property
+    def _loaded(self) -> tuple[Ed25519PrivateKey, bool]:
+        self.home.ensure()
+        key, created = ensure_key(self.home.key_path, self.passphrase)
+        if created or not self.home.public_key_path.exists():
+            write_public_key(self.home.public_key_path, key.public_key())
+        return key, created
+
+    def ready(self) -> None:
+        """Load (or create) the key now: after the checks, before the first write.
+
+        A wrong or missing passphrase must refuse while nothing is destroyed yet, never
+        leave a destruction without its certificate.
+        """
+        self._loaded  # noqa: B018
+
+    @property
+    def key(self) -> Ed25519PrivateKey:
+        """The station's signing key, created with its public half if absent."""
+        return self._loaded[0]
+
+    @property
+    def key_created(self) -> bool:
+        """Whether this run created the station key (the CLI says where)."""
+        return "_loaded" in self.__dict__ and self._loaded[1]
 
     @property
     def person(self) -> Person:

@@ -387,6 +387,7 @@ def shred_paths(
     # Certificates name absolute paths; symlinks in parent folders are kept as given.
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
     preflight(request)
+    station.ready()
     run = _Run(request, progress, stop, confirm)
     results: list[Destruction] = []
     for path in request.paths:

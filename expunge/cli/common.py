@@ -191,15 +191,18 @@ def passphrase(home: Home, passphrase_file: Path | None = None) -> bytes | None:
 
 
 def open_station(home: Home) -> certify.Station:
-    """The station's signing identity; says so on stderr when the key is created."""
-    station = certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+    """The station's signing identity; its key is created on first use (see key_notice)."""
+    return certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+
+
+def key_notice(station: certify.Station) -> None:
+    """Say on stderr where the station key was created, if this run created it."""
     if station.key_created:
         click.echo(
-            f"expunge: created the station key {home.key_path} "
-            f"(public key for auditors: {home.public_key_path})",
+            f"expunge: created the station key {station.home.key_path} "
+            f"(public key for auditors: {station.home.public_key_path})",
             err=True,
         )
-    return station
 
 
 def trust_store(home: Home, sources: tuple[Path, ...]) -> TrustStore:

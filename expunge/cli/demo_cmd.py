@@ -13,6 +13,7 @@ from expunge.cli.common import (
     checked_certificate,
     home_option,
     human_bytes,
+    key_notice,
     open_station,
     verification_line,
 )
@@ -40,6 +41,7 @@ def demo(size: int, home: Home) -> None:
             paths=(str(sample),), method=choose_method(None, None, False)
         )
         (result,) = destroy.shred_paths(request, station)
+        key_notice(station)
         outcome = result.files[0]
         wipe = outcome.wipe
         click.echo(

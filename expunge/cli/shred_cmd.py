@@ -14,6 +14,7 @@ from expunge.cli.common import (
     home_option,
     human_bytes,
     json_option,
+    key_notice,
     method_options,
     open_station,
     progress_sink,
@@ -141,14 +142,17 @@ def shred(
     confirm = (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
     station = open_station(home)
     with stop_on_signals() as (stop, received):
-        results = destroy.shred_paths(
-            request,
-            station,
-            progress=progress_sink(),
-            stop=stop,
-            confirm=confirm,
-            cert_out=cert_out,
-        )
+        try:
+            results = destroy.shred_paths(
+                request,
+                station,
+                progress=progress_sink(),
+                stop=stop,
+                confirm=confirm,
+                cert_out=cert_out,
+            )
+        finally:
+            key_notice(station)
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
