@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from expunge.canonical import canonical_bytes, strict_loads
 from expunge.certificates._strict import (
-    Fields,
     check_hex,
     check_timestamp,
     field_names,
@@ -35,6 +34,7 @@ from expunge.certificates.dsse import (
 from expunge.certificates.model import Person
 from expunge.certificates.reasons import CertificateError
 from expunge.errors import IntegrityError, UsageError
+from expunge.strictjson import Fields
 
 VALIDATION_PAYLOAD_TYPE = "application/vnd.expunge.validation+json"
 VALIDATION_SCHEMA_ID = "https://expunge.dev/validation/v1"

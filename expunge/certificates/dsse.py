@@ -48,10 +48,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.canonical import canonical_bytes, strict_loads
-from expunge.certificates._strict import Fields
 from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.errors import IntegrityError
+from expunge.strictjson import Fields
 
 PAYLOAD_TYPE = "application/vnd.expunge.certificate+json"
 

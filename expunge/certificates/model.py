@@ -21,7 +21,6 @@ from typing import Any
 
 from expunge.canonical import canonical_bytes, strict_loads
 from expunge.certificates._strict import (
-    Fields,
     Unlocated,
     check_hex,
     check_timestamp,
@@ -32,6 +31,7 @@ from expunge.certificates._strict import (
 )
 from expunge.certificates.subjects import SubjectRecord
 from expunge.errors import IntegrityError
+from expunge.strictjson import Fields
 
 SCHEMA_ID = "https://expunge.dev/certificate/v1"
 SCHEMA_VERSION = 1

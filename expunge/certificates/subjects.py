@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Any
 
 from expunge.certificates._strict import (
-    Fields,
     Unlocated,
     check_hex,
     check_timestamp,
@@ -22,6 +21,7 @@ from expunge.certificates._strict import (
     located,
 )
 from expunge.errors import IntegrityError
+from expunge.strictjson import Fields
 
 _KEY_BYTES = 32
 _DIGEST_BYTES = 32

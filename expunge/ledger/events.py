@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from expunge.errors import ExpungeError, IntegrityError, UsageError
-from expunge.ledger._strict import Fields
 from expunge.ledger.ids import validate_document_id
+from expunge.strictjson import Fields
 
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -143,7 +143,7 @@ class Register:
             size=f.integer("size"),
             digest=f.text("digest"),
             retain_until=parse_time(retain, f"{f.where}.retain_until") if retain else None,
-            sealed=f.boolean("sealed"),
+            sealed=f.flag("sealed"),
         )
 
 
@@ -303,7 +303,7 @@ class Destroy:
             envelope=f.obj("envelope"),
             paths=f.texts("paths"),
             media=f.texts("media"),
-            key_erased=f.boolean("key_erased"),
+            key_erased=f.flag("key_erased"),
         )
 
 

@@ -72,7 +72,7 @@ def _register_dict(**changes: Any) -> dict[str, Any]:
         ({"extra": 1}, "unknown field"),
         ({"size": "4096"}, "size must be an integer"),
         ({"size": True}, "size must be an integer"),
-        ({"sealed": 1}, "sealed must be a boolean"),
+        ({"sealed": 1}, "sealed must be true or false"),
         ({"retain_until": "2030-01-01"}, "UTC time"),
         ({"retain_until": "2030-01-01T00:00:00+00:00"}, "UTC time"),
         ({"retain_until": "2030-02-30T00:00:00Z"}, "not a real date"),
