@@ -19,6 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge import TOOL_NAME, __version__
+from expunge.atomic import write_atomic
 from expunge.certificates import (
     Category,
     Certificate,
@@ -226,9 +227,7 @@ def _previous_digest(home: Home) -> str | None:
 
 
 def _write_last(home: Home, digest: str) -> None:
-    tmp = home.last_certificate_path.with_suffix(".tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, home.last_certificate_path)
+    write_atomic(home.last_certificate_path, (digest + "\n").encode(), 0o644)
 
 
 @dataclass(frozen=True)

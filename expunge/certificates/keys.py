@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from expunge.atomic import write_new
 from expunge.certificates._strict import utc_timestamp
 from expunge.certificates.dsse import keyid
 from expunge.errors import IntegrityError, RefusedError, TargetError, UsageError
@@ -67,34 +67,6 @@ def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_new_file(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to ``path`` atomically, refusing to replace anything already there.
-
-    The bytes go to a temporary file (``O_CREAT | O_EXCL``, ``mode``) that is synced and
-    then hard-linked to ``path``; ``link`` fails if ``path`` exists.
-    """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(fd, mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(fd)
-        os.link(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _key_info(path: Path, key: Ed25519PrivateKey, encrypted: bool) -> KeyInfo:
     created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return KeyInfo(
@@ -118,7 +90,7 @@ def init_key(path: Path, passphrase: bytes | None) -> KeyInfo:
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, encryption)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_new_file(path, pem, _PRIVATE_MODE)
+        write_new(path, pem, _PRIVATE_MODE)
     except FileExistsError:
         raise RefusedError(
             "a station key already exists",
@@ -244,7 +216,7 @@ def load_public_key(data: bytes, source: str) -> Ed25519PublicKey:
 def write_public_key(path: Path, public_key: Ed25519PublicKey) -> None:
     """Export the public key to ``path`` (mode 0644), refusing to replace a file."""
     try:
-        write_new_file(path, public_key_pem(public_key), _PUBLIC_MODE)
+        write_new(path, public_key_pem(public_key), _PUBLIC_MODE)
     except FileExistsError:
         raise RefusedError(
             "file already exists", target=str(path), remedy="choose another file name"

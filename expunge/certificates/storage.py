@@ -7,10 +7,9 @@ synced, renamed over the final name, and the folder is synced.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
+from expunge.atomic import write_atomic
 from expunge.certificates.dsse import PAYLOAD_TYPE, Envelope
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.errors import TargetError
@@ -20,22 +19,9 @@ _MODE = 0o644
 
 def write_envelope(path: Path, envelope: Envelope) -> None:
     """Write ``envelope`` to ``path`` atomically (mode 0644), replacing any file there."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _MODE)
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(fd, _MODE)
-            handle.write(envelope.to_json())
-            handle.flush()
-            os.fsync(fd)
-        os.replace(temp, path)
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_atomic(path, envelope.to_json(), _MODE)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise TargetError(
             f"cannot write the certificate: {exc.strerror}",
             target=str(path),

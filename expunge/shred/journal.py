@@ -29,8 +29,6 @@ new one, never a torn one.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -38,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from expunge.atomic import fsync_dir, write_atomic
 from expunge.errors import IntegrityError, RefusedError, TargetError
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, TargetIdentity, rfc3339, utc_now
@@ -426,31 +425,11 @@ class JournalRecord:
         )
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp file, fsync, rename, fsync of the folder."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(tmp, flags, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        write_atomic(path, data, 0o600)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise TargetError(
             f"cannot write the wipe journal: {exc.strerror or exc}",
             target=str(path),
@@ -551,7 +530,7 @@ class WipeJournal:
         """The wipe is over (its outcome is in its report): remove the journal, durably."""
         try:
             self.path.unlink(missing_ok=True)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         except OSError as exc:
             raise TargetError(
                 f"cannot remove the wipe journal: {exc.strerror or exc}", target=str(self.path)
