@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,11 +17,12 @@ from typing import Any, Literal
 
 import blake3
 
-from expunge import certify
+from expunge import certify, records
+from expunge.certificates import LedgerAnchor, Media
 from expunge.certificates import Limitation as CertLimitation
-from expunge.certificates import Media
 from expunge.certificates.subjects import FileSubject
-from expunge.errors import ExpungeError, TargetError, UsageError
+from expunge.errors import ExpungeError, RefusedError, TargetError, UsageError
+from expunge.ledger.state import Location
 from expunge.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
@@ -112,7 +113,7 @@ class Destruction:
     """One top-level PATH argument: a file, or a directory and everything in it."""
 
     target: str
-    kind: Literal["file", "directory"]
+    kind: Literal["file", "directory", "document"]
     files: tuple[FileOutcome, ...]
     started: datetime
     finished: datetime
@@ -121,6 +122,7 @@ class Destruction:
     errors: tuple[str, ...] = ()
     interrupted: bool = False
     certificate: certify.IssuedCertificate | None = None
+    ledger: records.LedgerUpdate | None = None
 
     @property
     def status(self) -> Outcome:
@@ -147,6 +149,7 @@ class Destruction:
             "removed_entries": list(self.removed_entries),
             "skipped": list(self.skipped),
             "errors": list(self.errors),
+            "ledger": self.ledger.to_dict() if self.ledger else None,
         }
 
 
@@ -158,6 +161,7 @@ class PlannedFile:
     size: int
     filesystem: str
     limitations: tuple[str, ...]
+    documents: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -166,6 +170,7 @@ class PlannedFile:
             "size": self.size,
             "filesystem": self.filesystem,
             "limitations": list(self.limitations),
+            "documents": list(self.documents),
         }
 
 
@@ -181,11 +186,40 @@ def _check_top_level(path: str, recursive: bool) -> Literal["file", "directory"]
     return "file"
 
 
-def preflight(request: ShredRequest) -> tuple[PlannedFile, ...]:
+def preflight(
+    request: ShredRequest, ledger: records.LedgerLink | None = None
+) -> tuple[PlannedFile, ...]:
     """Run every check on every target without writing; raise the first refusal.
 
     Opening for writing changes nothing on disk; each file is opened, checked, closed.
+    With ``ledger``, files recorded there as documents are named, and a method or
+    verification weaker than a document's classification requires is refused.
     """
+    return _checked(request, ledger)[0]
+
+
+def _checked(
+    request: ShredRequest, ledger: records.LedgerLink | None
+) -> tuple[tuple[PlannedFile, ...], dict[str, tuple[records.RegisteredLocation, ...]]]:
+    planned = _plan_files(request)
+    if ledger is None:
+        return planned, {}
+    found = records.locate(ledger.store, request.paths, utc_now())
+    registered = {p.path: found[p.path] for p in planned if p.path in found}
+    records.check_policy(
+        (loc for locs in registered.values() for loc in locs),
+        request.method,
+        request.verify.mode,
+        ledger.policy,
+    )
+    planned = tuple(
+        replace(p, documents=tuple(loc.doc_id for loc in registered.get(p.path, ())))
+        for p in planned
+    )
+    return planned, registered
+
+
+def _plan_files(request: ShredRequest) -> tuple[PlannedFile, ...]:
     planned: list[PlannedFile] = []
 
     def check(opened: OpenFile) -> None:
@@ -236,9 +270,12 @@ class _Run:
     progress: ProgressSink
     stop: StopRequest | None
     confirm: Callable[[str], bool] | None
+    # Registered paths: their content is hashed before wiping, to confirm the document.
+    registered: Mapping[str, object] = field(default_factory=dict)
 
     def destroy_file(self, target: OpenFile) -> FileOutcome:
-        digest = fingerprint(target.fd) if self.request.fingerprint else None
+        hashed = self.request.fingerprint or target.path in self.registered
+        digest = fingerprint(target.fd) if hashed else None
         passes = resolve(self.request.method)
         options = PassOptions(
             block_size=512,
@@ -370,6 +407,7 @@ def shred_paths(
     stop: StopRequest | None = None,
     confirm: Callable[[str], bool] | None = None,
     cert_out: Path | None = None,
+    ledger: records.LedgerLink | None = None,
 ) -> tuple[Destruction, ...]:
     """Destroy every path in ``request``, one signed certificate per path.
 
@@ -377,6 +415,11 @@ def shred_paths(
     (for ``-i``) is asked before each file; ``stop`` ends the work after the current
     buffer, and what was done is still certified, as interrupted. ``cert_out`` names the
     certificate file (one path only).
+
+    With ``ledger``: files recorded as documents are checked against their
+    classification before anything is written and hashed before wiping; each certificate
+    records the ledger anchor and the document ids of the files whose content was
+    confirmed, and a successful one is recorded by ``destroy`` events citing it.
     """
     if cert_out is not None and len(request.paths) != 1:
         raise UsageError(
@@ -386,20 +429,200 @@ def shred_paths(
         )
     # Certificates name absolute paths; symlinks in parent folders are kept as given.
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
-    preflight(request)
+    _, registered = _checked(request, ledger)
     station.ready()
-    run = _Run(request, progress, stop, confirm)
+    run = _Run(request, progress, stop, confirm, registered)
     results: list[Destruction] = []
     for path in request.paths:
         if run.stopped:
             break
         done = run.destroy_path(path)
-        issued = certify.issue(_draft(done, request, stop), station, cert_out)
-        results.append(replace(done, certificate=issued))
+        results.append(_certify(done, request, stop, station, cert_out, ledger, registered))
     return tuple(results)
 
 
-def _file_subject(outcome: FileOutcome) -> FileSubject:
+@dataclass(frozen=True)
+class DocumentDestruction:
+    """``expunge destroy DOC``: the files destroyed under one certificate, and the
+    recorded locations still outstanding afterwards (media not present, missing paths,
+    files whose content was not the document's)."""
+
+    doc_id: str
+    classification: str
+    destruction: Destruction
+    outstanding: tuple[Location, ...]
+    untouched: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> Outcome:
+        """The destruction's status (outstanding copies do not fail it: they are listed)."""
+        return self.destruction.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "doc_id": self.doc_id,
+            "classification": self.classification,
+            **self.destruction.to_dict(),
+            "outstanding": [loc.to_dict() for loc in self.outstanding],
+            "untouched": list(self.untouched),
+        }
+
+
+def _open_document_files(
+    plan: records.DocumentPlan, options: FileOptions
+) -> tuple[list[tuple[OpenFile, str]], list[str]]:
+    """Open and check every reachable file, hashing it through the descriptor that will
+    be wiped; files whose content is not the document's are closed and left alone."""
+    opened: list[tuple[OpenFile, str]] = []
+    untouched: list[str] = []
+    try:
+        for loc in plan.reachable:
+            target = files.open_file(loc.path, options)
+            digest = fingerprint(target.fd)
+            if loc.confirmed_by(digest):
+                opened.append((target, digest))
+            else:
+                target.close()
+                untouched.append(loc.path)
+    except BaseException:
+        for target, _ in opened:
+            target.close()
+        raise
+    return opened, untouched
+
+
+def _location_note(loc: Location, untouched: Sequence[str]) -> str:
+    if loc.path is None:
+        return f"medium {loc.medium} (seq {loc.seq}): not present"
+    why = "content is not the document's" if loc.path in untouched else "not present"
+    return f"{loc.path} (seq {loc.seq}): {why}"
+
+
+def destroy_document(
+    doc_id: str,
+    station: certify.Station,
+    ledger: records.LedgerLink,
+    *,
+    method: Method,
+    verify: VerifyOptions = VerifyOptions(),
+    file_options: FileOptions | None = None,
+    progress: ProgressSink = NULL_PROGRESS,
+    stop: StopRequest | None = None,
+    cert_out: Path | None = None,
+) -> DocumentDestruction:
+    """Destroy a registered document: the original and every recorded copy present by path,
+    under one certificate, recorded by one ``destroy`` event.
+
+    Before anything is written: the method and verification are checked against the
+    document's classification, and every present file is opened, checked like ``shred``
+    does and hashed; a file whose content is not the registered document's is left
+    untouched. Copies on media and at paths that no longer exist stay outstanding; they
+    are named in the certificate's notes and in the result. Refused when nothing is left
+    to destroy.
+    """
+    state = records.document(ledger.store, doc_id, utc_now())
+    plan = records.plan_document(state)
+    records.check_policy(plan.reachable, method, verify.mode, ledger.policy)
+    if not plan.reachable:
+        if not plan.unreachable:
+            raise TargetError(
+                f"already destroyed (seq {state.destructions[-1].seq}, certificate "
+                f"{state.destructions[-1].certificate_id}); nothing is outstanding",
+                target=doc_id,
+                remedy="see 'expunge ledger show'",
+            )
+        raise TargetError(
+            "no recorded location of the document is present: "
+            + ", ".join(_location_note(loc, ()) for loc in plan.unreachable),
+            target=doc_id,
+            remedy="mount or attach the medium holding a copy and run again",
+        )
+    file_options = file_options or FileOptions()
+    opened, untouched = _open_document_files(plan, file_options)
+    try:
+        if not opened:
+            raise RefusedError(
+                f"the file(s) at {', '.join(untouched)} do not hold the registered content",
+                target=doc_id,
+                remedy="nothing was written; check 'expunge ledger show' and the files",
+            )
+        request = ShredRequest(
+            paths=tuple(t.path for t, _ in opened),
+            method=method,
+            verify=verify,
+            file_options=file_options,
+        )
+        station.ready()
+        run = _Run(request, progress, stop, None)
+        started = utc_now()
+        outcomes: list[FileOutcome] = []
+        for target, digest in opened:
+            if run.stopped:
+                break
+            outcomes.append(replace(run.destroy_file(target), content_digest=digest))
+    finally:
+        for target, _ in opened:
+            target.close()
+    done = Destruction(
+        doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
+    )
+    left = [
+        loc
+        for loc in state.locations
+        if loc.outstanding and (loc.path is None or loc.path not in request.paths)
+    ]
+    notes = [f"document {doc_id} ({state.classification})"]
+    if left:
+        notes.append(
+            "recorded locations not destroyed: "
+            + ", ".join(_location_note(loc, untouched) for loc in left)
+        )
+    registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
+    result = _certify(done, request, stop, station, cert_out, ledger, registered, notes)
+    after = records.document(ledger.store, doc_id, utc_now())
+    return DocumentDestruction(
+        doc_id,
+        state.classification,
+        result,
+        tuple(loc for loc in after.locations if loc.outstanding),
+        tuple(untouched),
+    )
+
+
+def _anchor(ledger: records.LedgerLink | None) -> LedgerAnchor | None:
+    try:
+        return records.current_anchor(ledger.store if ledger else None)
+    except ExpungeError:
+        # The destruction is done: its certificate is issued even when the ledger cannot
+        # be read; recording then fails too, and says why.
+        return None
+
+
+def _certify(
+    done: Destruction,
+    request: ShredRequest,
+    stop: StopRequest | None,
+    station: certify.Station,
+    cert_out: Path | None,
+    ledger: records.LedgerLink | None,
+    registered: Mapping[str, Sequence[records.RegisteredLocation]],
+    notes: Sequence[str] = (),
+) -> Destruction:
+    """Issue the certificate of ``done`` and record it in the ledger."""
+    digests = {f.path: f.content_digest for f in done.files if f.path in registered}
+    documents, unconfirmed = records.confirmed_documents(registered, digests)
+    draft = _draft(done, request, stop, records.document_ids(documents), _anchor(ledger), notes)
+    issued = certify.issue(draft, station, cert_out)
+    update = None
+    if ledger is not None:
+        update = records.record_files_destroyed(
+            ledger.store, issued, documents, unconfirmed, actor=ledger.actor, now=utc_now()
+        )
+    return replace(done, certificate=issued, ledger=update)
+
+
+def _file_subject(outcome: FileOutcome, document_id: str | None) -> FileSubject:
     ident = outcome.wipe.identity
     return FileSubject(
         path=ident.path,
@@ -408,11 +631,17 @@ def _file_subject(outcome: FileOutcome) -> FileSubject:
         device=ident.device,
         filesystem=ident.filesystem,
         content_blake3=outcome.content_digest,
+        document_id=document_id,
     )
 
 
 def _draft(
-    done: Destruction, request: ShredRequest, stop: StopRequest | None
+    done: Destruction,
+    request: ShredRequest,
+    stop: StopRequest | None,
+    documents: Mapping[str, str],
+    anchor: LedgerAnchor | None,
+    notes: Sequence[str],
 ) -> certify.CertificateDraft:
     subjects = []
     limitations: dict[tuple[str, str], CertLimitation] = {}
@@ -423,7 +652,8 @@ def _draft(
         if outcome.verification is not None:
             checks.append((outcome.verification, len(wipe.passes) - 1))
         removed: bool | None = None if request.keep else wipe.removed
-        subjects.append(certify.subject_record(_file_subject(outcome), wipe, checks, removed))
+        subject = _file_subject(outcome, documents.get(outcome.path))
+        subjects.append(certify.subject_record(subject, wipe, checks, removed))
         for lim in wipe.limitations:
             limitations.setdefault(
                 (lim.code, outcome.path), certify.limitation_record(lim, outcome.path)
@@ -437,6 +667,9 @@ def _draft(
         else ""
     )
     filesystems = sorted({f.wipe.identity.filesystem for f in done.files}) or ["unknown"]
+    all_notes = list(notes)
+    if done.skipped:
+        all_notes.append(f"skipped at the operator's request: {', '.join(done.skipped)}")
     interrupted_by = (stop.reason or "signal") if done.interrupted and stop is not None else None
     if done.interrupted and interrupted_by is None:
         interrupted_by = "stopped"
@@ -451,7 +684,6 @@ def _draft(
         errors=certify.error_records(errors, done.target),
         interrupted_by=interrupted_by,
         destination="file removed" if not request.keep else "file kept (--keep)",
-        notes=(
-            f"skipped at the operator's request: {', '.join(done.skipped)}" if done.skipped else ""
-        ),
+        notes="; ".join(all_notes),
+        ledger_anchor=anchor,
     )

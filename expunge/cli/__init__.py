@@ -10,11 +10,33 @@ import sys
 
 import click
 
-from expunge.cli import cert_cmd, demo_cmd, key_cmd, shred_cmd, verify_cmd
+from expunge.cli import (
+    audit_cmd,
+    cert_cmd,
+    demo_cmd,
+    destroy_cmd,
+    drive_cmd,
+    key_cmd,
+    ledger_cmd,
+    shred_cmd,
+    sweep_cmd,
+    verify_cmd,
+)
 from expunge.cli.app import cli
 from expunge.errors import ExpungeError
 
-COMMAND_MODULES = (cert_cmd, demo_cmd, key_cmd, shred_cmd, verify_cmd)
+COMMAND_MODULES = (
+    audit_cmd,
+    cert_cmd,
+    demo_cmd,
+    destroy_cmd,
+    drive_cmd,
+    key_cmd,
+    ledger_cmd,
+    shred_cmd,
+    sweep_cmd,
+    verify_cmd,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

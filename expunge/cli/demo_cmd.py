@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from expunge import destroy
+from expunge import destroy, records
 from expunge.cli.app import cli
 from expunge.cli.common import (
     checked_certificate,
@@ -31,16 +32,34 @@ SAMPLE = (
 @click.option("--size", default=32 << 20, show_default=True, help="Bytes of sample document.")
 @home_option
 def demo(size: int, home: Home) -> None:
-    """Create a sample confidential file, destroy it, and prove it with a certificate."""
+    """Create a sample confidential file, register it, destroy it, and prove it."""
     station = open_station(home)
+    actor = station.settings.operator
     with tempfile.TemporaryDirectory(prefix="expunge-demo-") as folder:
         sample = Path(folder) / "board-minutes-2026-q4.txt"
         sample.write_bytes((SAMPLE.encode() * (size // len(SAMPLE) + 1))[:size])
         click.echo(f"1. created a sample confidential document: {sample} ({human_bytes(size)})")
+        now = datetime.now(UTC)
+        with records.create_ledger(home) as store:
+            entry = records.register_document(
+                store,
+                records.read_content(str(sample)),
+                classification="confidential",
+                policy=records.load_policy(home),
+                title="Board minutes 2026-Q4 (demo)",
+                custodian=actor,
+                doc_id=None,
+                retain_until=None,
+                actor=actor,
+                now=now,
+            )
+        doc_id = str(entry.event.doc_id)
+        click.echo(f"   registered it in the ledger as {doc_id} (confidential, seq {entry.seq})")
         request = destroy.ShredRequest(
             paths=(str(sample),), method=choose_method(None, None, False)
         )
-        (result,) = destroy.shred_paths(request, station)
+        with records.station_ledger(home, actor) as ledger:
+            (result,) = destroy.shred_paths(request, station, ledger=ledger)
         key_notice(station)
         outcome = result.files[0]
         wipe = outcome.wipe
@@ -62,7 +81,16 @@ def demo(size: int, home: Home) -> None:
         )
         if not check.ok:
             raise IntegrityError(check.reasons[0].message, target=str(path))
+        recorded = result.ledger.recorded if result.ledger else ()
+        if not recorded:
+            raise IntegrityError("the ledger did not record the destruction", target=doc_id)
+        click.echo(
+            f"7. recorded it in the ledger: {doc_id} destroyed at seq {recorded[0].seq}, "
+            "citing the certificate"
+        )
     click.echo("")
     click.echo("An auditor checks it offline with the public key:")
     click.echo(f"  expunge cert verify {path} --trust {home.public_key_path}")
     click.echo(f"  expunge cert show {path} --pdf certificate.pdf")
+    click.echo(f"  expunge ledger show {doc_id}")
+    click.echo("  expunge audit")

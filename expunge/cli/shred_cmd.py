@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from expunge import destroy
+from expunge import destroy, records
 from expunge.cli.app import cli
 from expunge.cli.common import (
     cert_out_option,
@@ -49,7 +49,8 @@ def methods(as_json: bool) -> None:
             click.echo(f"{'':<28}note: {m.note}")
 
 
-def _render_destruction(result: destroy.Destruction) -> None:
+def render_destruction(result: destroy.Destruction) -> None:
+    """What one destruction did, its certificate and what the ledger recorded."""
     mark = {
         "success": "destroyed",
         "partial": "PARTIAL",
@@ -78,6 +79,14 @@ def _render_destruction(result: destroy.Destruction) -> None:
         click.echo(f"{mark[result.status]}: {result.target} ({len(result.files)} files)")
     if result.certificate is not None:
         click.echo(f"certificate ({result.certificate.outcome}): {result.certificate.path}")
+    if result.ledger is not None:
+        for done in result.ledger.recorded:
+            where = ", ".join([*done.paths, *done.media])
+            click.echo(f"ledger: {done.doc_id} destroyed at {where} (seq {done.seq})")
+        for note in result.ledger.notes:
+            click.echo(f"ledger: note: {note}")
+        if result.ledger.error:
+            click.echo(f"ledger: ERROR: {result.ledger.error}")
 
 
 @cli.command()
@@ -129,39 +138,53 @@ def shred(
         file_options=FileOptions(allow_hardlinks, accept_limitations, force, cross_filesystems),
         verify=verify,
     )
-    if dry_run:
-        planned = destroy.preflight(request)
-        if as_json:
-            emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
-            return
-        for p in planned:
-            notes = f" [{', '.join(p.limitations)}]" if p.limitations else ""
-            click.echo(f"would destroy: {p.path} ({human_bytes(p.size)}, {p.filesystem}){notes}")
-        click.echo(f"{len(planned)} file(s), method {method.name}; nothing was written (--dry-run)")
-        return
-    confirm = (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
     station = open_station(home)
-    with stop_on_signals() as (stop, received):
-        try:
-            results = destroy.shred_paths(
-                request,
-                station,
-                progress=progress_sink(),
-                stop=stop,
-                confirm=confirm,
-                cert_out=cert_out,
-            )
-        finally:
-            key_notice(station)
+    with records.station_ledger(home, station.settings.operator) as ledger:
+        if dry_run:
+            _dry_run(request, ledger, as_json)
+            return
+        confirm = (
+            (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
+        )
+        with stop_on_signals() as (stop, received):
+            try:
+                results = destroy.shred_paths(
+                    request,
+                    station,
+                    progress=progress_sink(),
+                    stop=stop,
+                    confirm=confirm,
+                    cert_out=cert_out,
+                    ledger=ledger,
+                )
+            finally:
+                key_notice(station)
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
         for result in results:
-            _render_destruction(result)
-    _exit_for(results, received)
+            render_destruction(result)
+    exit_for(results, received)
 
 
-def _exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> None:
+def _dry_run(
+    request: destroy.ShredRequest, ledger: records.LedgerLink | None, as_json: bool
+) -> None:
+    planned = destroy.preflight(request, ledger)
+    if as_json:
+        emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
+        return
+    for p in planned:
+        notes = f" [{', '.join(p.limitations)}]" if p.limitations else ""
+        docs = f" registered as {', '.join(p.documents)}" if p.documents else ""
+        click.echo(f"would destroy: {p.path} ({human_bytes(p.size)}, {p.filesystem}){notes}{docs}")
+    click.echo(
+        f"{len(planned)} file(s), method {request.method.name}; nothing was written (--dry-run)"
+    )
+
+
+def exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> None:
+    """The exit status of destructions: interrupted, unverified, incomplete, unrecorded."""
     if received:
         raise Interrupted(
             "interrupted; what was written is recorded above",
@@ -183,3 +206,6 @@ def _exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> 
             target=", ".join(r.target for r in failed),
             remedy="see the errors above; the medium may be failing",
         )
+    for result in results:
+        if result.ledger is not None and result.ledger.failure is not None:
+            raise result.ledger.failure
