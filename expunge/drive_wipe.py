@@ -366,10 +366,10 @@ class _Worker:
     def read_back(self, result: PassResult) -> VerificationReport | None:
         """The drive read back against ``result``'s pattern; errors recorded, not raised."""
         device, verify = self.device, self.request.verify
-        plan = make_plan(
-            device.size, verify.mode, coverage=verify.coverage, align=device.logical_block_size
-        )
         try:
+            plan = make_plan(
+                device.size, verify.mode, coverage=verify.coverage, align=device.logical_block_size
+            )
             return verify_fd(
                 device.fd,
                 result.pattern,
