@@ -1,7 +1,7 @@
 """The command line: parse, confirm, render. The library does the work.
 
-Each command group lives in its own module and attaches to ``app.cli``; importing them
-here registers them.
+Each command group lives in its own module and attaches to ``app.cli``, which imports
+a module only when its command runs.
 """
 
 from __future__ import annotations
@@ -10,33 +10,8 @@ import sys
 
 import click
 
-from expunge.cli import (
-    audit_cmd,
-    cert_cmd,
-    demo_cmd,
-    destroy_cmd,
-    drive_cmd,
-    key_cmd,
-    ledger_cmd,
-    shred_cmd,
-    sweep_cmd,
-    verify_cmd,
-)
 from expunge.cli.app import cli
 from expunge.errors import ExpungeError
-
-COMMAND_MODULES = (
-    audit_cmd,
-    cert_cmd,
-    demo_cmd,
-    destroy_cmd,
-    drive_cmd,
-    key_cmd,
-    ledger_cmd,
-    shred_cmd,
-    sweep_cmd,
-    verify_cmd,
-)
 
 
 def main(argv: list[str] | None = None) -> int:
