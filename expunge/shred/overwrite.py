@@ -14,6 +14,7 @@ import mmap
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from expunge.progress import NULL_PROGRESS, ProgressSink
@@ -41,17 +42,22 @@ class MediaGone(Exception):
 
 @dataclass
 class WriteBuffer:
-    """A page-aligned buffer reused across passes (mmap memory is page aligned)."""
+    """Two page-aligned slots of ``size`` bytes, reused across passes.
+
+    mmap memory is page aligned, so either slot serves ``O_DIRECT``. Two slots let the
+    next chunk be generated while the current one is being written.
+    """
 
     size: int = CHUNK_BYTES
     _map: mmap.mmap = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._map = mmap.mmap(-1, self.size)
+        self._map = mmap.mmap(-1, 2 * self.size)
 
-    def view(self, length: int) -> memoryview:
-        """The first ``length`` bytes of the buffer."""
-        return memoryview(self._map)[:length]
+    def view(self, length: int, slot: int = 0) -> memoryview:
+        """The first ``length`` bytes of slot 0 or 1."""
+        start = slot * self.size
+        return memoryview(self._map)[start : start + length]
 
     def close(self) -> None:
         """Release the buffer."""
@@ -197,14 +203,27 @@ def write_pass(
     good_block: int | None = None
     dead_bytes = 0
     options.progress.start(options.task, size - start_offset, f"pass {index}")
+
+    def fill(slot: int, at: int) -> memoryview:
+        view = buffer.view(min(buffer.size, size - at), slot)
+        stream.fill(view, at)
+        return view
+
+    # One thread generates the next chunk while this one writes it: the keystream and the
+    # write syscall both release the GIL, so generation costs no wall time.
+    filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
+    slot = 0
+    pending = filler.submit(fill, slot, offset) if offset < size else None
     try:
-        while offset < size:
+        while offset < size and pending is not None:
             if options.stop is not None and options.stop.is_set():
                 interrupted = True
                 break
-            length = min(buffer.size, size - offset)
-            view = buffer.view(length)
-            stream.fill(view, offset)
+            view = pending.result()
+            length = len(view)
+            slot ^= 1
+            following = offset + length
+            pending = filler.submit(fill, slot, following) if following < size else None
             try:
                 pwrite_all(fd, view, offset)
                 good_block, dead_bytes = offset, 0
@@ -248,12 +267,15 @@ def write_pass(
                     break
                 last_checkpoint = offset
     except MediaGone as gone:
+        filler.shutdown(wait=True)
         options.progress.finish(options.task)
         return PassResult(
             index, pattern, size, offset, started, utc_now(), False,
             _merge([*unwritten, ByteRange(offset, size)]),
             f"the medium stopped answering at offset {offset}: {gone}", True, start_offset,
         )  # fmt: skip
+    finally:
+        filler.shutdown(wait=True)
     if sync_error is None:
         sync_error = _make_durable(fd, options, index, offset, unwritten)
     options.progress.finish(options.task)
