@@ -603,7 +603,11 @@ def document_ids(documents: Mapping[str, Sequence[str]]) -> dict[str, str]:
 
 
 def _destroy_event(
-    issued: IssuedCertificate, doc_id: str, paths: Sequence[str], media: Sequence[str]
+    issued: IssuedCertificate,
+    doc_id: str,
+    paths: Sequence[str],
+    media: Sequence[str],
+    key_erased: bool = False,
 ) -> Destroy:
     certificate = issued.certificate
     return Destroy(
@@ -614,6 +618,7 @@ def _destroy_event(
         envelope=issued.envelope.to_dict(),
         paths=tuple(paths),
         media=tuple(media),
+        key_erased=key_erased,
     )
 
 
@@ -664,6 +669,28 @@ def record_files_destroyed(
         issued,
         lambda: [_destroy_event(issued, d, paths, ()) for d, paths in documents.items()],
         pending,
+        actor=actor,
+        now=now,
+    )
+
+
+def record_key_erased(
+    store: LedgerStore,
+    issued: IssuedCertificate,
+    doc_id: str,
+    paths: Sequence[str],
+    notes: Sequence[str] = (),
+    *,
+    actor: str,
+    now: datetime,
+) -> LedgerUpdate:
+    """One ``destroy`` event with ``key_erased`` for the sealed document ``doc_id`` (and the
+    files at ``paths`` overwritten with it), citing ``issued``; only for a success."""
+    return _append(
+        store,
+        issued,
+        lambda: [_destroy_event(issued, doc_id, paths, (), key_erased=True)],
+        list(notes),
         actor=actor,
         now=now,
     )

@@ -62,7 +62,7 @@ def audit_command(
         click.echo(
             f"ledger {chain.ledger_id or '-'} ({report.source}): {chain.entries} entries, "
             f"{head}, {chain.checkpoints_verified}/{chain.checkpoints} checkpoints verified, "
-            f"{report.anchors} anchors"
+            f"{report.anchors} external anchors"
         )
         click.echo(
             f"documents: {report.documents}, destroyed {report.destroyed}, "

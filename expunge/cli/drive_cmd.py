@@ -33,9 +33,10 @@ from expunge.errors import (
     MediaIOError,
     RefusedError,
     TargetError,
+    UsageError,
     VerificationError,
 )
-from expunge.shred.methods import Method
+from expunge.shred.methods import Method, get_method, is_crypto_erase
 
 BUSES = ("usb", "ata", "scsi", "nvme", "mmc", "virtio", "any")
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
@@ -217,6 +218,20 @@ def _raise_worst(results: Sequence[drive_wipe.DriveWipe], received: Sequence[int
     )
 
 
+def _then_method(method: Method, then_name: str | None) -> Method | None:
+    """``--then METHOD``: only after -m luks-erase, and only an overwrite method."""
+    if then_name is None:
+        return None
+    then = get_method(then_name)
+    if not is_crypto_erase(method) or is_crypto_erase(then):
+        raise UsageError(
+            "--then follows -m luks-erase with an overwrite method",
+            target="--then",
+            remedy="e.g. -m luks-erase --then clear",
+        )
+    return then
+
+
 @drive.command("wipe")
 @click.argument("devices", nargs=-1, required=True)
 @method_options
@@ -231,6 +246,13 @@ def _raise_worst(results: Sequence[drive_wipe.DriveWipe], received: Sequence[int
     metavar="TOKEN",
     help="The identity token of a drive to wipe (repeatable; see 'drive list').",
 )
+@click.option(
+    "--then",
+    "then_name",
+    default=None,
+    metavar="METHOD",
+    help="With -m luks-erase: overwrite the whole volume with METHOD after the erase.",
+)
 @json_option
 @home_option
 def wipe_cmd(
@@ -241,14 +263,18 @@ def wipe_cmd(
     include_virtual: bool,
     yes: bool,
     expects: tuple[str, ...],
+    then_name: str | None,
     as_json: bool,
     home: Home,
 ) -> None:
     """Overwrite whole drives in parallel, verify them, and certify each one.
 
     Each drive is confirmed by its identity token (serial, or diskseq:N): typed at the
-    terminal, or given with --expect together with --yes.
+    terminal, or given with --expect together with --yes. With -m luks-erase a drive
+    holding a LUKS volume is crypto-erased (headers and keyslots; NIST Purge); a drive
+    that is not LUKS, or is open, is refused before any write.
     """
+    then = _then_method(method, then_name)
     checks = drive_wipe.check_drives(
         devices, home.root, allow_fixed=allow_fixed, include_virtual=include_virtual
     )
@@ -270,6 +296,7 @@ def wipe_cmd(
             verify,
             allow_fixed=allow_fixed,
             include_virtual=include_virtual,
+            then=then,
         )
         for c in checks
     ]

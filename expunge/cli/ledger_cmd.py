@@ -124,7 +124,7 @@ def register(
     if as_json:
         emit_json({"seq": entry.seq, **state.to_dict()})
         return
-    click.echo(f"registered {state.doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    click.echo(f"{state.doc_id} (seq {entry.seq}): {describe_event(entry)}")
 
 
 @ledger.command("copy")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from expunge import destroy, records
+from expunge import cryptoerase, destroy, records
 from expunge.cli.app import cli
 from expunge.cli.common import (
     cert_out_option,
@@ -26,18 +26,19 @@ from expunge.config import Home
 from expunge.errors import (
     Interrupted,
     MediaIOError,
+    UsageError,
     VerificationError,
 )
 from expunge.shred.files import FileOptions
-from expunge.shred.methods import REGISTRY, Method
+from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, Method, is_crypto_erase
 
 
 @cli.command()
 @json_option
 def methods(as_json: bool) -> None:
-    """List the overwrite methods with their passes and sources."""
+    """List the overwrite methods with their passes and sources, and the crypto-erase ones."""
     if as_json:
-        emit_json([m.to_dict() for m in REGISTRY.values()])
+        emit_json([m.to_dict() for m in (*REGISTRY.values(), *CRYPTO_METHODS.values())])
         return
     for m in REGISTRY.values():
         click.echo(
@@ -47,6 +48,10 @@ def methods(as_json: bool) -> None:
         click.echo(f"{'':<28}{m.source}")
         if m.note:
             click.echo(f"{'':<28}note: {m.note}")
+    for m in CRYPTO_METHODS.values():
+        click.echo(f"{m.name:<18} cryptographic erase (keys, not content)")
+        click.echo(f"{'':<28}{m.source}")
+        click.echo(f"{'':<28}note: {m.note}")
 
 
 def render_destruction(result: destroy.Destruction) -> None:
@@ -126,7 +131,14 @@ def shred(
     as_json: bool,
     home: Home,
 ) -> None:
-    """Overwrite files, verify them, remove them, and certify it."""
+    """Overwrite files, verify them, remove them, and certify it.
+
+    With -m luks-erase, PATH is a LUKS container file: its headers and keyslots are
+    crypto-erased and read back, and the file is kept (as with --keep).
+    """
+    if is_crypto_erase(method):
+        _luks_erase(paths, home, cert_out, as_json, dry_run or recursive or interactive)
+        return
     request = destroy.ShredRequest(
         paths=paths,
         method=method,
@@ -165,6 +177,43 @@ def shred(
         for result in results:
             render_destruction(result)
     exit_for(results, received)
+
+
+def _luks_erase(
+    paths: tuple[str, ...], home: Home, cert_out: Path | None, as_json: bool, unsupported: bool
+) -> None:
+    if len(paths) != 1 or unsupported:
+        raise UsageError(
+            "-m luks-erase takes one LUKS container file, without -r, -i or --dry-run",
+            target="--method",
+            remedy="run it once per container",
+        )
+    station = open_station(home)
+    with stop_on_signals() as (stop, received):
+        try:
+            result = cryptoerase.erase_luks_container(
+                paths[0], station, progress=progress_sink(), stop=stop, cert_out=cert_out
+            )
+        finally:
+            key_notice(station)
+    report = result.work.report
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        erased = report.layout.erase_range
+        click.echo(
+            f"crypto-erased: {result.path} (LUKS{report.layout.version} {report.layout.uuid}, "
+            f"bytes [0, {erased.end}) overwritten, read back: "
+            f"{'clean' if report.verification.passed else 'MISMATCH'}; file kept)"
+        )
+        click.echo(f"  note: {report.limitations[0].text}" if report.limitations else "")
+        click.echo(f"certificate ({result.certificate.outcome}): {result.certificate.path}")
+    if received:
+        raise Interrupted("interrupted; what was written is recorded above", signum=received[0])
+    if result.status != "success":
+        raise VerificationError(
+            "the LUKS erase did not read back clean", target=result.path, remedy="run it again"
+        )
 
 
 def _dry_run(
