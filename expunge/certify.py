@@ -49,6 +49,7 @@ from expunge.certificates.subjects import (
 )
 from expunge.config import Home, StationSettings
 from expunge.errors import IntegrityError, UsageError
+from expunge.shred.journal import JournalEvent
 from expunge.shred.methods import Method
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import Limitation as WipeLimitation
@@ -204,6 +205,19 @@ def sanitization(method: Method, verify_mode: str, media_note: str) -> Sanitizat
 def error_records(errors: Sequence[str], target: str | None) -> tuple[ErrorRecord, ...]:
     """Free-text errors as certificate records."""
     return tuple(ErrorRecord("error", text, target) for text in errors)
+
+
+def journal_notes(events: Sequence[JournalEvent], target: str) -> tuple[str, ...]:
+    """A wipe journal's interruptions and resumes as certificate notes, in order.
+
+    Offsets are where the pass in progress stood durably at that moment, so a reader can
+    tell which bytes each run wrote.
+    """
+    return tuple(
+        f"{target}: {e.kind} at pass {e.pass_index}, offset {e.offset} "
+        f"({utc_timestamp(e.at)}{', ' + e.reason if e.reason else ''})"
+        for e in events
+    )
 
 
 @contextmanager

@@ -87,6 +87,11 @@ class Home:
         return self.root / "keystore.db"
 
     @property
+    def kek_path(self) -> Path:
+        """The station key-encryption key wrapping sealed documents' keys (mode 0600)."""
+        return self.root / "station.kek"
+
+    @property
     def journal(self) -> Path:
         """Wipe journals for resuming interrupted wipes."""
         return self.root / "journal"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import blake3
 
-from expunge import certify, records
+from expunge import certify, cryptoerase, records
 from expunge.certificates import LedgerAnchor, Media
 from expunge.certificates import Limitation as CertLimitation
 from expunge.certificates.subjects import FileSubject
@@ -26,13 +26,24 @@ from expunge.ledger.state import Location
 from expunge.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
-from expunge.shred.methods import Method, resolve
+from expunge.shred.journal import (
+    JournalEvent,
+    JournalRecord,
+    JournalTarget,
+    WipeJournal,
+    find_journal,
+    merge_ranges,
+)
+from expunge.shred.methods import Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport, utc_now
 from expunge.verify import VerificationReport, make_plan, verify_fd
 
 Outcome = Literal["success", "failed", "partial", "interrupted"]
 _FINGERPRINT_CHUNK = 4 << 20
+# A long pass syncs and journals its progress this often, so that a crash costs at most
+# this much rewriting; smaller files are synced once, at the end of each pass.
+CHECKPOINT_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,17 @@ class ShredRequest:
     fingerprint: bool = False
     file_options: FileOptions = field(default_factory=FileOptions)
     verify: VerifyOptions = field(default_factory=VerifyOptions)
+    resume: bool = False
+    on_error: Literal["continue", "abort"] = "continue"
+
+    def __post_init__(self) -> None:
+        if is_crypto_erase(self.method):
+            raise UsageError(
+                f"{self.method.name} erases LUKS volumes, not files",
+                target="--method",
+                remedy="use an overwrite method (see 'expunge methods'); for a LUKS container "
+                "file use 'expunge shred -m luks-erase FILE'",
+            )
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,7 @@ class FileOutcome:
     verification: VerificationReport | None = None
     pass_verifications: tuple[VerificationReport, ...] = ()
     content_digest: str | None = None
+    journal_events: tuple[JournalEvent, ...] = ()
 
     @property
     def verified(self) -> bool:
@@ -252,6 +275,99 @@ def _plan_files(request: ShredRequest) -> tuple[PlannedFile, ...]:
     return tuple(planned)
 
 
+@dataclass(frozen=True)
+class JournaledRun:
+    """The passes over one target as its wipe journal knows them: those completed by
+    earlier runs, then this run's; and the journal, to complete once certified."""
+
+    passes: tuple[PassResult, ...]
+    journal: WipeJournal
+
+    @property
+    def events(self) -> tuple[JournalEvent, ...]:
+        """The interruptions and resumes recorded so far."""
+        return self.journal.record.events
+
+
+def _earlier_passes(record: JournalRecord) -> list[PassResult]:
+    """Passes completed by earlier runs, rebuilt from the journal (only the final pass
+    keeps its key: it is the verification seed)."""
+    out: list[PassResult] = []
+    started = record.started
+    for done in record.done:
+        pattern = record.passes[done.index - 1]
+        if done.index != len(record.passes):
+            pattern = pattern.without_key()
+        size = record.target.size
+        out.append(
+            PassResult(done.index, pattern, size, size, started, done.ended, True, done.unwritten)
+        )
+        started = done.ended
+    return out
+
+
+def journaled_passes(
+    fd: int,
+    target: JournalTarget,
+    method: Method,
+    folder: Path,
+    options: PassOptions,
+    *,
+    resume: bool,
+    stop: StopRequest | None = None,
+    after_pass: Callable[[PassResult], None] | None = None,
+) -> JournaledRun:
+    """Overwrite ``target`` (open as ``fd``) under a wipe journal in ``folder``.
+
+    A new wipe is journaled before its first write; progress is journaled after each sync
+    (every ``CHECKPOINT_BYTES`` and at the end of each pass). A pending journal of the same
+    target is refused unless ``resume``; with it, the wipe continues from where the journal
+    says it was durable, with the same passes and keys. A journal of another medium at the
+    same place (another inode, diskseq, size or serial) is refused: nothing is written. An
+    interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
+    """
+    journal = find_journal(folder, target)
+    if journal is not None and not resume:
+        raise RefusedError(
+            "an interrupted wipe of this target is pending",
+            target=target.path,
+            remedy=f"finish it with --resume, or remove {journal.path} to start over",
+        )
+    if journal is not None and journal.record.method != method.name:
+        raise UsageError(
+            f"the interrupted wipe used method {journal.record.method}, not {method.name}",
+            target=target.path,
+            remedy=f"resume with -m {journal.record.method} --resume",
+        )
+    if journal is None:
+        journal = WipeJournal.create(folder, target, method.name, resolve(method))
+    else:
+        journal.record_resume()
+    record = journal.record
+    first_pass, first_offset = record.resume_point
+    options = replace(options, on_durable=journal.update, checkpoint_bytes=CHECKPOINT_BYTES)
+    results = list(
+        run_passes(
+            fd,
+            target.size,
+            record.passes,
+            options,
+            after_pass=after_pass,
+            first_pass=first_pass,
+            first_offset=first_offset,
+        )
+    )
+    if results and record.unwritten:
+        # Ranges an earlier run of this pass could not write stay unwritten.
+        first = results[0]
+        results[0] = replace(first, unwritten=merge_ranges(record.unwritten, first.unwritten))
+    stopped = stop is not None and stop.is_set()
+    if stopped or (results and results[-1].interrupted):
+        gone = results[-1].error if results else None
+        journal.record_interruption(gone or (stop.reason if stop else None) or "stopped")
+    return JournaledRun((*_earlier_passes(record), *results), journal)
+
+
 def fingerprint(fd: int) -> str:
     """BLAKE3 of the file's content, read through the same open file (``/proc/self/fd``)."""
     hasher = blake3.blake3()
@@ -272,6 +388,10 @@ class _Run:
     confirm: Callable[[str], bool] | None
     # Registered paths: their content is hashed before wiping, to confirm the document.
     registered: Mapping[str, object] = field(default_factory=dict)
+    # Where wipe journals live; without it nothing is journaled (and nothing resumes).
+    journal_dir: Path | None = None
+    # Journals of wipes whose outcome is final: removed once their certificate is written.
+    finished: list[WipeJournal] = field(default_factory=list)
 
     def destroy_file(self, target: OpenFile) -> FileOutcome:
         hashed = self.request.fingerprint or target.path in self.registered
@@ -280,6 +400,7 @@ class _Run:
         options = PassOptions(
             block_size=512,
             buffered=True,
+            on_error=self.request.on_error,
             progress=self.progress,
             task=target.path,
             stop=self.stop,
@@ -291,7 +412,21 @@ class _Run:
             per_pass.append(self.read_back(target, result))
 
         after = check_pass if verify.every_pass and verify.mode != "none" else None
-        results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
+        journaled: JournaledRun | None = None
+        if self.journal_dir is None:
+            results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
+        else:
+            journaled = journaled_passes(
+                target.fd,
+                JournalTarget.from_identity(target.identity),
+                self.request.method,
+                self.journal_dir,
+                options,
+                resume=self.request.resume,
+                stop=self.stop,
+                after_pass=after,
+            )
+            results = journaled.passes
         report = WipeReport(
             identity=target.identity,
             method=self.request.method.name,
@@ -305,7 +440,10 @@ class _Run:
             final = per_pass.pop()
         elif report.status == "success" and verify.mode != "none":
             final = self.read_back(target, results[-1])
-        outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest)
+        events = journaled.events if journaled else ()
+        outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest, events)
+        if journaled is not None and outcome.status != "interrupted":
+            self.finished.append(journaled.journal)
         done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
             # Verified before the name goes: a failed file is kept for inspection.
@@ -431,13 +569,16 @@ def shred_paths(
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
     _, registered = _checked(request, ledger)
     station.ready()
-    run = _Run(request, progress, stop, confirm, registered)
+    run = _Run(request, progress, stop, confirm, registered, station.home.journal)
     results: list[Destruction] = []
     for path in request.paths:
         if run.stopped:
             break
         done = run.destroy_path(path)
         results.append(_certify(done, request, stop, station, cert_out, ledger, registered))
+        # Certified: the journals of finished wipes are no longer needed to resume.
+        while run.finished:
+            run.finished.pop().complete()
     return tuple(results)
 
 
@@ -520,11 +661,16 @@ def destroy_document(
     untouched. Copies on media and at paths that no longer exist stay outstanding; they
     are named in the certificate's notes and in the result. Refused when nothing is left
     to destroy.
+
+    A sealed document is destroyed by cryptographic erase: its key is destroyed in the key
+    store (``cryptoerase.erase_document_key``) and the reachable files are overwritten as
+    well, under the same certificate; copies out of reach die with the key.
     """
     state = records.document(ledger.store, doc_id, utc_now())
     plan = records.plan_document(state)
     records.check_policy(plan.reachable, method, verify.mode, ledger.policy)
-    if not plan.reachable:
+    sealed = cryptoerase.sealed_and_keyed(state)
+    if not plan.reachable and not sealed:
         if not plan.unreachable:
             raise TargetError(
                 f"already destroyed (seq {state.destructions[-1].seq}, certificate "
@@ -541,7 +687,7 @@ def destroy_document(
     file_options = file_options or FileOptions()
     opened, untouched = _open_document_files(plan, file_options)
     try:
-        if not opened:
+        if not opened and not sealed:
             raise RefusedError(
                 f"the file(s) at {', '.join(untouched)} do not hold the registered content",
                 target=doc_id,
@@ -556,6 +702,14 @@ def destroy_document(
         station.ready()
         run = _Run(request, progress, stop, None)
         started = utc_now()
+        erasure = None
+        if sealed:
+            plaintext = tuple(
+                loc.path
+                for loc in plan.reachable
+                if loc.expected_digest is not None and loc.path in request.paths
+            )
+            erasure = cryptoerase.erase_document_key(station.home, state, plaintext, now=started)
         outcomes: list[FileOutcome] = []
         for target, digest in opened:
             if run.stopped:
@@ -579,7 +733,7 @@ def destroy_document(
             + ", ".join(_location_note(loc, untouched) for loc in left)
         )
     registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
-    result = _certify(done, request, stop, station, cert_out, ledger, registered, notes)
+    result = _certify(done, request, stop, station, cert_out, ledger, registered, notes, erasure)
     after = records.document(ledger.store, doc_id, utc_now())
     return DocumentDestruction(
         doc_id,
@@ -588,6 +742,80 @@ def destroy_document(
         tuple(loc for loc in after.locations if loc.outstanding),
         tuple(untouched),
     )
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """``expunge seal PATH``: the sealed document, and the shredding of its plaintext."""
+
+    sealed: cryptoerase.SealedDocument
+    plaintext: Destruction
+
+    @property
+    def status(self) -> Outcome:
+        """The plaintext's destruction status (the sealing itself succeeded or raised)."""
+        return self.plaintext.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {**self.sealed.to_dict(), "plaintext": self.plaintext.to_dict()}
+
+
+def seal_document(
+    path: str,
+    station: certify.Station,
+    ledger: records.LedgerLink,
+    *,
+    doc_id: str | None,
+    classification: str | None,
+    method: Method,
+    verify: VerifyOptions = VerifyOptions(),
+    file_options: FileOptions | None = None,
+    progress: ProgressSink = NULL_PROGRESS,
+    stop: StopRequest | None = None,
+    cert_out: Path | None = None,
+) -> Sealing:
+    """Seal the document at ``path`` (registering it if needed), then shred the plaintext.
+
+    The plaintext's shredding is checked (file checks, and the classification's policy)
+    before anything is sealed; it gets its own certificate, recorded in the ledger as the
+    destruction of the original location.
+    """
+    request = ShredRequest(
+        paths=(os.path.abspath(path),),
+        method=method,
+        verify=verify,
+        file_options=file_options or FileOptions(),
+    )
+    preflight(request, ledger)
+    cryptoerase.check_sealable(
+        ledger.store,
+        records.read_content(request.paths[0]),
+        doc_id=doc_id,
+        classification=classification,
+        now=utc_now(),
+    )
+    if classification is not None:
+        ledger.policy.require(classification)
+        pending = records.RegisteredLocation(
+            request.paths[0], doc_id or "the document", classification, 0, "original", None
+        )
+        records.check_policy((pending,), method, verify.mode, ledger.policy)
+    station.ready()
+    sealed = cryptoerase.seal_document(
+        station.home,
+        ledger.store,
+        request.paths[0],
+        doc_id=doc_id,
+        classification=classification,
+        policy=ledger.policy,
+        actor=ledger.actor,
+        now=utc_now(),
+    )
+    (done,) = shred_paths(
+        request, station, progress=progress, stop=stop, cert_out=cert_out, ledger=ledger
+    )
+    return Sealing(sealed, done)
 
 
 def _anchor(ledger: records.LedgerLink | None) -> LedgerAnchor | None:
@@ -608,14 +836,31 @@ def _certify(
     ledger: records.LedgerLink | None,
     registered: Mapping[str, Sequence[records.RegisteredLocation]],
     notes: Sequence[str] = (),
+    erasure: cryptoerase.KeyErasureOutcome | None = None,
 ) -> Destruction:
     """Issue the certificate of ``done`` and record it in the ledger."""
     digests = {f.path: f.content_digest for f in done.files if f.path in registered}
     documents, unconfirmed = records.confirmed_documents(registered, digests)
-    draft = _draft(done, request, stop, records.document_ids(documents), _anchor(ledger), notes)
+    draft = _draft(
+        done, request, stop, records.document_ids(documents), _anchor(ledger), notes, erasure
+    )
     issued = certify.issue(draft, station, cert_out)
     update = None
-    if ledger is not None:
+    if erasure is not None:
+        cryptoerase.record_key_certificate(
+            station.home, erasure.doc_id, issued.certificate.certificate_id
+        )
+    if ledger is not None and erasure is not None:
+        update = records.record_key_erased(
+            ledger.store,
+            issued,
+            erasure.doc_id,
+            documents.get(erasure.doc_id, ()),
+            unconfirmed,
+            actor=ledger.actor,
+            now=utc_now(),
+        )
+    elif ledger is not None:
         update = records.record_files_destroyed(
             ledger.store, issued, documents, unconfirmed, actor=ledger.actor, now=utc_now()
         )
@@ -642,10 +887,12 @@ def _draft(
     documents: Mapping[str, str],
     anchor: LedgerAnchor | None,
     notes: Sequence[str],
+    erasure: cryptoerase.KeyErasureOutcome | None = None,
 ) -> certify.CertificateDraft:
     subjects = []
     limitations: dict[tuple[str, str], CertLimitation] = {}
     errors: list[str] = list(done.errors)
+    resumes: list[str] = []
     for outcome in done.files:
         wipe = outcome.wipe
         checks = [(v, i) for i, v in enumerate(outcome.pass_verifications)]
@@ -660,25 +907,36 @@ def _draft(
             )
         errors.extend(f"{outcome.path}: {e}" for e in wipe.errors)
         errors.extend(f"{outcome.path}: pass {p.index}: {p.error}" for p in wipe.passes if p.error)
+        resumes.extend(certify.journal_notes(outcome.journal_events, outcome.path))
     flash = any(code == "flash-media" for code, _ in limitations)
     note = (
         "; the medium is flash: remapped and over-provisioned blocks were not addressed"
         if flash
         else ""
     )
-    filesystems = sorted({f.wipe.identity.filesystem for f in done.files}) or ["unknown"]
-    all_notes = list(notes)
+    sanitization = certify.sanitization(request.method, request.verify.mode, note)
+    if erasure is not None:
+        subjects.append(erasure.subject_record())
+        sanitization = erasure.sanitization(
+            request.method.name, request.method.describe_passes() if done.files else "none"
+        )
+    filesystems = sorted(
+        {r.subject.filesystem for r in subjects if isinstance(r.subject, FileSubject)}
+    ) or ["unknown"]
+    all_notes = [*notes, *resumes]
     if done.skipped:
         all_notes.append(f"skipped at the operator's request: {', '.join(done.skipped)}")
     interrupted_by = (stop.reason or "signal") if done.interrupted and stop is not None else None
-    if done.interrupted and interrupted_by is None:
-        interrupted_by = "stopped"
+    if interrupted_by is None and done.status == "interrupted":
+        # Not stopped by the operator: a medium that stopped answering says so in its pass.
+        gone = [p.error for f in done.files for p in f.wipe.passes if p.interrupted and p.error]
+        interrupted_by = gone[0] if gone else "stopped"
     return certify.CertificateDraft(
         target=done.target,
         started=done.started,
         finished=done.finished,
         media=Media("", "", "", f"{done.kind} on {', '.join(filesystems)}", "", ""),
-        sanitization=certify.sanitization(request.method, request.verify.mode, note),
+        sanitization=sanitization,
         subjects=tuple(subjects),
         limitations=tuple(limitations.values()),
         errors=certify.error_records(errors, done.target),

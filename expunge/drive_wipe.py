@@ -21,12 +21,13 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from expunge import certify
+from expunge import certify, cryptoerase
 from expunge.certificates import Media
 from expunge.certificates.subjects import DriveSubject
 from expunge.destroy import VerifyOptions
@@ -44,9 +45,9 @@ from expunge.drives import (
     system_facts,
     watch_drives,
 )
-from expunge.errors import ExpungeError, RefusedError, TargetError, UsageError
+from expunge.errors import ExpungeError, RefusedError, TargetError, UsageError, VerificationError
 from expunge.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.shred.methods import Method, resolve
+from expunge.shred.methods import LUKS_ERASE, Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport, utc_now
 from expunge.verify import VerificationReport, make_plan, verify_fd
@@ -255,6 +256,8 @@ class DriveRequest:
     verify: VerifyOptions = field(default_factory=VerifyOptions)
     allow_fixed: bool = False
     include_virtual: bool = False
+    then: Method | None = None
+    """With ``-m luks-erase``: the overwrite of the whole volume after the erase."""
 
 
 @dataclass(frozen=True)
@@ -330,17 +333,31 @@ class DriveWipe:
 # ---------------------------------------------------------------- one drive
 
 
+@contextmanager
+def _closed_on_error(device: OpenDevice) -> Iterator[None]:
+    """Close ``device`` if the block raises (a refusal after opening)."""
+    try:
+        yield
+    except BaseException:
+        device.close()
+        raise
+
+
 def _open(request: DriveRequest, home: Path) -> OpenDevice | DriveWipe:
     """The drive opened for writing, or why it was not (as a result: nothing written)."""
     started = utc_now()
     try:
-        return open_for_wipe(
+        device = open_for_wipe(
             request.drive,
             request.confirmed,
             home=home,
             allow_fixed=request.allow_fixed,
             include_virtual=request.include_virtual,
         )
+        if is_crypto_erase(request.method):
+            with _closed_on_error(device):
+                cryptoerase.check_luks_volume(device.fd, device.node)
+        return device
     except ExpungeError as exc:
         problem = exc
     except OSError as exc:
@@ -385,8 +402,96 @@ class _Worker:
             self.errors.append(f"read-back of pass {result.index}: {exc.strerror}")
         return None
 
+    def options(self) -> PassOptions:
+        """How passes write to this drive."""
+        device = self.device
+        return PassOptions(
+            block_size=device.logical_block_size,
+            buffered=not device.direct,
+            progress=self.progress,
+            task=device.node,
+            stop=self.stop,
+        )
+
+    def run_luks(self, started: datetime) -> DriveWipe:
+        """Crypto-erase the LUKS volume (then ``--then``), close the drive, certify it."""
+        device, request = self.device, self.request
+        drive = device.drive
+        with device:
+            limitations = (*media_limitations(drive), hidden_area_limitation(drive))
+            work = cryptoerase.erase_luks(
+                device.fd,
+                device.node,
+                device.size,
+                self.options(),
+                then=request.then,
+                read_back=self.read_back if request.verify.mode != "none" else None,
+            )
+            identity = _identity(device)
+        wipe = WipeReport(
+            identity=identity,
+            method=LUKS_ERASE.name,
+            passes=work.passes,
+            planned_passes=1 + work.then_planned,
+            limitations=limitations,
+            errors=(*self.errors, *work.errors),
+        )
+        failed = None
+        if work.report.status == "failed":
+            failed = VerificationError(
+                "the erased LUKS metadata did not read back as written",
+                target=device.node,
+                remedy="wipe it again, or overwrite the whole drive",
+            )
+        done = DriveWipe(
+            drive=drive,
+            token=request.confirmed.token,
+            started=started,
+            finished=utc_now(),
+            wipe=wipe,
+            verification=work.then_check,
+            problem=failed,
+        )
+        interrupted_by = None
+        if done.status == "interrupted":
+            interrupted_by = (self.stop.reason if self.stop is not None else None) or "stopped"
+        errors = [*wipe.errors, *(f"pass {p.index}: {p.error}" for p in wipe.passes if p.error)]
+        draft = certify.CertificateDraft(
+            target=drive.node,
+            started=done.started,
+            finished=done.finished,
+            media=_media(drive),
+            sanitization=work.sanitization(request.verify.mode),
+            subjects=(work.subject_record(_subject(done, wipe.identity.size)),),
+            limitations=(
+                *work.limitations(drive.node),
+                *(certify.limitation_record(lim, drive.node) for lim in wipe.limitations),
+            ),
+            errors=certify.error_records(errors, drive.node),
+            interrupted_by=interrupted_by,
+            notes=f"LUKS crypto-erase of the drive; identity confirmed as {done.token}",
+        )
+        return self.issue(done, draft)
+
+    def issue(self, done: DriveWipe, draft: certify.CertificateDraft) -> DriveWipe:
+        """Sign the certificate of ``done``; a failure to write it is the drive's problem."""
+        try:
+            issued = certify.issue(draft, self.station)
+        except ExpungeError as exc:
+            return replace(done, problem=exc)
+        except OSError as exc:
+            problem = TargetError(
+                f"the certificate could not be written: {exc.strerror}",
+                target=str(self.station.home.certificates),
+                remedy="the drive was wiped; free space or fix permissions and wipe it again",
+            )
+            return replace(done, problem=problem)
+        return replace(done, certificate=issued)
+
     def run(self, started: datetime) -> DriveWipe:
         """Overwrite, read back, close the drive, then sign its certificate."""
+        if is_crypto_erase(self.request.method):
+            return self.run_luks(started)
         device, request, verify = self.device, self.request, self.request.verify
         drive = device.drive
         with device:
@@ -469,6 +574,17 @@ def _subject(done: DriveWipe, device_size: int) -> DriveSubject:
     )
 
 
+def _media(drive: Drive) -> Media:
+    return Media(
+        manufacturer=drive.vendor or "",
+        model=drive.model or "",
+        serial=drive.serial or "",
+        media_type=media_type(drive),
+        source="",
+        classification="",
+    )
+
+
 def _draft(
     done: DriveWipe, wipe: WipeReport, request: DriveRequest, stop: StopRequest | None
 ) -> certify.CertificateDraft:
@@ -491,14 +607,7 @@ def _draft(
         target=drive.node,
         started=done.started,
         finished=done.finished,
-        media=Media(
-            manufacturer=drive.vendor or "",
-            model=drive.model or "",
-            serial=drive.serial or "",
-            media_type=media_type(drive),
-            source="",
-            classification="",
-        ),
+        media=_media(drive),
         sanitization=certify.sanitization(request.method, request.verify.mode, note),
         subjects=(certify.subject_record(subject, wipe, checks, None),),
         limitations=tuple(certify.limitation_record(lim, drive.node) for lim in wipe.limitations),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -31,6 +32,33 @@ from expunge.errors import (
 )
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, Method, is_crypto_erase
+from expunge.shred.report import ByteRange
+
+# Text output lists this many unwritten ranges per file; --json lists them all.
+SHOWN_RANGES = 10
+
+resume_option = click.option(
+    "--resume", is_flag=True, help="Finish an interrupted wipe from its journal."
+)
+on_error_option = click.option(
+    "--on-error",
+    type=click.Choice(["continue", "abort"]),
+    default="continue",
+    show_default=True,
+    help="On a write error: write everything else, or stop the pass.",
+)
+
+
+def unwritten_lines(ranges: tuple[ByteRange, ...]) -> list[str]:
+    """The ranges the medium refused, as text lines (at most ``SHOWN_RANGES``)."""
+    if not ranges:
+        return []
+    total = sum(r.length for r in ranges)
+    lines = [f"unwritten: {len(ranges)} range(s), {total} bytes"]
+    lines += [f"  [{r.start}, {r.end}) {r.length} bytes" for r in ranges[:SHOWN_RANGES]]
+    if len(ranges) > SHOWN_RANGES:
+        lines.append(f"  ... and {len(ranges) - SHOWN_RANGES} more (--json lists all)")
+    return lines
 
 
 @cli.command()
@@ -78,6 +106,12 @@ def render_destruction(result: destroy.Destruction) -> None:
             click.echo(f"  note: {lim.text}")
         for err in wipe.errors + tuple(p.error for p in wipe.passes if p.error):
             click.echo(f"  error: {err}")
+        for line in unwritten_lines(wipe.unwritten):
+            click.echo(f"  {line}")
+        for event in outcome.journal_events:
+            click.echo(f"  {event.kind} at pass {event.pass_index}, offset {event.offset}")
+        if outcome.status == "interrupted" and not wipe.removed:
+            click.echo(f"  to finish: expunge shred --resume {outcome.path}")
     for err in result.errors:
         click.echo(f"  error: {err}")
     if result.kind == "directory":
@@ -110,6 +144,8 @@ def render_destruction(result: destroy.Destruction) -> None:
 @click.option("--cross-filesystems", is_flag=True, help="Let -r descend into other filesystems.")
 @click.option("--remove-on-failure", is_flag=True, help="Unlink even when verification fails.")
 @click.option("--fingerprint", is_flag=True, help="Record each file's BLAKE3 digest before wiping.")
+@resume_option
+@on_error_option
 @cert_out_option
 @json_option
 @home_option
@@ -127,6 +163,8 @@ def shred(
     cross_filesystems: bool,
     remove_on_failure: bool,
     fingerprint: bool,
+    resume: bool,
+    on_error: Literal["continue", "abort"],
     cert_out: Path | None,
     as_json: bool,
     home: Home,
@@ -149,6 +187,8 @@ def shred(
         fingerprint=fingerprint,
         file_options=FileOptions(allow_hardlinks, accept_limitations, force, cross_filesystems),
         verify=verify,
+        resume=resume,
+        on_error=on_error,
     )
     station = open_station(home)
     with records.station_ledger(home, station.settings.operator) as ledger:
@@ -238,7 +278,7 @@ def exit_for(results: tuple[destroy.Destruction, ...], received: list[int]) -> N
         raise Interrupted(
             "interrupted; what was written is recorded above",
             signum=received[0],
-            remedy="run the same command again to finish",
+            remedy="run the same command with --resume to finish",
         )
     unverified = [f for r in results for f in r.files if f.verification_failed]
     if unverified:

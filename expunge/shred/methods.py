@@ -142,17 +142,34 @@ REGISTRY: dict[str, Method] = {
 
 DEFAULT_METHOD = "clear"
 
+LUKS_ERASE = Method(
+    "luks-erase",
+    (),
+    "NIST SP 800-88 Rev. 1, Purge by cryptographic erase: every LUKS header, JSON area and "
+    "keyslot area overwritten (one random pass) and read back",
+    "LUKS volumes only ('drive wipe', or 'shred' of a container file, which is kept); "
+    "--then METHOD overwrites the whole volume afterwards",
+)
+CRYPTO_METHODS: dict[str, Method] = {LUKS_ERASE.name: LUKS_ERASE}
+"""Methods that destroy keys rather than overwrite content: no passes of their own."""
+
+
+def is_crypto_erase(method: Method) -> bool:
+    """Whether ``method`` erases keys (``luks-erase``) instead of overwriting content."""
+    return method.name in CRYPTO_METHODS
+
 
 def get_method(name: str) -> Method:
     """The registry entry called ``name``; a usage error naming the choices otherwise."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
+    found = REGISTRY.get(name) or CRYPTO_METHODS.get(name)
+    if found is None:
         raise UsageError(
             f"unknown method {name!r}",
             target="--method",
-            remedy=f"choose one of {', '.join(REGISTRY)} (see 'expunge methods')",
-        ) from None
+            remedy=f"choose one of {', '.join([*REGISTRY, *CRYPTO_METHODS])} "
+            "(see 'expunge methods')",
+        )
+    return found
 
 
 def _normalize_token(token: str) -> str:
@@ -204,6 +221,12 @@ def choose_method(name: str | None, passes: str | None, blank: bool) -> Method:
             "--method and --passes both given", target="--passes", remedy="give one of them"
         )
     method = parse_passes(passes) if passes else get_method(name or DEFAULT_METHOD)
+    if blank and is_crypto_erase(method):
+        raise UsageError(
+            f"--blank does not apply to {method.name}",
+            target="--blank",
+            remedy="use --then METHOD to overwrite the volume after the erase",
+        )
     return with_blank(method) if blank else method
 
 

@@ -1,0 +1,63 @@
+"""Helpers for the sealed-document tests: seal and destroy through the CLI, key-store reads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.support import Result, run_cli
+
+
+def ok(result: Result) -> Result:
+    """``result``, asserted successful (the output is in the message when not)."""
+    assert result.code == 0, result
+    return result
+
+
+def seal(home: Path, path: Path, *args: str) -> dict[str, Any]:
+    """``expunge seal PATH --json`` (registering as confidential unless told); its JSON."""
+    level = (
+        []
+        if "--classification" in args or "--doc" in args
+        else ["--classification", "confidential"]
+    )
+    result = ok(run_cli("seal", path, *level, *args, "--json", home=home))
+    data = json.loads(result.out)
+    assert isinstance(data, dict)
+    return data
+
+
+def destroy(home: Path, doc_id: str) -> dict[str, Any]:
+    """``expunge destroy DOC --yes --json``, asserted successful; its JSON."""
+    result = ok(run_cli("destroy", doc_id, "--yes", "--json", home=home))
+    data = json.loads(result.out)
+    assert isinstance(data, dict)
+    return data
+
+
+def certificate(path: str | Path) -> dict[str, Any]:
+    """The payload of a certificate file (its DSSE envelope decoded)."""
+    import base64
+
+    envelope = json.loads(Path(path).read_text())
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    assert isinstance(payload, dict)
+    return payload
+
+
+def wrapped_key(home: Path, doc_id: str) -> bytes:
+    """The wrapped key stored for ``doc_id``, read straight from the key store."""
+    with sqlite3.connect(home / "keystore.db") as conn:
+        row = conn.execute("SELECT wrapped FROM keys WHERE doc_id = ?", (doc_id,)).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
+def keystore_files(home: Path) -> list[Path]:
+    """The key store's database and whichever side files exist."""
+    base = home / "keystore.db"
+    return [
+        p for p in (base, *(Path(f"{base}{s}") for s in ("-wal", "-journal", "-shm"))) if p.exists()
+    ]
