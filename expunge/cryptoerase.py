@@ -345,7 +345,7 @@ class KeyErasureOutcome:
         )
         return SubjectRecord(self.keystore, 0, (), (check,), None, erasure)
 
-    def sanitization(self, method_name: str, overwrite_details: str) -> Sanitization:
+    def sanitization(self, overwrite_details: str) -> Sanitization:
         """NIST "sanitization details" of the erase (with the overwrite of reachable files)."""
         if self.purge:
             reason = (

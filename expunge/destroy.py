@@ -918,7 +918,7 @@ def _draft(
     if erasure is not None:
         subjects.append(erasure.subject_record())
         sanitization = erasure.sanitization(
-            request.method.name, request.method.describe_passes() if done.files else "none"
+            f"{request.method.name} ({request.method.describe_passes()})" if done.files else "none"
         )
     filesystems = sorted(
         {r.subject.filesystem for r in subjects if isinstance(r.subject, FileSubject)}

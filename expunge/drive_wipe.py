@@ -30,7 +30,7 @@ from typing import Any, Literal
 from expunge import certify, cryptoerase
 from expunge.certificates import Media
 from expunge.certificates.subjects import DriveSubject
-from expunge.destroy import VerifyOptions
+from expunge.destroy import JournaledRun, VerifyOptions, journaled_passes
 from expunge.drives import (
     Drive,
     DriveRefused,
@@ -47,8 +47,9 @@ from expunge.drives import (
 )
 from expunge.errors import ExpungeError, RefusedError, TargetError, UsageError, VerificationError
 from expunge.progress import NULL_PROGRESS, ProgressSink, StopRequest
+from expunge.shred.journal import JournalEvent, JournalTarget
 from expunge.shred.methods import LUKS_ERASE, Method, is_crypto_erase, resolve
-from expunge.shred.overwrite import PassOptions, run_passes
+from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport, utc_now
 from expunge.verify import VerificationReport, make_plan, verify_fd
 
@@ -258,6 +259,9 @@ class DriveRequest:
     include_virtual: bool = False
     then: Method | None = None
     """With ``-m luks-erase``: the overwrite of the whole volume after the erase."""
+    resume: bool = False
+    """Finish the interrupted wipe journaled for this drive (same medium only)."""
+    on_error: Literal["continue", "abort"] = "continue"
 
 
 @dataclass(frozen=True)
@@ -279,6 +283,7 @@ class DriveWipe:
     pass_verifications: tuple[VerificationReport, ...] = ()
     problem: ExpungeError | None = field(default=None, compare=False)
     certificate: certify.IssuedCertificate | None = None
+    journal_events: tuple[JournalEvent, ...] = ()
 
     @property
     def node(self) -> str:
@@ -497,19 +502,27 @@ class _Worker:
         with device:
             limitations = (*media_limitations(drive), hidden_area_limitation(drive))
             passes = resolve(request.method)
-            options = PassOptions(
-                block_size=device.logical_block_size,
-                buffered=not device.direct,
-                progress=self.progress,
-                task=device.node,
-                stop=self.stop,
-            )
+            options = replace(self.options(), on_error=request.on_error)
             every = verify.every_pass and verify.mode != "none"
             checks: list[VerificationReport | None] = []
             after = (lambda r: checks.append(self.read_back(r))) if every else None
             results: tuple[PassResult, ...] = ()
+            journaled: JournaledRun | None = None
             try:
-                results = run_passes(device.fd, device.size, passes, options, after_pass=after)
+                journaled = journaled_passes(
+                    device.fd,
+                    _journal_target(device),
+                    request.method,
+                    self.station.home.journal,
+                    options,
+                    resume=request.resume,
+                    stop=self.stop,
+                    after_pass=after,
+                )
+                results = journaled.passes
+            except ExpungeError as exc:
+                # A pending or foreign journal: refused before the first write.
+                return DriveWipe(drive, request.confirmed.token, started, utc_now(), problem=exc)
             except OSError as exc:
                 self.errors.append(f"writing stopped: {exc.strerror}")
             complete = len(results) == len(passes) and all(p.complete for p in results)
@@ -535,19 +548,27 @@ class _Worker:
             wipe=wipe,
             verification=final,
             pass_verifications=tuple(v for v in checks if v is not None),
+            journal_events=journaled.events if journaled else (),
         )
-        try:
-            issued = certify.issue(_draft(done, wipe, request, self.stop), self.station)
-        except ExpungeError as exc:
-            return replace(done, problem=exc)
-        except OSError as exc:
-            problem = TargetError(
-                f"the certificate could not be written: {exc.strerror}",
-                target=str(self.station.home.certificates),
-                remedy="the drive was wiped; free space or fix permissions and wipe it again",
-            )
-            return replace(done, problem=problem)
-        return replace(done, certificate=issued)
+        certified = self.issue(done, _draft(done, wipe, request, self.stop))
+        if journaled is not None and certified.certificate and done.status != "interrupted":
+            # Certified with a final outcome: nothing is left to resume.
+            journaled.journal.complete()
+        return certified
+
+
+def _journal_target(device: OpenDevice) -> JournalTarget:
+    """The drive as its wipe journal identifies it: a re-attached or other medium differs."""
+    try:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        boot_id = ""
+    return JournalTarget.from_identity(
+        _identity(device),
+        diskseq=device.diskseq,
+        serial=device.drive.serial or "",
+        boot_id=boot_id,
+    )
 
 
 def _identity(device: OpenDevice) -> TargetIdentity:
@@ -602,7 +623,9 @@ def _draft(
     errors = [*wipe.errors, *(f"pass {p.index}: {p.error}" for p in wipe.passes if p.error)]
     interrupted_by = None
     if done.status == "interrupted":
-        interrupted_by = (stop.reason if stop is not None else None) or "stopped"
+        gone = [p.error for p in wipe.passes if p.interrupted and p.error]
+        stopped = stop.reason if stop is not None and stop.is_set() else None
+        interrupted_by = stopped or (gone[0] if gone else "stopped")
     return certify.CertificateDraft(
         target=drive.node,
         started=done.started,
@@ -613,7 +636,12 @@ def _draft(
         limitations=tuple(certify.limitation_record(lim, drive.node) for lim in wipe.limitations),
         errors=certify.error_records(errors, drive.node),
         interrupted_by=interrupted_by,
-        notes=f"whole drive; identity confirmed as {done.token}",
+        notes="; ".join(
+            [
+                f"whole drive; identity confirmed as {done.token}",
+                *certify.journal_notes(done.journal_events, drive.node),
+            ]
+        ),
     )
 
 

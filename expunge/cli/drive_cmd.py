@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 import click
 
@@ -24,6 +25,7 @@ from expunge.cli.common import (
     verification_line,
     verify_options,
 )
+from expunge.cli.shred_cmd import on_error_option, resume_option, unwritten_lines
 from expunge.config import Home
 from expunge.drives import Drive, Identity, WatchFilter, confirm_token_matches
 from expunge.errors import (
@@ -176,6 +178,12 @@ def _render(result: drive_wipe.DriveWipe) -> None:
         click.echo(f"  note: {lim.text}")
     for err in (*wipe.errors, *(p.error for p in wipe.passes if p.error)):
         click.echo(f"  error: {err}")
+    for line in unwritten_lines(wipe.unwritten):
+        click.echo(f"  {line}")
+    for event in result.journal_events:
+        click.echo(f"  {event.kind} at pass {event.pass_index}, offset {event.offset}")
+    if result.status == "interrupted":
+        click.echo(f"  to finish: expunge drive wipe --resume {result.node} (same options)")
     if result.problem is not None:
         click.echo(f"  error: {result.problem.diagnostics()}")
     if result.certificate is not None:
@@ -186,8 +194,10 @@ def _exit_code(result: drive_wipe.DriveWipe, received: Sequence[int]) -> int:
     status = result.status
     if status == "success":
         return 0
+    if status == "interrupted" and received:
+        return 128 + received[0]
     if status == "interrupted":
-        return 128 + received[0] if received else 130
+        return 6  # not stopped by a signal: the medium stopped answering
     if result.verification_failed:
         return 5
     if result.problem is not None:
@@ -207,7 +217,7 @@ def _raise_worst(results: Sequence[drive_wipe.DriveWipe], received: Sequence[int
             "interrupted; what was written is certified as interrupted",
             signum=worst - 128,
             target=nodes,
-            remedy="wipe the drive(s) again",
+            remedy="run the same command with --resume to finish",
         )
     counted = sum(1 for code, _ in codes if code)
     error = _ERROR_FOR_CODE.get(worst, MediaIOError)
@@ -253,6 +263,8 @@ def _then_method(method: Method, then_name: str | None) -> Method | None:
     metavar="METHOD",
     help="With -m luks-erase: overwrite the whole volume with METHOD after the erase.",
 )
+@resume_option
+@on_error_option
 @json_option
 @home_option
 def wipe_cmd(
@@ -264,6 +276,8 @@ def wipe_cmd(
     yes: bool,
     expects: tuple[str, ...],
     then_name: str | None,
+    resume: bool,
+    on_error: Literal["continue", "abort"],
     as_json: bool,
     home: Home,
 ) -> None:
@@ -297,6 +311,8 @@ def wipe_cmd(
             allow_fixed=allow_fixed,
             include_virtual=include_virtual,
             then=then,
+            resume=resume,
+            on_error=on_error,
         )
         for c in checks
     ]

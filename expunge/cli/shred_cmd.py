@@ -246,7 +246,8 @@ def _luks_erase(
             f"bytes [0, {erased.end}) overwritten, read back: "
             f"{'clean' if report.verification.passed else 'MISMATCH'}; file kept)"
         )
-        click.echo(f"  note: {report.limitations[0].text}" if report.limitations else "")
+        for lim in report.limitations:
+            click.echo(f"  note: {lim.text}")
         click.echo(f"certificate ({result.certificate.outcome}): {result.certificate.path}")
     if received:
         raise Interrupted("interrupted; what was written is recorded above", signum=received[0])
