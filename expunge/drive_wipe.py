@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from expunge import certify, cryptoerase
+from expunge import certify, cryptoerase, records
 from expunge.certificates import Media
 from expunge.certificates.subjects import DriveSubject
 from expunge.destroy import JournaledRun, VerifyOptions, journaled_passes
@@ -284,6 +284,7 @@ class DriveWipe:
     problem: ExpungeError | None = field(default=None, compare=False)
     certificate: certify.IssuedCertificate | None = None
     journal_events: tuple[JournalEvent, ...] = ()
+    ledger_documents: tuple[str, ...] = ()
 
     @property
     def node(self) -> str:
@@ -331,6 +332,7 @@ class DriveWipe:
             "verification": self.verification.to_dict() if self.verification else None,
             "pass_verifications": [v.to_dict() for v in self.pass_verifications],
             "certificate": str(self.certificate.path) if self.certificate else None,
+            "ledger_documents_destroyed": list(self.ledger_documents),
             "certificate_outcome": self.certificate.outcome if self.certificate else None,
         }
 
@@ -479,9 +481,26 @@ class _Worker:
         return self.issue(done, draft)
 
     def issue(self, done: DriveWipe, draft: certify.CertificateDraft) -> DriveWipe:
-        """Sign the certificate of ``done``; a failure to write it is the drive's problem."""
+        """Sign the certificate of ``done``, and mark the ledger's copies on it destroyed.
+
+        A failure to write the certificate is the drive's problem. With a ledger, the
+        certificate records the ledger's head, and a success marks every copy recorded on
+        this medium (by identity token) destroyed, citing the certificate.
+        """
+        store = records.existing_ledger(self.station.home)
         try:
+            if store is not None:
+                draft = replace(draft, ledger_anchor=records.current_anchor(store))
             issued = certify.issue(draft, self.station)
+            documents: tuple[str, ...] = ()
+            if store is not None and issued.outcome == "success":
+                documents = records.record_medium_destroyed(
+                    store,
+                    done.token,
+                    issued,
+                    actor=self.station.settings.operator,
+                    now=utc_now(),
+                )
         except ExpungeError as exc:
             return replace(done, problem=exc)
         except OSError as exc:
@@ -491,7 +510,10 @@ class _Worker:
                 remedy="the drive was wiped; free space or fix permissions and wipe it again",
             )
             return replace(done, problem=problem)
-        return replace(done, certificate=issued)
+        finally:
+            if store is not None:
+                store.close()
+        return replace(done, certificate=issued, ledger_documents=documents)
 
     def run(self, started: datetime) -> DriveWipe:
         """Overwrite, read back, close the drive, then sign its certificate."""

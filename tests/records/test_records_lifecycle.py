@@ -212,3 +212,28 @@ def test_checkpoint_anchor_detects_a_ledger_replaced_by_an_older_copy(
     result = run_cli("audit", "--anchor", anchor, home=cli_home)
     assert result.code == 7
     assert "seq 2: the ledger ends at seq 1" in result.out
+
+
+@needs_root
+def test_drive_wipe_through_the_cli_marks_copies_on_it_destroyed(
+    tmp_path: Path, cli_home: Path, loop_device: tuple[str, Path]
+) -> None:
+    node, _backing = loop_device
+    token = find_drive(node).identity_token
+    original = tmp_path / "salaries.ods"
+    make_document(original)
+    doc = register(cli_home, original)
+    ok(run_cli("ledger", "copy", doc, "--medium", token, home=cli_home))
+
+    wiped = run_cli(
+        "drive", "wipe", node, "--include-virtual", "--yes", "--expect", token,
+        "--verify", "quick", "--json", home=cli_home,
+    )  # fmt: skip
+    assert wiped.code == 0, wiped
+    (report,) = json.loads(wiped.out)
+    assert report["ledger_documents_destroyed"] == [doc]
+    shown = json.loads(ok(run_cli("ledger", "show", doc, "--json", home=cli_home)).out)
+    (copy,) = [loc for loc in shown["locations"] if loc["kind"] == "copy"]
+    assert copy["status"] == "destroyed"
+    assert copy["destroyed_by"]["certificate_id"] in report["certificate"]
+    assert ok(run_cli("audit", home=cli_home)).out.endswith("audit: OK\n")
