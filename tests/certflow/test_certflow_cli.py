@@ -183,3 +183,16 @@ def test_bad_inputs_get_one_line_and_a_code(
     assert result.code == code, result
     assert needle in result.err + result.out
     assert "Traceback" not in result.err
+
+
+def test_the_quick_start_demo_destroys_certifies_and_records(cli_home: Path) -> None:
+    result = run_cli("demo", "--size", str(2 << 20), home=cli_home)
+    assert result.code == 0, result
+    assert "verification success" in result.out
+    assert "verified it with the station's public key: VALID" in result.out
+    assert "created the station key" in result.err
+    (cert,) = (cli_home / "certificates").glob("*.cert.json")
+    assert run_cli("cert", "verify", cert, "--trust", cli_home / "station.pub").code == 0
+    assert run_cli("audit", home=cli_home).code == 0
+    listed = json.loads(run_cli("ledger", "list", "--json", home=cli_home).out)
+    assert [d["status"] for d in listed] == ["destroyed"]
