@@ -222,9 +222,9 @@ def preflight(
 
 
 def _checked(
-    request: ShredRequest, ledger: records.LedgerLink | None
+    request: ShredRequest, ledger: records.LedgerLink | None, journals: Path | None = None
 ) -> tuple[tuple[PlannedFile, ...], dict[str, tuple[records.RegisteredLocation, ...]]]:
-    planned = _plan_files(request)
+    planned = _plan_files(request, journals)
     if ledger is None:
         return planned, {}
     found = records.locate(ledger.store, request.paths, utc_now())
@@ -242,11 +242,15 @@ def _checked(
     return planned, registered
 
 
-def _plan_files(request: ShredRequest) -> tuple[PlannedFile, ...]:
+def _plan_files(request: ShredRequest, journals: Path | None = None) -> tuple[PlannedFile, ...]:
     planned: list[PlannedFile] = []
 
     def check(opened: OpenFile) -> None:
         with opened:
+            if journals is not None:
+                # A pending or foreign journal refuses every path, before the first write.
+                target = JournalTarget.from_identity(opened.identity)
+                _pending_journal(journals, target, request.method, resume=request.resume)
             planned.append(
                 PlannedFile(
                     opened.path,
@@ -306,6 +310,27 @@ def _earlier_passes(record: JournalRecord) -> list[PassResult]:
     return out
 
 
+def _pending_journal(
+    folder: Path, target: JournalTarget, method: Method, *, resume: bool
+) -> WipeJournal | None:
+    """The journal to resume ``target`` from, if any; refused when resuming is not asked
+    for, the method differs, or the journal is of another medium."""
+    journal = find_journal(folder, target)
+    if journal is not None and not resume:
+        raise RefusedError(
+            "an interrupted wipe of this target is pending",
+            target=target.path,
+            remedy=f"finish it with --resume, or remove {journal.path} to start over",
+        )
+    if journal is not None and journal.record.method != method.name:
+        raise UsageError(
+            f"the interrupted wipe used method {journal.record.method}, not {method.name}",
+            target=target.path,
+            remedy=f"resume with -m {journal.record.method} --resume",
+        )
+    return journal
+
+
 def journaled_passes(
     fd: int,
     target: JournalTarget,
@@ -326,19 +351,7 @@ def journaled_passes(
     same place (another inode, diskseq, size or serial) is refused: nothing is written. An
     interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
     """
-    journal = find_journal(folder, target)
-    if journal is not None and not resume:
-        raise RefusedError(
-            "an interrupted wipe of this target is pending",
-            target=target.path,
-            remedy=f"finish it with --resume, or remove {journal.path} to start over",
-        )
-    if journal is not None and journal.record.method != method.name:
-        raise UsageError(
-            f"the interrupted wipe used method {journal.record.method}, not {method.name}",
-            target=target.path,
-            remedy=f"resume with -m {journal.record.method} --resume",
-        )
+    journal = _pending_journal(folder, target, method, resume=resume)
     if journal is None:
         journal = WipeJournal.create(folder, target, method.name, resolve(method))
     else:
@@ -567,7 +580,7 @@ def shred_paths(
         )
     # Certificates name absolute paths; symlinks in parent folders are kept as given.
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
-    _, registered = _checked(request, ledger)
+    _, registered = _checked(request, ledger, station.home.journal)
     station.ready()
     run = _Run(request, progress, stop, confirm, registered, station.home.journal)
     results: list[Destruction] = []

@@ -69,21 +69,26 @@ def check_claims(image: FaultyImage, journals: Path) -> WipeJournal | None:
     content = image.content()
     if journal is None:
         # No journal, no write: the wiper creates the journal before its first write.
-        assert content == image.original
+        if content != image.original:
+            raise AssertionError("no journal, yet the medium was written")
         return None
     record = journal.record
     if record.finished:
-        assert content == expected_bytes(record.passes[-1], 0, SIZE)
+        if content != expected_bytes(record.passes[-1], 0, SIZE):
+            raise AssertionError("journal says finished, medium disagrees")
         return journal
     index, offset = record.resume_point
     current = expected_bytes(record.passes[index - 1], 0, SIZE)
-    assert content[:offset] == current[:offset], f"journal claims pass {index} to {offset}"
+    # Plain comparisons, not asserts: pytest would diff megabytes of bytes on a failure.
+    if content[:offset] != current[:offset]:
+        raise AssertionError(f"journal claims pass {index} to {offset}")
     # Past the claim: this pass where a sync beat the journal update, else the previous
     # pass, which the journal claims complete (or the original content before pass 1).
     previous = expected_bytes(record.passes[index - 2], 0, SIZE) if index > 1 else image.original
     for block in range(offset, SIZE, 4096):
         piece = content[block : block + 4096]
-        assert piece in (current[block : block + 4096], previous[block : block + 4096]), block
+        if piece not in (current[block : block + 4096], previous[block : block + 4096]):
+            raise AssertionError(f"block at {block} is neither this pass nor the previous")
     return journal
 
 

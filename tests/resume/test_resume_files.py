@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from expunge.shred.journal import SUFFIX, JournalTarget, WipeJournal
 from expunge.shred.patterns import PassPattern
 from tests.faults.faults_support import FaultyImage, MiB, cover, differing_blocks, expected_image
@@ -98,8 +100,9 @@ def test_a_medium_gone_at_40_percent_is_interrupted_and_keeps_its_journal(
     assert record.events[-1].kind == "interrupted"
 
 
-def test_sigint_certifies_the_interruption_and_resume_finishes(
-    faulty_image: Image, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_certifies_the_interruption_and_resume_finishes(
+    faulty_image: Image, tmp_path: Path, signum: signal.Signals
 ) -> None:
     image = faulty_image(SIZE)
     image.set_faults(delay=0.05)  # about 3 s for the pass: time to interrupt it
@@ -107,14 +110,14 @@ def test_sigint_certifies_the_interruption_and_resume_finishes(
     proc = start_cli(*SHRED, image.path, home=home)
     wait_for_journal(home, proc)
     time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + signum, err
     assert "INTERRUPTED" in out and "expunge shred --resume" in out
     assert "--resume" in err
     (interrupted,) = certificates(home)
     assert interrupted["outcome"] == "interrupted"
-    assert interrupted["interrupted_by"] == "SIGINT"
+    assert interrupted["interrupted_by"] == signum.name
 
     again = run_cli(*SHRED, image.path, home=home)
     assert again.code == 3 and "--resume" in again.err  # a pending wipe is not restarted
@@ -136,12 +139,15 @@ def test_sigint_certifies_the_interruption_and_resume_finishes(
 def test_sigkill_at_random_moments_then_resume_never_certifies_an_incomplete_wipe(
     faulty_image: Image, tmp_path: Path
 ) -> None:
-    image = faulty_image(SIZE)
+    size = 4 * MiB
+    image = faulty_image(size)
     home = tmp_path / "home"
-    moments = random.Random(9).sample([i / 10 for i in range(1, 30)], 6)
+    # Three passes of about a second each: kills land inside passes and between them.
+    method = ("--passes", "00,ff,R")
+    moments = random.Random(9).sample([i / 10 for i in range(3, 30)], 6)
     for moment in moments:
         image.set_faults(delay=0.03)
-        proc = start_cli(*SHRED, "--resume", image.path, home=home)
+        proc = start_cli(*SHRED, *method, "--resume", image.path, home=home)
         time.sleep(moment)
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -149,12 +155,13 @@ def test_sigkill_at_random_moments_then_resume_never_certifies_an_incomplete_wip
             break
     image.set_faults()
     if not any(c["outcome"] == "success" for c in certificates(home)):
-        done = run_cli(*SHRED, "--resume", image.path, home=home)
+        done = run_cli(*SHRED, *method, "--resume", image.path, home=home)
         assert done.code == 0, done.err
     successes = [c for c in certificates(home) if c["outcome"] == "success"]
     assert successes
     for cert in successes:
-        assert image.content() == final_content(cert, SIZE)
+        assert len(cert["subjects"][0]["passes"]) == 3
+        assert image.content() == final_content(cert, size)
     # A kill between the certificate and the journal's removal leaves a finished journal.
     assert all(WipeJournal.load(j).record.finished for j in journals(home))
 
@@ -178,3 +185,19 @@ def test_a_different_file_at_the_journaled_path_is_refused_untouched(tmp_path: P
     assert "inode" in done.err
     assert path.read_bytes() == content
     assert not (home / "certificates").exists() or certificates(home) == []
+
+
+def test_a_pending_journal_refuses_every_path_before_the_first_write(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first, second = tmp_path / "first.bin", tmp_path / "second.bin"
+    contents = {p: os.urandom(MiB) for p in (first, second)}
+    for path, content in contents.items():
+        path.write_bytes(content)
+    st = os.stat(second)
+    identity = JournalTarget(str(second), "file", st.st_size, st.st_dev, st.st_ino)
+    WipeJournal.create(home / "journal", identity, "clear", (PassPattern.random(bytes(32)),))
+    done = run_cli("shred", first, second, home=home)
+    assert done.code == 3, done.err
+    assert "an interrupted wipe of this target is pending" in done.err
+    assert "--resume" in done.err
+    assert all(path.read_bytes() == content for path, content in contents.items())
