@@ -28,6 +28,7 @@ from expunge.errors import (
     UsageError,
 )
 from expunge.progress import StopRequest
+from expunge.shred.files import FileOptions
 from expunge.shred.methods import choose_method
 from expunge.verify import VerificationReport
 
@@ -214,6 +215,28 @@ def trust_store(home: Home, sources: tuple[Path, ...]) -> TrustStore:
         own = load_public_key(home.public_key_path.read_bytes(), str(home.public_key_path))
         store = store.with_key(own, str(home.public_key_path))
     return store
+
+
+def file_options(func: F) -> F:
+    """``--allow-hardlinks``, ``--accept-limitations``, ``--force``: overrides of file checks.
+
+    Gives the command ``file_options: FileOptions``; ``--cross-filesystems`` (``-r`` only)
+    is added by ``shred`` itself.
+    """
+
+    @click.option("--allow-hardlinks", is_flag=True, help="Wipe files that have other names.")
+    @click.option(
+        "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
+    )
+    @click.option("--force", is_flag=True, help="Wipe files open in other processes.")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, allow_hardlinks: bool, accept_limitations: bool, force: bool, **kwargs: Any
+    ) -> Any:
+        options = FileOptions(allow_hardlinks, accept_limitations, force)
+        return func(*args, file_options=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def method_options(func: F) -> F:

@@ -13,6 +13,7 @@ from expunge.cli.app import cli
 from expunge.cli.common import (
     cert_out_option,
     emit_json,
+    file_options,
     home_option,
     json_option,
     key_notice,
@@ -52,11 +53,7 @@ def _confirm(state: DocumentState, plan: records.DocumentPlan) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask (scripts); required without a terminal.")
 @method_options
 @verify_options
-@click.option("--allow-hardlinks", is_flag=True, help="Wipe files that have other names.")
-@click.option(
-    "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
-)
-@click.option("--force", is_flag=True, help="Wipe files open in other processes.")
+@file_options
 @cert_out_option
 @json_option
 @home_option
@@ -65,9 +62,7 @@ def destroy_command(
     yes: bool,
     method: Method,
     verify: destroy.VerifyOptions,
-    allow_hardlinks: bool,
-    accept_limitations: bool,
-    force: bool,
+    file_options: FileOptions,
     cert_out: Path | None,
     as_json: bool,
     home: Home,
@@ -99,7 +94,7 @@ def destroy_command(
                     link,
                     method=method,
                     verify=verify,
-                    file_options=FileOptions(allow_hardlinks, accept_limitations, force),
+                    file_options=file_options,
                     progress=progress_sink(),
                     stop=stop,
                     cert_out=cert_out,

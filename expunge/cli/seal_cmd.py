@@ -11,6 +11,7 @@ from expunge.cli.app import cli
 from expunge.cli.common import (
     cert_out_option,
     emit_json,
+    file_options,
     home_option,
     json_option,
     key_notice,
@@ -36,11 +37,7 @@ from expunge.shred.methods import Method
 )
 @method_options
 @verify_options
-@click.option("--allow-hardlinks", is_flag=True, help="Shred a plaintext that has other names.")
-@click.option(
-    "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
-)
-@click.option("--force", is_flag=True, help="Shred a plaintext open in other processes.")
+@file_options
 @cert_out_option
 @json_option
 @home_option
@@ -50,9 +47,7 @@ def seal(
     classification: str | None,
     method: Method,
     verify: destroy.VerifyOptions,
-    allow_hardlinks: bool,
-    accept_limitations: bool,
-    force: bool,
+    file_options: FileOptions,
     cert_out: Path | None,
     as_json: bool,
     home: Home,
@@ -77,7 +72,7 @@ def seal(
                     classification=classification,
                     method=method,
                     verify=verify,
-                    file_options=FileOptions(allow_hardlinks, accept_limitations, force),
+                    file_options=file_options,
                     progress=progress_sink(),
                     stop=stop,
                     cert_out=cert_out,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from expunge.cli.app import cli
 from expunge.cli.common import (
     cert_out_option,
     emit_json,
+    file_options,
     home_option,
     human_bytes,
     json_option,
@@ -136,11 +138,7 @@ def render_destruction(result: destroy.Destruction) -> None:
 @click.option("--keep", is_flag=True, help="Overwrite, but do not remove.")
 @click.option("--dry-run", is_flag=True, help="Check and list; write nothing.")
 @click.option("-i", "--interactive", is_flag=True, help="Ask before each file.")
-@click.option("--allow-hardlinks", is_flag=True, help="Wipe files that have other names.")
-@click.option(
-    "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
-)
-@click.option("--force", is_flag=True, help="Wipe files open in other processes.")
+@file_options
 @click.option("--cross-filesystems", is_flag=True, help="Let -r descend into other filesystems.")
 @click.option("--remove-on-failure", is_flag=True, help="Unlink even when verification fails.")
 @click.option("--fingerprint", is_flag=True, help="Record each file's BLAKE3 digest before wiping.")
@@ -157,9 +155,7 @@ def shred(
     keep: bool,
     dry_run: bool,
     interactive: bool,
-    allow_hardlinks: bool,
-    accept_limitations: bool,
-    force: bool,
+    file_options: FileOptions,
     cross_filesystems: bool,
     remove_on_failure: bool,
     fingerprint: bool,
@@ -185,7 +181,7 @@ def shred(
         dry_run=dry_run,
         remove_on_failure=remove_on_failure,
         fingerprint=fingerprint,
-        file_options=FileOptions(allow_hardlinks, accept_limitations, force, cross_filesystems),
+        file_options=replace(file_options, cross_filesystems=cross_filesystems),
         verify=verify,
         resume=resume,
         on_error=on_error,
