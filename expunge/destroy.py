@@ -624,10 +624,16 @@ class DocumentDestruction:
 
 
 def _open_document_files(
-    plan: records.DocumentPlan, options: FileOptions
+    plan: records.DocumentPlan, options: FileOptions, journals: Path
 ) -> tuple[list[tuple[OpenFile, str]], list[str]]:
     """Open and check every reachable file, hashing it through the descriptor that will
-    be wiped; files whose content is not the document's are closed and left alone."""
+    be wiped; files whose content is not the document's are closed and left alone.
+
+    A file whose overwrite this station began and was interrupted (a wipe journal for
+    that very file: same device, inode and size) no longer holds the document's content
+    but is the document's file: it is taken, to be resumed, under the registered digest
+    that was confirmed before its first write.
+    """
     opened: list[tuple[OpenFile, str]] = []
     untouched: list[str] = []
     try:
@@ -636,6 +642,10 @@ def _open_document_files(
             digest = fingerprint(target.fd)
             if loc.confirmed_by(digest):
                 opened.append((target, digest))
+            elif loc.expected_digest is not None and (
+                find_journal(journals, JournalTarget.from_identity(target.identity)) is not None
+            ):
+                opened.append((target, loc.expected_digest))
             else:
                 target.close()
                 untouched.append(loc.path)
@@ -698,7 +708,7 @@ def destroy_document(
             remedy="mount or attach the medium holding a copy and run again",
         )
     file_options = file_options or FileOptions()
-    opened, untouched = _open_document_files(plan, file_options)
+    opened, untouched = _open_document_files(plan, file_options, station.home.journal)
     try:
         if not opened and not sealed:
             raise RefusedError(
@@ -706,14 +716,17 @@ def destroy_document(
                 target=doc_id,
                 remedy="nothing was written; check 'expunge ledger show' and the files",
             )
+        # Journaled like every overwrite; an interrupted destruction of this document
+        # (a killed sweep, say) is resumed from its journal rather than refused.
         request = ShredRequest(
             paths=tuple(t.path for t, _ in opened),
             method=method,
             verify=verify,
             file_options=file_options,
+            resume=True,
         )
         station.ready()
-        run = _Run(request, progress, stop, None)
+        run = _Run(request, progress, stop, None, journal_dir=station.home.journal)
         started = utc_now()
         erasure = None
         if sealed:
@@ -747,6 +760,8 @@ def destroy_document(
         )
     registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
     result = _certify(done, request, stop, station, cert_out, ledger, registered, notes, erasure)
+    while run.finished:
+        run.finished.pop().complete()
     after = records.document(ledger.store, doc_id, utc_now())
     return DocumentDestruction(
         doc_id,
