@@ -26,8 +26,7 @@ class Method:
     """A named overwrite method.
 
     ``shuffle`` is a half-open range of pass indexes whose order is randomized per run
-    (Gutmann's middle passes). ``verify_each`` marks standards that require every pass to
-    be verified, not only the last.
+    (Gutmann's middle passes).
     """
 
     name: str
@@ -35,7 +34,6 @@ class Method:
     source: str
     note: str = ""
     shuffle: tuple[int, int] | None = None
-    verify_each: bool = False
 
     @property
     def pass_count(self) -> int:
@@ -54,7 +52,6 @@ class Method:
             "source": self.source,
             "note": self.note,
             "randomized_order": list(self.shuffle) if self.shuffle else None,
-            "verify_each": self.verify_each,
         }
 
 
@@ -210,7 +207,6 @@ def with_blank(method: Method) -> Method:
         method.source,
         (method.note + "; " if method.note else "") + "a final zero pass was added (--blank)",
         method.shuffle,
-        method.verify_each,
     )
 
 
