@@ -39,19 +39,29 @@ class Result:
     err: str
 
 
-def run_cli(*args: str | os.PathLike[str], home: Path | None = None, **kwargs: object) -> Result:
-    """Run ``python -m expunge ARGS`` and capture what a user would see."""
-    env = dict(os.environ)
-    env.pop("EXPUNGE_HOME", None)
+def run_cli(
+    *args: str | os.PathLike[str],
+    home: Path | None = None,
+    timeout: float = 600,
+    **kwargs: object,
+) -> Result:
+    """Run ``python -m expunge ARGS`` as a script would, and capture what a user would see.
+
+    No terminal on stdin (unless the caller passes ``stdin``/``input``) and no ``EXPUNGE_*``
+    setting inherited from the environment running the tests.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPUNGE_")}
     if home is not None:
         env["EXPUNGE_HOME"] = str(home)
+    if "stdin" not in kwargs and "input" not in kwargs:
+        kwargs["stdin"] = subprocess.DEVNULL
     proc = subprocess.run(
         [sys.executable, "-m", "expunge", *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
-        **kwargs,  # type: ignore[arg-type]
+        timeout=timeout,
+        **kwargs,  # type: ignore[call-overload]
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from drivewipe_support import Loops
+
+from tests.drives.drives_support import Loops
 
 
 @pytest.fixture

@@ -16,21 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from drivewipe_support import (
-    CANARY,
-    MIB,
-    Loops,
-    canary_image,
-    certificate,
-    digest,
-    needs_root,
-    run_expunge,
-    token,
-)
+from drivewipe_support import CANARY, MIB, canary_image, certificate, digest, needs_root, token
 
 from expunge.certificates import Category
 from expunge.shred.patterns import PassPattern
-from tests.support import Result
+from tests.drives.drives_support import Loops
+from tests.support import Result, run_cli
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -58,7 +49,7 @@ def test_two_drives_are_zeroed_in_parallel_and_certified(tmp_path: Path, loops: 
     images, nodes = two_drives(tmp_path, loops)
     home = tmp_path / "home"
     args = ["drive", "wipe", *nodes, "--include-virtual", "--yes", *expects(*nodes)]
-    done = run_expunge(*args, "-m", "zero", "--json", home=home)
+    done = run_cli(*args, "-m", "zero", "--json", home=home)
     assert done.code == 0, done.err
 
     results = json.loads(done.out)
@@ -84,7 +75,7 @@ def test_two_drives_are_zeroed_in_parallel_and_certified(tmp_path: Path, loops: 
     assert first.started_at < second.finished_at and second.started_at < first.finished_at
 
     paths = [r["certificate"] for r in results]
-    checked = run_expunge("cert", "verify", *paths, home=home)
+    checked = run_cli("cert", "verify", *paths, home=home)
     assert checked.code == 0, checked.out + checked.err
 
 
@@ -93,7 +84,7 @@ def test_default_random_pass_is_the_stream_the_certificate_records(
 ) -> None:
     images, nodes = two_drives(tmp_path, loops)
     home = tmp_path / "home"
-    done = run_expunge(
+    done = run_cli(
         "drive", "wipe", *nodes, "--include-virtual", "--yes", *expects(*nodes), home=home
     )
     assert done.code == 0, done.err
@@ -115,7 +106,7 @@ def test_default_random_pass_is_the_stream_the_certificate_records(
                 assert f.read(CHUNK) == expected, f"{image} differs near offset {offset}"
         assert CANARY not in image.read_bytes()
     assert keys[0] != keys[1]
-    assert run_expunge("cert", "verify", *paths, home=home).code == 0
+    assert run_cli("cert", "verify", *paths, home=home).code == 0
 
 
 def test_mounted_drive_is_refused_and_stays_intact(tmp_path: Path, loops: Loops) -> None:
@@ -132,9 +123,7 @@ def test_mounted_drive_is_refused_and_stays_intact(tmp_path: Path, loops: Loops)
     before = digest(image)
 
     home = tmp_path / "home"
-    done = run_expunge(
-        "drive", "wipe", node, "--include-virtual", "--yes", *expects(node), home=home
-    )
+    done = run_cli("drive", "wipe", node, "--include-virtual", "--yes", *expects(node), home=home)
     assert done.code == 3, done.out + done.err
     assert f"REFUSED: {node}" in done.out
     assert "in use" in done.out
@@ -158,13 +147,13 @@ def test_drive_with_a_mounted_partition_is_refused(tmp_path: Path, loops: Loops)
     os.sync()
     before = digest(image)
 
-    listed = run_expunge("drive", "list", "--all", "--include-virtual", "--json", home=tmp_path)
+    listed = run_cli("drive", "list", "--all", "--include-virtual", "--json", home=tmp_path)
     (row,) = [r for r in json.loads(listed.out) if r["node"] == node]
     assert not row["may_wipe"]
     assert [r["code"] for r in row["reasons"]] == ["mounted"]
 
     home = tmp_path / "home"
-    done = run_expunge(
+    done = run_cli(
         "drive", "wipe", node, "--include-virtual", "--yes", *expects(node), "--json", home=home
     )
     assert done.code == 3, done.out + done.err
@@ -189,7 +178,7 @@ def test_unconfirmed_drives_are_refused_before_anything_is_written(
     before = [digest(image) for image in images]
     args = [token(nodes[0]) if arg == "FIRST" else arg for arg in confirmation]
     home = tmp_path / "home"
-    done = run_expunge("drive", "wipe", *nodes, "--include-virtual", *args, home=home)
+    done = run_cli("drive", "wipe", *nodes, "--include-virtual", *args, home=home)
     assert done.code == 3, done.out + done.err
     assert "nothing was written" in done.err
     assert done.err.count("\n") == 1 and "Traceback" not in done.err
@@ -281,11 +270,11 @@ def test_list_shows_token_and_verdict(tmp_path: Path, loops: Loops) -> None:
     image = tmp_path / "disk.img"
     canary_image(image, 8 * MIB)
     node = loops.attach(image)
-    judged = run_expunge("drive", "list", "--all", "--include-virtual", home=tmp_path)
+    judged = run_cli("drive", "list", "--all", "--include-virtual", home=tmp_path)
     assert judged.code == 0, judged.err
     (row,) = [line for line in judged.out.splitlines() if line.startswith(f"{node} ")]
     assert token(node) in row and "8.0 MiB" in row and row.endswith("may be wiped")
-    strict = run_expunge("drive", "list", "--all", home=tmp_path)
+    strict = run_cli("drive", "list", "--all", home=tmp_path)
     (row,) = [line for line in strict.out.splitlines() if line.startswith(f"{node} ")]
     assert "no: is a virtual disk" in row
-    assert node not in run_expunge("drive", "list", home=tmp_path).out
+    assert node not in run_cli("drive", "list", home=tmp_path).out

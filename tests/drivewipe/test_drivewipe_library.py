@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from drivewipe_support import CANARY, MIB, Loops, canary_image, certificate, digest, needs_root
+from drivewipe_support import CANARY, MIB, canary_image, certificate, digest, needs_root
 
 from expunge import certify, drive_wipe
 from expunge.config import Home, StationSettings
@@ -15,6 +15,7 @@ from expunge.drives import Drive, Identity, find_drive
 from expunge.errors import UsageError
 from expunge.progress import StopRequest
 from expunge.shred.methods import Method, get_method
+from tests.drives.drives_support import Loops
 
 SIZE = 8 * MIB
 

@@ -13,7 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
-from drivewipe_support import MIB, Loops, canary_image, needs_root, run_expunge, token
+from drivewipe_support import MIB, canary_image, needs_root, token
+
+from tests.drives.drives_support import Loops
+from tests.support import run_cli
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -28,7 +31,7 @@ def test_verify_with_the_certificate_sees_past_the_device_cache(
     canary_image(image, SIZE)
     node = loops.attach(image)
     home = tmp_path / "home"
-    wiped = run_expunge(
+    wiped = run_cli(
         "drive",
         "wipe",
         node,
@@ -44,7 +47,7 @@ def test_verify_with_the_certificate_sees_past_the_device_cache(
     assert wiped.code == 0, wiped.err
     cert = json.loads(wiped.out)[0]["certificate"]
 
-    fresh = run_expunge("verify", node, "--cert", cert, "--mode", "full", home=home)
+    fresh = run_cli("verify", node, "--cert", cert, "--mode", "full", home=home)
     assert fresh.code == 0, fresh.out + fresh.err
 
     # The device's page cache lives while someone holds it open: fill it with the wiped
@@ -60,7 +63,7 @@ def test_verify_with_the_certificate_sees_past_the_device_cache(
             os.close(fd)
         assert os.pread(device.fileno(), 4096, TAMPERED) == bytes(4096)  # the cache hides it
 
-        caught = run_expunge("verify", node, "--cert", cert, "--mode", "full", "--json", home=home)
+        caught = run_cli("verify", node, "--cert", cert, "--mode", "full", "--json", home=home)
     assert caught.code == 5, caught.out + caught.err
     report = json.loads(caught.out)
     assert report["cache_bypass"] == "O_DIRECT"

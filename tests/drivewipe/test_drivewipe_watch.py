@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 import pyudev
-from drivewipe_support import MIB, Loops, canary_image, needs_root, run_expunge, token
+from drivewipe_support import MIB, canary_image, needs_root, token
+
+from tests.drives.drives_support import Loops
+from tests.support import run_cli
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -107,7 +110,7 @@ def test_station_wipes_and_certifies_a_drive_when_it_appears(
     assert (shown_node, shown_token, outcome) == (node, identity, "success")
     assert Path(cert).parent == home / "certificates"
     assert image.read_bytes() == bytes(SIZE)
-    checked = run_expunge("cert", "verify", cert, home=home)
+    checked = run_cli("cert", "verify", cert, home=home)
     assert checked.code == 0, checked.out + checked.err
 
 
@@ -127,6 +130,6 @@ def test_idle_station_stops_cleanly_on_ctrl_c(tmp_path: Path, stations: list[Sta
 
 
 def test_station_needs_yes(tmp_path: Path) -> None:
-    done = run_expunge("drive", "watch", "--include-virtual", home=tmp_path / "home")
+    done = run_cli("drive", "watch", "--include-virtual", home=tmp_path / "home")
     assert done.code == 3
     assert "--yes" in done.err
