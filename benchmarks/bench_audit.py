@@ -29,14 +29,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from expunge import certify, destroy, records
 from expunge.certificates import new_certificate_id, sign_certificate
 from expunge.certificates.storage import write_envelope
 from expunge.certificates.subjects import FileSubject
-from expunge.config import Home, StationSettings
+from expunge.core.config import Home, StationSettings
 from expunge.ledger.events import Copy, Destroy, Event, Register, Transfer
 from expunge.ledger.store import SQLiteLedgerStore
 from expunge.shred.methods import choose_method
+from expunge.workflows import certify, destroy, records
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DIGEST = "ab" * 32

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder (helpers live in tests/support.py)."""
+"""Fixtures shared by every test folder (helpers live in the tests.support package)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import MountedImage, attach_loop, detach_loop, mounted_image
+from tests.support.drives import Loops
 
 
 @pytest.fixture
@@ -46,3 +47,13 @@ def btrfs_image(tmp_path: Path) -> Iterator[MountedImage]:
     """A mounted 128 MiB btrfs image (copy-on-write)."""
     with mounted_image(tmp_path, "btrfs", 128 << 20) as image:
         yield image
+
+
+@pytest.fixture
+def loops() -> Iterator[Loops]:
+    """Loop devices attached by the test, unmounted and detached in teardown even on failure."""
+    attached = Loops()
+    try:
+        yield attached
+    finally:
+        attached.cleanup()

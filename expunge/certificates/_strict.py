@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from expunge.canonical import canonical_bytes
-from expunge.errors import IntegrityError
-from expunge.strictjson import SAFE_INTEGER
+from expunge.core.canonical import canonical_bytes
+from expunge.core.errors import IntegrityError
+from expunge.core.strictjson import SAFE_INTEGER
 
 E = TypeVar("E", bound=Enum)
 R = TypeVar("R")

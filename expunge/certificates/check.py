@@ -20,7 +20,7 @@ from expunge.certificates.dsse import Envelope, verify_envelope
 from expunge.certificates.model import Certificate, Outcome
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.certificates.trust import TrustStore
-from expunge.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION
+from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from expunge.canonical import canonical_bytes, strict_loads
 from expunge.certificates._strict import (
     check_hex,
     check_timestamp,
@@ -33,8 +32,9 @@ from expunge.certificates.dsse import (
 )
 from expunge.certificates.model import Person
 from expunge.certificates.reasons import CertificateError
-from expunge.errors import IntegrityError, UsageError
-from expunge.strictjson import Fields
+from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.errors import IntegrityError, UsageError
+from expunge.core.strictjson import Fields
 
 VALIDATION_PAYLOAD_TYPE = "application/vnd.expunge.validation+json"
 VALIDATION_SCHEMA_ID = "https://expunge.dev/validation/v1"

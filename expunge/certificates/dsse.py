@@ -47,11 +47,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from expunge.canonical import canonical_bytes, strict_loads
 from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
 from expunge.certificates.reasons import CertificateError, Reason
-from expunge.errors import IntegrityError
-from expunge.strictjson import Fields
+from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.errors import IntegrityError
+from expunge.core.strictjson import Fields
 
 PAYLOAD_TYPE = "application/vnd.expunge.certificate+json"
 

@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from expunge.atomic import write_new
 from expunge.certificates._strict import utc_timestamp
 from expunge.certificates.dsse import keyid
-from expunge.errors import IntegrityError, RefusedError, TargetError, UsageError
+from expunge.core.atomic import write_new
+from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 
 _ENCRYPTED_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 _PRIVATE_MODE = 0o600

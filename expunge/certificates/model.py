@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from expunge.canonical import canonical_bytes, strict_loads
 from expunge.certificates._strict import (
     Unlocated,
     check_hex,
@@ -30,8 +29,9 @@ from expunge.certificates._strict import (
     located,
 )
 from expunge.certificates.subjects import SubjectRecord
-from expunge.errors import IntegrityError
-from expunge.strictjson import Fields
+from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.errors import IntegrityError
+from expunge.core.strictjson import Fields
 
 SCHEMA_ID = "https://expunge.dev/certificate/v1"
 SCHEMA_VERSION = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from expunge.errors import IntegrityError
+from expunge.core.errors import IntegrityError
 
 
 class Reason(StrEnum):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from expunge.atomic import write_atomic
 from expunge.certificates.dsse import PAYLOAD_TYPE, Envelope
 from expunge.certificates.reasons import CertificateError, Reason
-from expunge.errors import TargetError
+from expunge.core.atomic import write_atomic
+from expunge.core.errors import TargetError
 
 _MODE = 0o644
 

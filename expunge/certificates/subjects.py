@@ -20,8 +20,8 @@ from expunge.certificates._strict import (
     fields_dict,
     located,
 )
-from expunge.errors import IntegrityError
-from expunge.strictjson import Fields
+from expunge.core.errors import IntegrityError
+from expunge.core.strictjson import Fields
 
 _KEY_BYTES = 32
 _DIGEST_BYTES = 32

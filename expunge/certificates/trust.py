@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from expunge.certificates.dsse import keyid
 from expunge.certificates.keys import load_public_key
-from expunge.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError, UsageError
 
 _MAX_KEY_FILE = 64 * 1024
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from expunge.errors import BusyError, IntegrityError, TargetError
+from expunge.core.errors import BusyError, IntegrityError, TargetError
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

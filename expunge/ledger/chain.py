@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import blake3
 
-from expunge.errors import ExpungeError, IntegrityError
+from expunge.core.errors import ExpungeError, IntegrityError
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from expunge.errors import UsageError
+from expunge.core.errors import UsageError
 
 VERIFY_MODES: tuple[str, ...] = ("none", "quick", "nist", "full")
 _LEVEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")

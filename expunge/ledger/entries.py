@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from expunge.canonical import canonical_bytes, strict_loads
-from expunge.errors import ExpungeError, IntegrityError, UsageError
+from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.errors import ExpungeError, IntegrityError, UsageError
+from expunge.core.strictjson import Fields
 from expunge.ledger.events import Event, event_from_dict, format_time, parse_time, utc_second
-from expunge.strictjson import Fields
 
 HASH_SIZE = 32
 _RECORD_FIELDS = frozenset({"time", "actor", "event"})

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from expunge.errors import ExpungeError, IntegrityError, UsageError
+from expunge.core.errors import ExpungeError, IntegrityError, UsageError
+from expunge.core.strictjson import Fields
 from expunge.ledger.ids import validate_document_id
-from expunge.strictjson import Fields
 
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 _DIGEST = re.compile(r"[0-9a-f]{64}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from expunge.canonical import canonical_bytes, strict_loads
-from expunge.errors import IntegrityError
+from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.errors import IntegrityError
 from expunge.ledger.entries import Entry, RawEntry
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from expunge.errors import UsageError
+from expunge.core.errors import UsageError
 
 MAX_LENGTH = 64
 _VALID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from expunge.errors import IntegrityError, RefusedError, TargetError, UsageError
+from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
     durability,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from expunge.errors import RefusedError, TargetError, UsageError
+from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.entries import Entry
 from expunge.ledger.events import (
     Checkpoint,

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from expunge.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
     durability,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from expunge.errors import RefusedError, TargetError
+from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import fsinfo
 from expunge.shred.report import Limitation, TargetIdentity
 

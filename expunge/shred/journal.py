@@ -36,8 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from expunge.atomic import fsync_dir, write_atomic
-from expunge.errors import IntegrityError, RefusedError, TargetError
+from expunge.core.atomic import fsync_dir, write_atomic
+from expunge.core.errors import IntegrityError, RefusedError, TargetError
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, TargetIdentity, rfc3339, utc_now
 

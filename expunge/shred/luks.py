@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from expunge.errors import RefusedError, TargetError
+from expunge.core.errors import RefusedError, TargetError
 from expunge.shred.overwrite import CHUNK_BYTES, PassOptions, WriteBuffer, write_pass
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, Limitation, PassResult

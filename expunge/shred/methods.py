@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from expunge.errors import UsageError
+from expunge.core.errors import UsageError
 from expunge.shred.patterns import PassPattern
 
 _HEX = re.compile(r"^(?:[0-9a-f]{2})+$")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from expunge.progress import NULL_PROGRESS, ProgressSink
+from expunge.core.progress import NULL_PROGRESS, ProgressSink
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, PassResult, utc_now
 

@@ -63,7 +63,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import keywrap
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from expunge.errors import IntegrityError, MediaIOError, TargetError, UsageError
+from expunge.core.errors import IntegrityError, MediaIOError, TargetError, UsageError
 from expunge.shred.overwrite import WRITEBACK_BYTES, PassOptions, WriteBuffer, write_pass
 from expunge.shred.patterns import PassPattern
 

@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 import blake3
 
-from expunge.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError, UsageError
 
 Mode = Literal["nist", "quick", "full", "none"]
 MODES: tuple[Mode, ...] = ("nist", "quick", "full", "none")

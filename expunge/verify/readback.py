@@ -51,8 +51,8 @@ from typing import Literal
 
 import blake3
 
-from expunge.errors import MediaIOError, TargetError
-from expunge.progress import NULL_PROGRESS, ProgressSink
+from expunge.core.errors import MediaIOError, TargetError
+from expunge.core.progress import NULL_PROGRESS, ProgressSink
 from expunge.shred.patterns import PassPattern, PatternStream
 from expunge.verify._aio import AioReader, buffer_address
 from expunge.verify.plan import SamplePlan

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import blake3
 
-from expunge.errors import IntegrityError
+from expunge.core.errors import IntegrityError
 from expunge.verify.plan import MODES, SamplePlan, make_plan
 
 Status = Literal["success", "failed", "skipped"]

@@ -1,0 +1,1 @@
+"""Layer 3: one module per command (group); they parse, confirm and render."""

@@ -1,0 +1,295 @@
+"""``expunge ledger``: register documents, record copies and custody, list, show, export,
+and sign checkpoints."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from expunge.commands.common import (
+    emit_json,
+    home_option,
+    human_bytes,
+    json_option,
+    key_notice,
+    open_station,
+)
+from expunge.core.atomic import write_atomic
+from expunge.core.config import Home, load_settings
+from expunge.core.errors import UsageError
+from expunge.ledger.entries import Entry
+from expunge.ledger.events import (
+    Checkpoint,
+    Copy,
+    Destroy,
+    Register,
+    Seal,
+    Transfer,
+    format_time,
+)
+from expunge.ledger.export import export_lines
+from expunge.ledger.ids import validate_document_id
+from expunge.ledger.state import DocumentState, all_documents
+from expunge.workflows import records
+
+
+def _actor(home: Home) -> str:
+    return load_settings(home, os.environ).operator
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def describe_event(entry: Entry) -> str:
+    """One line saying what an entry records."""
+    event = entry.event
+    if isinstance(event, Register):
+        retain = f", retain until {format_time(event.retain_until)}" if event.retain_until else ""
+        return (
+            f"registered {event.path} ({event.classification}, custodian {event.custodian}, "
+            f"{human_bytes(event.size)}, blake3 {event.digest[:16]}…{retain})"
+        )
+    if isinstance(event, Copy):
+        return f"copied to {event.to_path or f'medium {event.to_medium}'}"
+    if isinstance(event, Transfer):
+        return f"custody passed to {event.custodian}"
+    if isinstance(event, Seal):
+        return f"sealed at {event.sealed_path} (key {event.key_id})"
+    if isinstance(event, Destroy):
+        where = [*event.paths, *(f"medium {m}" for m in event.media)]
+        if event.key_erased:
+            where.append("its key (crypto-erase)")
+        return (
+            f"destroyed {', '.join(where)} by certificate {event.certificate_id} ({event.method})"
+        )
+    if isinstance(event, Checkpoint):
+        return f"checkpoint: signed seq {event.seq} (key {event.keyid[:16]}…)"
+    raise AssertionError(f"unknown event {event!r}")
+
+
+@click.group()
+def ledger() -> None:
+    """The register of confidential documents: what exists, where, who holds it."""
+
+
+@ledger.command("register")
+@click.argument("path")
+@click.option("--classification", required=True, help="Level, e.g. confidential, secret.")
+@click.option("--title", default=None, help="Title (default: the file name).")
+@click.option("--custodian", default=None, help="Who holds it (default: the operator).")
+@click.option("--id", "doc_id", default=None, help="Document id (default: DOC-<year>-<n>).")
+@click.option("--retain-until", default=None, help="YYYY-MM-DD (end of day, UTC) or RFC 3339.")
+@click.option("--retain-for", default=None, help="From now: 90d, 12w, 6m, 1y.")
+@json_option
+@home_option
+def register(
+    path: str,
+    classification: str,
+    title: str | None,
+    custodian: str | None,
+    doc_id: str | None,
+    retain_until: str | None,
+    retain_for: str | None,
+    as_json: bool,
+    home: Home,
+) -> None:
+    """Register the file at PATH as a confidential document (its BLAKE3 digest is kept)."""
+    now = _now()
+    retain = records.retention(retain_until, retain_for, now)
+    policy = records.load_policy(home)
+    policy.require(classification)
+    if doc_id is not None:
+        validate_document_id(doc_id)
+    content = records.read_content(path)
+    actor = _actor(home)
+    with records.create_ledger(home) as store:
+        entry = records.register_document(
+            store,
+            content,
+            classification=classification,
+            policy=policy,
+            title=title,
+            custodian=custodian or actor,
+            doc_id=doc_id,
+            retain_until=retain,
+            actor=actor,
+            now=now,
+        )
+        state = records.document(store, str(entry.event.doc_id), now)
+    if as_json:
+        emit_json({"seq": entry.seq, **state.to_dict()})
+        return
+    click.echo(f"{state.doc_id} (seq {entry.seq}): {describe_event(entry)}")
+
+
+@ledger.command("copy")
+@click.argument("doc_id", metavar="DOC")
+@click.option("--to", "to_path", default=None, help="The path the copy was written to.")
+@click.option("--medium", default=None, help="Identity token of the medium (serial, diskseq:N).")
+@json_option
+@home_option
+def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, home: Home) -> None:
+    """Record a copy of DOC, at a path (checked by digest) or on a removable medium."""
+    validate_document_id(doc_id)
+    if (to_path is None) == (medium is None):
+        raise UsageError(
+            "a copy goes either to a path or to a medium",
+            target="ledger copy",
+            remedy="give exactly one of --to PATH or --medium TOKEN",
+        )
+    with records.require_ledger(home) as store:
+        entry = records.record_copy(
+            store, doc_id, to_path=to_path, to_medium=medium, actor=_actor(home), now=_now()
+        )
+    if as_json:
+        emit_json(entry.to_dict())
+        return
+    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+
+
+@ledger.command("transfer")
+@click.argument("doc_id", metavar="DOC")
+@click.option("--to", "custodian", required=True, help="The new custodian.")
+@json_option
+@home_option
+def transfer(doc_id: str, custodian: str, as_json: bool, home: Home) -> None:
+    """Record that custody of DOC passes to someone else."""
+    with records.require_ledger(home) as store:
+        entry = records.record_transfer(store, doc_id, custodian, actor=_actor(home), now=_now())
+    if as_json:
+        emit_json(entry.to_dict())
+        return
+    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+
+
+def _list_line(state: DocumentState) -> str:
+    status = state.status + (" OVERDUE" if state.overdue else "")
+    retain = format_time(state.retain_until)[:10] if state.retain_until else "-"
+    outstanding = len(state.outstanding)
+    copies = f", {outstanding} copies outstanding" if outstanding else ""
+    return (
+        f"{state.doc_id:<18} {status:<18} {state.classification:<13} {retain:<10}  "
+        f"{state.custodian}: {state.title}{copies}"
+    )
+
+
+@ledger.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["registered", "sealed", "destroyed"]),
+    default=None,
+    help="Only documents in this state.",
+)
+@click.option("--overdue", is_flag=True, help="Only documents past retention, not destroyed.")
+@json_option
+@home_option
+def list_(status: str | None, overdue: bool, as_json: bool, home: Home) -> None:
+    """List registered documents with their state (derived from the events)."""
+    store = records.existing_ledger(home)
+    documents: tuple[DocumentState, ...] = ()
+    if store is not None:
+        with store:
+            documents = all_documents(store.entries(), _now())
+    shown = [
+        d
+        for d in documents
+        if (status is None or d.status == status) and (not overdue or d.overdue)
+    ]
+    if as_json:
+        emit_json([d.to_dict() for d in shown])
+        return
+    if not shown:
+        click.echo("no documents" + (" match" if documents else " registered"))
+        return
+    click.echo(f"{'DOC':<18} {'STATUS':<18} {'LEVEL':<13} {'RETAIN':<10}  CUSTODIAN: TITLE")
+    for state in shown:
+        click.echo(_list_line(state))
+
+
+@ledger.command("show")
+@click.argument("doc_id", metavar="DOC")
+@json_option
+@home_option
+def show(doc_id: str, as_json: bool, home: Home) -> None:
+    """A document's state, locations and history."""
+    with records.require_ledger(home) as store:
+        state = records.document(store, doc_id, _now())
+        history = store.document_entries(doc_id)
+    if as_json:
+        emit_json({**state.to_dict(), "entries": [e.to_dict() for e in history]})
+        return
+    overdue = " (OVERDUE)" if state.overdue else ""
+    click.echo(f"{state.doc_id}: {state.title}")
+    click.echo(f"  status:         {state.status}{overdue}")
+    click.echo(f"  classification: {state.classification}")
+    click.echo(f"  custodian:      {state.custodian}")
+    retain = format_time(state.retain_until) if state.retain_until else "not set"
+    click.echo(f"  retain until:   {retain}")
+    click.echo(f"  content:        {human_bytes(state.size)}, blake3 {state.digest}")
+    click.echo("  locations:")
+    for loc in state.locations:
+        by = loc.destroyed_by
+        how = f"destroyed at seq {by.seq} ({by.certificate_id})" if by else "OUTSTANDING"
+        click.echo(f"    {loc.kind:<8} {loc.describe()} (seq {loc.seq}): {how}")
+    click.echo("  history:")
+    for entry in history:
+        click.echo(
+            f"    seq {entry.seq:<6} {format_time(entry.time)} {entry.actor}: "
+            f"{describe_event(entry)}"
+        )
+
+
+@ledger.command("export")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File."
+)
+@home_option
+def export(output: Path | None, home: Home) -> None:
+    """Every entry as JSON Lines with its hashes, for an offline audit."""
+    with records.require_ledger(home) as store:
+        lines = list(export_lines(store.entries()))
+    if output is None:
+        for line in lines:
+            click.echo(line)
+        return
+    write_atomic(output, "".join(f"{line}\n" for line in lines).encode(), 0o600)
+    click.echo(f"exported {len(lines)} entries to {output}", err=True)
+
+
+@ledger.command("checkpoint")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the checkpoint entry here (an anchor for 'expunge audit --anchor').",
+)
+@json_option
+@home_option
+def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
+    """Sign the ledger's head with the station key and append it as a checkpoint."""
+    station = open_station(home)
+    with records.require_ledger(home) as store:
+        try:
+            entry = store.checkpoint(
+                records.station_signer(station.key), actor=station.settings.operator, now=_now()
+            )
+        finally:
+            key_notice(station)
+    line = next(export_lines([entry]))
+    if output is not None:
+        write_atomic(output, f"{line}\n".encode(), 0o644)
+    if as_json:
+        emit_json(entry.to_dict())
+        return
+    assert isinstance(entry.event, Checkpoint)
+    click.echo(
+        f"checkpoint (seq {entry.seq}) signs seq {entry.event.seq}, head "
+        f"{entry.event.head_hash}, with key {entry.event.keyid}"
+    )
+    if output is not None:
+        click.echo(f"anchor written to {output} (keep it away from this station)")

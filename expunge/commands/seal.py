@@ -1,0 +1,108 @@
+"""``expunge seal`` and ``expunge unseal``: documents that die with one key (crypto-erase)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from expunge.commands.common import (
+    cert_out_option,
+    emit_json,
+    file_options,
+    home_option,
+    json_option,
+    key_notice,
+    method_options,
+    open_station,
+    progress_sink,
+    stop_on_signals,
+    verify_options,
+)
+from expunge.commands.shred import exit_for, render_destruction
+from expunge.core.config import Home
+from expunge.shred.files import FileOptions
+from expunge.shred.methods import Method
+from expunge.workflows import cryptoerase, destroy, records
+
+
+@click.command("seal")
+@click.argument("path")
+@click.option("--doc", "doc_id", default=None, help="Document id (registered, or to register).")
+@click.option(
+    "--classification",
+    default=None,
+    help="Level to register an unregistered file with (required then).",
+)
+@method_options
+@verify_options
+@file_options
+@cert_out_option
+@json_option
+@home_option
+def seal(
+    path: str,
+    doc_id: str | None,
+    classification: str | None,
+    method: Method,
+    verify: destroy.VerifyOptions,
+    file_options: FileOptions,
+    cert_out: Path | None,
+    as_json: bool,
+    home: Home,
+) -> None:
+    """Encrypt PATH to PATH.sealed under a fresh key, then shred the plaintext.
+
+    An unregistered file is registered first (--classification is then required). The
+    document key is kept, wrapped under the station key-encryption key, in the home's key
+    store; 'expunge destroy DOC' erases it, and with it every copy of PATH.sealed. The
+    plaintext is shredded with its own certificate (method and verification as for shred).
+    """
+    station = open_station(home)
+    with records.create_ledger(home) as store:
+        link = records.LedgerLink(store, records.load_policy(home), station.settings.operator)
+        with stop_on_signals() as (stop, received):
+            try:
+                result = destroy.seal_document(
+                    path,
+                    station,
+                    link,
+                    doc_id=doc_id,
+                    classification=classification,
+                    method=method,
+                    verify=verify,
+                    file_options=file_options,
+                    progress=progress_sink(),
+                    stop=stop,
+                    cert_out=cert_out,
+                )
+            finally:
+                key_notice(station)
+    sealed = result.sealed
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.echo(
+            f"sealed {sealed.doc_id} ({sealed.classification}): {sealed.sealed_path} "
+            f"(key {sealed.info.key_id}, seq {sealed.seal_seq})"
+        )
+        render_destruction(result.plaintext)
+    exit_for((result.plaintext,), received)
+
+
+@click.command("unseal")
+@click.argument("sealed_path", metavar="SEALED")
+@click.option("-o", "--output", "out", required=True, help="Where to write the plaintext.")
+@json_option
+@home_option
+def unseal(sealed_path: str, out: str, as_json: bool, home: Home) -> None:
+    """Decrypt SEALED to OUT while its key exists; OUT appears only when all of it checks.
+
+    Fails (exit 7) when the key was destroyed, naming the date and certificate, and when
+    the file was altered; OUT is then not left behind.
+    """
+    info = cryptoerase.unseal_document(home, sealed_path, out)
+    if as_json:
+        emit_json({"sealed_path": sealed_path, "out": out, **info.to_dict()})
+        return
+    click.echo(f"unsealed {info.doc_id}: {out} ({info.plaintext_bytes} bytes)")

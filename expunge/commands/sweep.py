@@ -1,0 +1,111 @@
+"""``expunge sweep``: destroy what is past its retention (run from a timer or cron)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from expunge.commands.common import (
+    emit_json,
+    home_option,
+    json_option,
+    key_notice,
+    open_station,
+    stop_on_signals,
+)
+from expunge.core.config import Home
+from expunge.core.errors import ExpungeError, Interrupted
+from expunge.workflows import records, sweep
+
+
+def _executable() -> list[str]:
+    """The command a unit runs: this ``expunge`` executable, else the interpreter -m."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "expunge" and argv0.exists():
+        return [str(argv0.resolve())]
+    found = shutil.which("expunge")
+    if found:
+        return [str(Path(found).resolve())]
+    return [sys.executable, "-m", "expunge"]
+
+
+def _log(line: str) -> None:
+    click.echo(f"expunge sweep: {line}", err=True)
+
+
+def _render(report: sweep.SweepReport) -> None:
+    """The summary; the items themselves were logged to stderr as they happened."""
+    verb = "would destroy" if report.dry_run else "destroyed"
+    count = report.count("would-destroy" if report.dry_run else "destroyed")
+    click.echo(
+        f"sweep as of {report.now.isoformat()}: {verb} {count}, "
+        f"skipped {report.count('skipped')}, failed {report.count('failed')}"
+    )
+    if report.report_path is not None:
+        click.echo(f"report: {report.report_path}")
+
+
+@click.command("sweep")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Policy file (default: <home>/policy.toml, if present).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be destroyed; change nothing.")
+@click.option("--now", "now_text", metavar="DATETIME", help="Sweep as of this time (audits).")
+@click.option("--print-units", is_flag=True, help="Print the systemd service and timer.")
+@json_option
+@home_option
+def sweep_command(
+    policy_file: Path | None,
+    dry_run: bool,
+    now_text: str | None,
+    print_units: bool,
+    as_json: bool,
+    home: Home,
+) -> None:
+    """Destroy every document past its retention, and old files the policy's rules match.
+
+    Documents go through the same workflow as 'expunge destroy' (one certificate each),
+    files matched by [[paths]] rules through the one of 'expunge shred'. One sweep runs
+    at a time (exit 8 otherwise). Logs one line per item to stderr and writes the JSON
+    report to <home>/sweeps/. Exits with the worst failure's code when anything failed.
+    """
+    policy = sweep.load_policy(home, policy_file)
+    if print_units:
+        absolute = policy_file.absolute() if policy_file else None
+        for name, text in sweep.systemd_units(_executable(), home, policy, absolute).items():
+            click.echo(f"# {name}\n{text}")
+        return
+    now = records.parse_date(now_text, "--now") if now_text else datetime.now(UTC)
+    station = open_station(home)
+    with stop_on_signals() as (stop, received):
+        try:
+            report = sweep.run_sweep(
+                home, policy, station, now=now, dry_run=dry_run, log=_log, stop=stop
+            )
+        finally:
+            key_notice(station)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _render(report)
+    if received:
+        raise Interrupted(
+            "sweep interrupted; what was destroyed is certified and recorded",
+            signum=received[0],
+            remedy="run 'expunge sweep' again to finish",
+        )
+    if report.exit_code:
+        error = ExpungeError(
+            f"{report.count('failed')} item(s) failed",
+            target="sweep",
+            remedy="see the lines above; the others were done; run the sweep again after fixing",
+        )
+        error.exit_code = report.exit_code
+        raise error

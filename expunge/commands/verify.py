@@ -1,0 +1,121 @@
+"""``expunge verify``: read a target back now, against a pattern, key or certificate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from expunge.commands.common import (
+    checked_certificate,
+    emit_json,
+    home_option,
+    json_option,
+    progress_sink,
+    trust_option,
+    verification_line,
+)
+from expunge.core.config import Home
+from expunge.core.errors import (
+    IntegrityError,
+    UsageError,
+    VerificationError,
+)
+from expunge.shred.patterns import KEY_BYTES, PassPattern
+from expunge.verify import make_plan, probe_target, verify_path
+from expunge.workflows import certify
+
+
+def _expected_pattern(expect: str | None, key: str | None) -> PassPattern:
+    if bool(expect) == bool(key):
+        raise UsageError(
+            "say what the target should hold",
+            target="verify",
+            remedy="give one of --expect PATTERN (hex, e.g. 00) or --key HEX (a random pass)",
+        )
+    text = (expect or key or "").strip().lower().replace(" ", "")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if expect is not None:
+        if not raw:
+            raise UsageError(f"{expect!r} is not hex bytes", target="--expect", remedy="e.g. 00")
+        return PassPattern.fixed(raw)
+    if len(raw) != KEY_BYTES:
+        raise UsageError(
+            f"a random pass key is {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)",
+            target="--key",
+            remedy="copy it from the certificate's final pass",
+        )
+    return PassPattern.random(raw)
+
+
+@click.command("verify")
+@click.argument("target", type=click.Path())
+@click.option(
+    "--cert",
+    "cert_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Expect the final pass recorded in this certificate.",
+)
+@click.option("--expect", default=None, help="The fixed pattern the target should hold (hex).")
+@click.option("--key", default=None, help="The AES key (hex) of the final random pass.")
+@click.option(
+    "--mode", type=click.Choice(["nist", "quick", "full"]), default="nist", show_default=True
+)
+@click.option("--coverage", type=click.FloatRange(0.001, 100.0), default=None)
+@trust_option
+@json_option
+@home_option
+def verify_cmd(
+    target: str,
+    cert_path: Path | None,
+    expect: str | None,
+    key: str | None,
+    mode: str,
+    coverage: float | None,
+    trust_sources: tuple[Path, ...],
+    as_json: bool,
+    home: Home,
+) -> None:
+    """Read a target back now and check it holds what the final pass wrote.
+
+    With --cert, a fresh sample is checked against the certificate's final pass.
+    """
+    if cert_path is not None:
+        if expect or key:
+            raise UsageError(
+                "--cert already says what to expect",
+                target="--expect/--key",
+                remedy="give --cert, or --expect/--key, not both",
+            )
+        check = checked_certificate(cert_path, home, trust_sources, False)
+        if check.certificate is None:
+            finding = check.reasons[0]
+            raise IntegrityError(finding.message, target=str(cert_path), remedy=finding.remedy)
+        pattern, record = certify.final_pattern_for(check.certificate, target)
+    else:
+        pattern = _expected_pattern(expect, key)
+    info = probe_target(target)
+    if cert_path is not None and info.size != record.subject.size:
+        raise VerificationError(
+            f"is {info.size} bytes, the certificate's subject was {record.subject.size}",
+            target=target,
+            remedy="this is not the medium the certificate describes",
+        )
+    plan = make_plan(info.size, mode, coverage=coverage, align=info.logical_block_size)
+    report = verify_path(
+        target, pattern, plan, expect_identity=info.identity, progress=progress_sink()
+    )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(f"{target}: {verification_line(report)}")
+    if report.status != "success":
+        raise VerificationError(
+            f"{len(report.mismatches)} sample(s) do not match",
+            target=target,
+            remedy="the data may not have been overwritten; wipe it again",
+        )

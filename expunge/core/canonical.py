@@ -1,0 +1,48 @@
+"""Canonical JSON (RFC 8785) for everything that is hashed or signed, and a strict parser.
+
+Signatures and hash chains are over bytes, so the bytes must be one function of the value:
+``rfc8785`` gives the JCS serialization. Parsing is strict because a lenient parser is how
+two readers come to disagree about what a signed document says.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from expunge.core.errors import IntegrityError
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON-compatible value."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"value cannot be canonicalized: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def strict_loads(data: bytes | str, *, what: str = "JSON document") -> Any:
+    """Parse JSON, rejecting duplicate keys, NaN/Infinity and trailing data.
+
+    ``json.loads`` already refuses trailing data; the hooks refuse the rest.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IntegrityError(f"malformed {what}: {exc}") from exc

@@ -1,0 +1,156 @@
+"""Where expunge keeps its state, and the station's settings.
+
+Everything lives under one *home* folder: the station key, the ledger, certificates, the
+trust store, wipe journals. It is chosen by ``--home``, else ``EXPUNGE_HOME``, else
+``/var/lib/expunge`` for root running from a system unit (``INVOCATION_ID`` set by systemd),
+else ``$XDG_DATA_HOME/expunge``. Optional station settings come from ``<home>/config.toml``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from expunge.core.errors import UsageError
+
+SYSTEM_HOME = Path("/var/lib/expunge")
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """The home folder when neither ``--home`` nor ``EXPUNGE_HOME`` is given."""
+    if os.geteuid() == 0 and env.get("INVOCATION_ID"):
+        return SYSTEM_HOME
+    data = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
+    return Path(data) / "expunge"
+
+
+def resolve_home(cli_home: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    """``--home`` wins over ``EXPUNGE_HOME``, which wins over the XDG default."""
+    if cli_home:
+        return Path(cli_home).expanduser().absolute()
+    if env.get("EXPUNGE_HOME"):
+        return Path(env["EXPUNGE_HOME"]).expanduser().absolute()
+    return default_home(env).absolute()
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    """Who and where: recorded in every certificate (NIST SP 800-88 "person performing")."""
+
+    operator: str
+    operator_title: str = ""
+    organization: str = ""
+    location: str = ""
+    host: str = ""
+    key_passphrase_file: str = ""
+
+
+@dataclass(frozen=True)
+class Home:
+    """The folder holding one station's state, with the paths derived from it."""
+
+    root: Path
+
+    @property
+    def key_path(self) -> Path:
+        """The station's Ed25519 private key (PKCS#8 PEM)."""
+        return self.root / "station.key"
+
+    @property
+    def public_key_path(self) -> Path:
+        """The station's public key, for auditors."""
+        return self.root / "station.pub"
+
+    @property
+    def certificates(self) -> Path:
+        """Where certificates are written unless ``--cert-out`` says otherwise."""
+        return self.root / "certificates"
+
+    @property
+    def trusted(self) -> Path:
+        """The default trust store: a folder of public keys."""
+        return self.root / "trusted"
+
+    @property
+    def ledger_path(self) -> Path:
+        """The embedded SQLite ledger."""
+        return self.root / "ledger.db"
+
+    @property
+    def keystore_path(self) -> Path:
+        """The key store for sealed documents' keys (crypto-erase)."""
+        return self.root / "keystore.db"
+
+    @property
+    def kek_path(self) -> Path:
+        """The station key-encryption key wrapping sealed documents' keys (mode 0600)."""
+        return self.root / "station.kek"
+
+    @property
+    def journal(self) -> Path:
+        """Wipe journals for resuming interrupted wipes."""
+        return self.root / "journal"
+
+    @property
+    def sweeps(self) -> Path:
+        """JSON reports of scheduled sweeps."""
+        return self.root / "sweeps"
+
+    @property
+    def config_path(self) -> Path:
+        """Optional station settings."""
+        return self.root / "config.toml"
+
+    @property
+    def policy_path(self) -> Path:
+        """The retention policy used by ``expunge sweep``."""
+        return self.root / "policy.toml"
+
+    @property
+    def last_certificate_path(self) -> Path:
+        """The digest of this station's latest certificate (the certificate chain)."""
+        return self.root / "last-certificate"
+
+    def ensure(self) -> Home:
+        """Create the home folder (mode 0700: it holds a private key) if absent."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self
+
+
+def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
+    """Read ``<home>/config.toml`` (``[station]`` table) over sensible defaults."""
+    try:
+        operator = env.get("EXPUNGE_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):
+        operator = f"uid {os.geteuid()}"
+    values: dict[str, str] = {"operator": operator, "host": socket.gethostname()}
+    if home.config_path.exists():
+        try:
+            data = tomllib.loads(home.config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"not valid TOML: {exc}", target=str(home.config_path), remedy="fix the file"
+            ) from exc
+        station = data.get("station", {})
+        allowed = {f.name for f in fields(StationSettings)}
+        unknown = set(data) - {"station"} | (set(station) - allowed)
+        if unknown:
+            raise UsageError(
+                f"unknown setting(s) {', '.join(sorted(unknown))}",
+                target=str(home.config_path),
+                remedy=f"allowed in [station]: {', '.join(sorted(allowed))}",
+            )
+        for key, value in station.items():
+            if not isinstance(value, str):
+                raise UsageError(
+                    f"[station] {key} must be a string",
+                    target=str(home.config_path),
+                    remedy='write it in quotes, e.g. location = "Room 4"',
+                )
+            values[key] = value
+    return StationSettings(**values)

@@ -1,0 +1,1 @@
+"""Layer 2: the workflows tying overwriting, verification, certificates and ledger."""
