@@ -37,10 +37,10 @@ from expunge.certificates import (
     VerificationRecord,
     new_certificate_id,
     sign_certificate,
-    utc_timestamp,
     verify_certificate_file,
     write_envelope,
 )
+from expunge.core.clock import rfc3339
 
 GOAL = 5_000
 
@@ -59,8 +59,8 @@ def _record(path: str, size: int, moment: datetime) -> SubjectRecord:
                 key_hex=os.urandom(32).hex(),
                 size=size,
                 bytes_written=size,
-                started_at=utc_timestamp(moment),
-                finished_at=utc_timestamp(moment + timedelta(seconds=0.25)),
+                started_at=rfc3339(moment),
+                finished_at=rfc3339(moment + timedelta(seconds=0.25)),
                 seconds=0.25,
                 throughput=size / 0.25,
                 synced=True,
@@ -90,7 +90,7 @@ def _record(path: str, size: int, moment: datetime) -> SubjectRecord:
 def make_certificate(number: int, files: int, previous: str | None) -> Certificate:
     """The ``number``-th certificate of a station's chain."""
     moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(minutes=number)
-    stamp = utc_timestamp(moment)
+    stamp = rfc3339(moment)
     return Certificate(
         certificate_id=new_certificate_id(moment),
         target=f"/srv/archive/{number:05}",

@@ -5,7 +5,6 @@ The PDF renderer lives in ``expunge.certificates.pdf`` (imported on demand: it p
 fpdf2).
 """
 
-from expunge.certificates._strict import utc_timestamp
 from expunge.certificates.check import (
     CertificateCheck,
     Finding,
@@ -50,7 +49,6 @@ from expunge.certificates.model import (
     Limitation,
     Media,
     MethodUsed,
-    Outcome,
     Person,
     Sanitization,
     new_certificate_id,
@@ -71,6 +69,8 @@ from expunge.certificates.subjects import (
     VerificationStatus,
 )
 from expunge.certificates.trust import TrustedKey, TrustProblem, TrustStore, load_trust
+from expunge.core.clock import rfc3339
+from expunge.core.outcome import Outcome
 
 __all__ = [
     "PAYLOAD_TYPE",
@@ -123,10 +123,10 @@ __all__ = [
     "public_key_pem",
     "read_envelope",
     "render_text",
+    "rfc3339",
     "sha256_hex",
     "sign_certificate",
     "sign_envelope",
-    "utc_timestamp",
     "verify_certificate",
     "verify_certificate_file",
     "verify_envelope",

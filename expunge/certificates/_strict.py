@@ -14,7 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -28,13 +28,6 @@ R = TypeVar("R")
 _ASTRAL = re.compile(rb"[\xf0-\xf4]")
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
-
-
-def utc_timestamp(moment: datetime) -> str:
-    """``2026-11-24T19:40:17.123456Z``: the RFC 3339 UTC form certificates record."""
-    if moment.tzinfo is None:
-        raise ValueError("a certificate time needs a timezone (use datetime.now(UTC))")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Unlocated(IntegrityError):

@@ -17,10 +17,11 @@ from expunge.certificates.countersign import (
     check_countersignature,
 )
 from expunge.certificates.dsse import Envelope, verify_envelope
-from expunge.certificates.model import Certificate, Outcome
+from expunge.certificates.model import Certificate
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.certificates.trust import TrustStore
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION
+from expunge.core.outcome import Outcome
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from expunge.certificates._strict import utc_timestamp
 from expunge.certificates.dsse import keyid
 from expunge.core.atomic import write_new
+from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 
 _ENCRYPTED_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
@@ -72,7 +72,7 @@ def _key_info(path: Path, key: Ed25519PrivateKey, encrypted: bool) -> KeyInfo:
     return KeyInfo(
         fingerprint=fingerprint(key.public_key()),
         path=str(path),
-        created=utc_timestamp(created),
+        created=rfc3339(created),
         encrypted=encrypted,
     )
 

@@ -31,6 +31,7 @@ from expunge.certificates._strict import (
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
+from expunge.core.outcome import Outcome
 from expunge.core.strictjson import Fields
 
 SCHEMA_ID = "https://expunge.dev/certificate/v1"
@@ -85,15 +86,6 @@ class MethodUsed(StrEnum):
     CRYPTOGRAPHIC_ERASE = "Cryptographic Erase"
     DEGAUSS = "Degauss"
     OTHER = "Other"
-
-
-class Outcome(StrEnum):
-    """What the certificate attests, computed from its records."""
-
-    SUCCESS = "success"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from expunge.certificates import (
     countersign,
     load_private_key,
     render_text,
-    utc_timestamp,
     verify_certificate_file,
     verify_envelope,
 )
@@ -27,6 +26,7 @@ from expunge.commands.common import (
     trust_option,
     trust_store,
 )
+from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import (
     IntegrityError,
@@ -140,7 +140,7 @@ def cert_countersign(
         auditor,
         validator=validator,
         note=note,
-        signed_at=utc_timestamp(datetime.now(UTC)),
+        signed_at=rfc3339(datetime.now(UTC)),
     )
     write_envelope(certificate, envelope)
     click.echo(f"countersigned {certificate}")

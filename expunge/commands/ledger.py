@@ -17,6 +17,7 @@ from expunge.commands.common import (
     key_notice,
     open_station,
 )
+from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import UsageError
@@ -99,7 +100,7 @@ def register(
 ) -> None:
     """Register the file at PATH as a confidential document (its BLAKE3 digest is kept)."""
     now = _now()
-    retain = records.retention(retain_until, retain_for, now)
+    retain = clock.retention(retain_until, retain_for, now)
     policy = records.load_policy(home)
     policy.require(classification)
     if doc_id is not None:

@@ -17,9 +17,10 @@ from expunge.commands.common import (
     open_station,
     stop_on_signals,
 )
+from expunge.core import clock
 from expunge.core.config import Home
 from expunge.core.errors import ExpungeError, Interrupted
-from expunge.workflows import records, sweep
+from expunge.workflows import sweep
 
 
 def _executable() -> list[str]:
@@ -82,7 +83,7 @@ def sweep_command(
         for name, text in sweep.systemd_units(_executable(), home, policy, absolute).items():
             click.echo(f"# {name}\n{text}")
         return
-    now = records.parse_date(now_text, "--now") if now_text else datetime.now(UTC)
+    now = clock.parse_date(now_text, "--now") if now_text else datetime.now(UTC)
     station = open_station(home)
     with stop_on_signals() as (stop, received):
         try:

@@ -24,11 +24,9 @@ fixed disks; it exists so that station mode can be tested with loop devices.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import stat
-import struct
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -37,6 +35,15 @@ from typing import Any
 
 import pyudev
 
+from expunge.core.blockdev import (
+    BLKGETDISKSEQ,
+    BLKGETSIZE64,
+    BLKPBSZGET,
+    BLKSSZGET,
+    ioctl_int,
+    ioctl_u64,
+    sysfs_holders,
+)
 from expunge.core.errors import RefusedError, TargetError
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -45,10 +52,6 @@ SYS = Path("/sys")
 BOOT_PATHS = ("/boot", "/boot/efi")
 
 # Block-device ioctls from <linux/fs.h>: _IO(0x12, n) and _IOR(0x12, n, u64).
-BLKSSZGET = 0x1268
-BLKPBSZGET = 0x127B
-BLKGETSIZE64 = 0x80081272
-BLKGETDISKSEQ = 0x80081280
 
 POLL_SECONDS = 0.25
 
@@ -534,10 +537,10 @@ def open_for_wipe(
         if not stat.S_ISBLK(st.st_mode):
             raise TargetError("is not a block device", target=drive.node, remedy="name a disk")
         devnum = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
-        size = _ioctl_u64(fd, BLKGETSIZE64)
+        size = ioctl_u64(fd, BLKGETSIZE64)
         diskseq = _fd_diskseq(fd, devnum, sys_root)
-        logical = _ioctl_int(fd, BLKSSZGET)
-        physical = _ioctl_int(fd, BLKPBSZGET)
+        logical = ioctl_int(fd, BLKSSZGET)
+        physical = ioctl_int(fd, BLKPBSZGET)
         ctx = context if context is not None else pyudev.Context()
         fresh = _drive_from_device(
             _device_by_rdev(ctx, st.st_rdev, drive.node), _Usage.read(mountinfo, swaps)
@@ -771,13 +774,6 @@ def _bus(device: Any) -> str:
     return str(device.properties.get("ID_BUS") or "unknown")
 
 
-def _holders(base: Path) -> tuple[str, ...]:
-    try:
-        return tuple(sorted(p.name for p in (base / "holders").iterdir()))
-    except OSError:
-        return ()
-
-
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value is not None else default
@@ -810,7 +806,7 @@ def _drive_from_device(device: Any, usage: _Usage) -> Drive:
                     devnum=cdev,
                     size=_int(_read(cbase, "size"), 0) * 512,
                     mountpoints=usage.mounts.get(cdev, ()),
-                    holders=_holders(cbase),
+                    holders=sysfs_holders(cbase),
                     swap=cdev in usage.swap_devnums,
                 ),
             )
@@ -850,7 +846,7 @@ def _drive_from_device(device: Any, usage: _Usage) -> Drive:
         read_only=_read(base, "ro") == "1",
         diskseq=_int(diskseq, 0) if diskseq else None,
         partitions=tuple(p for _, p in partitions),
-        holders=_holders(base),
+        holders=sysfs_holders(base),
         mountpoints=usage.mounts.get(devnum, ()),
         swap=devnum in usage.swap_devnums,
     )
@@ -909,19 +905,9 @@ def _open_error(node: str, exc: OSError) -> RefusedError | TargetError:
     )
 
 
-def _ioctl_u64(fd: int, request: int) -> int:
-    buf = fcntl.ioctl(fd, request, bytes(8))
-    return int(struct.unpack("=Q", buf)[0])
-
-
-def _ioctl_int(fd: int, request: int) -> int:
-    buf = fcntl.ioctl(fd, request, bytes(4))
-    return int(struct.unpack("=i", buf)[0])
-
-
 def _fd_diskseq(fd: int, devnum: str, sys_root: Path) -> int | None:
     try:
-        return _ioctl_u64(fd, BLKGETDISKSEQ)
+        return ioctl_u64(fd, BLKGETDISKSEQ)
     except OSError as exc:
         if exc.errno not in (errno.ENOTTY, errno.EINVAL):
             raise

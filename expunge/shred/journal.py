@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from expunge.core.atomic import fsync_dir, write_atomic
+from expunge.core.clock import rfc3339, utc_now
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
 from expunge.shred.patterns import PassPattern
-from expunge.shred.report import ByteRange, TargetIdentity, rfc3339, utc_now
+from expunge.shred.report import ByteRange, TargetIdentity
 
 JOURNAL_SCHEMA = 1
 SUFFIX = ".journal.json"

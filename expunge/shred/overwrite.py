@@ -17,9 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from expunge.core.clock import utc_now
 from expunge.core.progress import NULL_PROGRESS, ProgressSink
 from expunge.shred.patterns import PassPattern
-from expunge.shred.report import ByteRange, PassResult, utc_now
+from expunge.shred.report import ByteRange, PassResult
 
 CHUNK_BYTES = 4 << 20
 # Start writeback every this many bytes: large enough to keep requests big, small enough

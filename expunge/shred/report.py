@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
+from expunge.core.clock import rfc3339
 from expunge.shred.patterns import PassPattern
 
 WipeStatus = Literal["success", "failed", "partial", "interrupted"]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (one place, so callers agree on the clock)."""
-    return datetime.now(UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-24T19:40:17.123456Z``: UTC, as certificates record times."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

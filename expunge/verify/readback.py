@@ -46,11 +46,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import blake3
 
+from expunge.core.clock import utc_now
 from expunge.core.errors import MediaIOError, TargetError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink
 from expunge.shred.patterns import PassPattern, PatternStream
@@ -214,12 +215,8 @@ def _errno_note(exc: OSError) -> str:
     return f"{name}: {exc.strerror or exc}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _skipped(plan: SamplePlan, pattern: PassPattern) -> VerificationReport:
-    moment = _now()
+    moment = utc_now()
     return VerificationReport(
         mode=plan.mode,
         seed=plan.seed_hex,
@@ -267,7 +264,7 @@ def verify_path(
     if plan.mode == "none":
         return _skipped(plan, pattern)
     name = os.fspath(path)
-    started, clock = _now(), time.monotonic()
+    started, clock = utc_now(), time.monotonic()
     try:
         fd = os.open(name, _OPEN_FLAGS | os.O_DIRECT)
         direct = True
@@ -314,7 +311,7 @@ def verify_fd(
     label = name or f"fd {fd}"
     if plan.mode == "none":
         return _skipped(plan, pattern)
-    started, clock = _now(), time.monotonic()
+    started, clock = utc_now(), time.monotonic()
     try:
         st = os.fstat(fd)
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
@@ -841,7 +838,7 @@ class _Run:
             digest=sample_digest(records),
             cache_bypass="O_DIRECT" if self.direct else "fadvise-dontneed",
             started=started,
-            ended=_now(),
+            ended=utc_now(),
             duration_s=time.monotonic() - clock,
             interrupted=pending,
         )

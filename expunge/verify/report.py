@@ -24,11 +24,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import blake3
 
+from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError
 from expunge.verify.plan import MODES, SamplePlan, make_plan
 
@@ -53,10 +54,6 @@ def sample_digest(records: Iterable[tuple[int, bytes]]) -> str:
     for offset, sample_hash in records:
         hasher.update(digest_record(offset, sample_hash))
     return hasher.hexdigest()
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _parse_time(text: Any, key: str) -> datetime:
@@ -163,8 +160,8 @@ class VerificationReport:
             "read_errors": [{"offset": offset, "error": note} for offset, note in self.read_errors],
             "digest": self.digest,
             "cache_bypass": self.cache_bypass,
-            "started": _rfc3339(self.started),
-            "ended": _rfc3339(self.ended),
+            "started": rfc3339(self.started, "microseconds"),
+            "ended": rfc3339(self.ended, "microseconds"),
             "duration_s": self.duration_s,
             "interrupted": self.interrupted,
             "status": self.status,

@@ -33,7 +33,6 @@ from expunge.certificates import (
     ensure_key,
     new_certificate_id,
     sign_certificate,
-    utc_timestamp,
     write_public_key,
 )
 from expunge.certificates.storage import write_envelope
@@ -47,6 +46,7 @@ from expunge.certificates.subjects import (
     VerificationRecord,
 )
 from expunge.core.atomic import write_atomic
+from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.shred.journal import JournalEvent
@@ -134,8 +134,8 @@ def pass_record(result: PassResult) -> PassRecord:
         key_hex=None if fixed or result.pattern.key is None else result.pattern.key.hex(),
         size=result.size,
         bytes_written=result.bytes_written,
-        started_at=utc_timestamp(result.started),
-        finished_at=utc_timestamp(result.ended),
+        started_at=rfc3339(result.started),
+        finished_at=rfc3339(result.ended),
         seconds=round(result.seconds, 6),
         throughput=round(result.throughput, 1),
         synced=result.synced,
@@ -215,7 +215,7 @@ def journal_notes(events: Sequence[JournalEvent], target: str) -> tuple[str, ...
     """
     return tuple(
         f"{target}: {e.kind} at pass {e.pass_index}, offset {e.offset} "
-        f"({utc_timestamp(e.at)}{', ' + e.reason if e.reason else ''})"
+        f"({rfc3339(e.at)}{', ' + e.reason if e.reason else ''})"
         for e in events
     )
 
@@ -276,9 +276,9 @@ def issue(
         certificate = Certificate(
             certificate_id=new_certificate_id(draft.finished),
             target=draft.target,
-            issued_at=utc_timestamp(datetime.now(draft.finished.tzinfo)),
-            started_at=utc_timestamp(draft.started),
-            finished_at=utc_timestamp(draft.finished),
+            issued_at=rfc3339(datetime.now(draft.finished.tzinfo)),
+            started_at=rfc3339(draft.started),
+            finished_at=rfc3339(draft.finished),
             host=station.settings.host,
             person=station.person,
             media=draft.media,

@@ -45,6 +45,7 @@ from expunge.certificates.subjects import (
     VerificationRecord,
 )
 from expunge.core.atomic import write_new
+from expunge.core.clock import utc_now
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
@@ -57,7 +58,7 @@ from expunge.shred import luks, sealing
 from expunge.shred.fsinfo import filesystem_type
 from expunge.shred.methods import LUKS_ERASE, Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import PassResult, utc_now
+from expunge.shred.report import PassResult
 from expunge.verify import VerificationReport
 from expunge.workflows import certify, records
 

@@ -20,6 +20,7 @@ import blake3
 from expunge.certificates import LedgerAnchor, Media
 from expunge.certificates import Limitation as CertLimitation
 from expunge.certificates.subjects import FileSubject
+from expunge.core.clock import utc_now
 from expunge.core.errors import ExpungeError, RefusedError, TargetError, UsageError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.state import Location
@@ -35,7 +36,7 @@ from expunge.shred.journal import (
 )
 from expunge.shred.methods import Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import PassResult, WipeReport, utc_now
+from expunge.shred.report import PassResult, WipeReport
 from expunge.verify import VerificationReport, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase, records
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from expunge.certificates import Media
 from expunge.certificates.subjects import DriveSubject
+from expunge.core.clock import utc_now
 from expunge.core.errors import (
     ExpungeError,
     RefusedError,
@@ -54,7 +55,7 @@ from expunge.drives import (
 from expunge.shred.journal import JournalEvent, JournalTarget
 from expunge.shred.methods import LUKS_ERASE, Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions
-from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport, utc_now
+from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
 from expunge.verify import VerificationReport, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.destroy import JournaledRun, VerifyOptions, journaled_passes

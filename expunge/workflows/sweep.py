@@ -62,6 +62,7 @@ from expunge.certificates import (
     load_public_key,
     verify_envelope,
 )
+from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.canonical import canonical_bytes
 from expunge.core.config import Home
@@ -185,7 +186,7 @@ def _check_duration(value: object, what: str, lines: _Lines, line: int | None) -
     if not isinstance(value, str):
         raise lines.error(f'{what} must be a string such as "30d"', line)
     try:
-        records.add_duration(_EPOCH, value, what)
+        clock.add_duration(_EPOCH, value, what)
     except UsageError as exc:
         raise lines.error(exc.message, line, exc.remedy) from None
     return value
@@ -357,7 +358,7 @@ def due_date(state: DocumentState, policy: SweepPolicy) -> datetime | None:
     period = policy.retention.get(state.classification)
     if period is None:
         return None
-    return records.add_duration(state.registered_at, period, "[retention]")
+    return clock.add_duration(state.registered_at, period, "[retention]")
 
 
 # ---------------------------------------------------------------- lock
@@ -770,7 +771,7 @@ def _walk_rule(rule: PathRule, now: datetime) -> list[_Match]:
             if not stat.S_ISREG(st.st_mode):
                 continue
             modified = datetime.fromtimestamp(st.st_mtime, UTC)
-            if records.add_duration(modified, rule.max_age, "max_age") > now:
+            if clock.add_duration(modified, rule.max_age, "max_age") > now:
                 continue
             folder = os.fstat(entry.dir_fd)
             found.append(_Match(entry.path, (st.st_dev, st.st_ino), (folder.st_dev, folder.st_ino)))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from expunge.core.clock import add_duration, parse_date, retention
 from expunge.core.errors import UsageError
-from expunge.workflows.records import add_duration, parse_date, retention
 from tests.support import run_cli
 from tests.support.records import make_document, ok, one_line_error, register
 

@@ -14,11 +14,12 @@ import pytest
 
 from expunge.certificates import Media, read_envelope
 from expunge.certificates.subjects import DriveSubject
+from expunge.core.clock import utc_now
 from expunge.core.config import Home, StationSettings
 from expunge.drives import find_drive
 from expunge.shred.methods import get_method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import TargetIdentity, WipeReport, utc_now
+from expunge.shred.report import TargetIdentity, WipeReport
 from expunge.verify import make_plan, verify_fd
 from expunge.workflows import certify, records
 from tests.support import MountedImage, count_in_file, needs_root, run_cli, unmount

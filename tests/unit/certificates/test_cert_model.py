@@ -26,11 +26,11 @@ from expunge.certificates import (
     VerificationStatus,
     new_certificate_id,
     sha256_hex,
-    utc_timestamp,
 )
 from expunge.certificates._strict import es6_number, is_canonical
 from expunge.certificates.model import UnsupportedSchema
 from expunge.core.canonical import strict_loads
+from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError
 from tests.support.tamper_fixtures import (
     FINAL_KEY,
@@ -147,7 +147,7 @@ def test_times_must_be_rfc3339_utc() -> None:
     with pytest.raises(IntegrityError, match=r"subjects\[1\]\.passes\[0\]: started_at"):
         Certificate.from_dict(data)
     moment = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
-    assert utc_timestamp(moment) == "2026-01-02T03:04:05.600000Z"
+    assert rfc3339(moment) == "2026-01-02T03:04:05.600000Z"
 
 
 def test_an_unknown_schema_version_is_its_own_error() -> None:
