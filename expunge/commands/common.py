@@ -29,8 +29,8 @@ from expunge.core.errors import (
 from expunge.core.progress import StopRequest
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import choose_method
-from expunge.verify import VerificationReport
-from expunge.workflows import certify, destroy
+from expunge.verify import VerificationReport, VerifyOptions
+from expunge.workflows import certify
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -278,7 +278,7 @@ def verify_options(func: F) -> F:
     def wrapper(
         *args: Any, verify_mode: str, coverage: float | None, verify_all: bool, **kwargs: Any
     ) -> Any:
-        options = destroy.VerifyOptions(verify_mode, coverage, verify_all)
+        options = VerifyOptions(verify_mode, coverage, verify_all)
         return func(*args, verify=options, **kwargs)
 
     return wrapper  # type: ignore[return-value]

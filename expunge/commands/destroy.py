@@ -27,6 +27,7 @@ from expunge.core.errors import RefusedError
 from expunge.ledger.state import DocumentState
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method
+from expunge.verify import VerifyOptions
 from expunge.workflows import destroy, records
 
 
@@ -60,7 +61,7 @@ def destroy_command(
     doc_id: str,
     yes: bool,
     method: Method,
-    verify: destroy.VerifyOptions,
+    verify: VerifyOptions,
     file_options: FileOptions,
     cert_out: Path | None,
     as_json: bool,

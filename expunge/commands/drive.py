@@ -37,7 +37,8 @@ from expunge.core.errors import (
 )
 from expunge.drives import Drive, Identity, WatchFilter, confirm_token_matches
 from expunge.shred.methods import Method, get_method, is_crypto_erase
-from expunge.workflows import destroy, drive_wipe
+from expunge.verify import VerifyOptions
+from expunge.workflows import drive_wipe
 
 BUSES = ("usb", "ata", "scsi", "nvme", "mmc", "virtio", "any")
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
@@ -269,7 +270,7 @@ def _then_method(method: Method, then_name: str | None) -> Method | None:
 def wipe_cmd(
     devices: tuple[str, ...],
     method: Method,
-    verify: destroy.VerifyOptions,
+    verify: VerifyOptions,
     allow_fixed: bool,
     include_virtual: bool,
     yes: bool,
@@ -358,7 +359,7 @@ def watch_cmd(
     once: bool,
     yes: bool,
     method: Method,
-    verify: destroy.VerifyOptions,
+    verify: VerifyOptions,
     as_json: bool,
     home: Home,
 ) -> None:

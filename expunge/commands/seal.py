@@ -23,6 +23,7 @@ from expunge.commands.shred import exit_for, render_destruction
 from expunge.core.config import Home
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method
+from expunge.verify import VerifyOptions
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -45,7 +46,7 @@ def seal(
     doc_id: str | None,
     classification: str | None,
     method: Method,
-    verify: destroy.VerifyOptions,
+    verify: VerifyOptions,
     file_options: FileOptions,
     cert_out: Path | None,
     as_json: bool,

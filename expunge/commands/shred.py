@@ -33,6 +33,7 @@ from expunge.core.errors import (
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, Method, is_crypto_erase
 from expunge.shred.report import ByteRange
+from expunge.verify import VerifyOptions
 from expunge.workflows import cryptoerase, destroy, records
 
 # Text output lists this many unwritten ranges per file; --json lists them all.
@@ -150,7 +151,7 @@ def shred(
     paths: tuple[str, ...],
     recursive: bool,
     method: Method,
-    verify: destroy.VerifyOptions,
+    verify: VerifyOptions,
     keep: bool,
     dry_run: bool,
     interactive: bool,

@@ -5,6 +5,7 @@
 hashes with those of the content the pass wrote, and return a ``VerificationReport``.
 """
 
+from expunge.verify.options import VerifyOptions
 from expunge.verify.plan import MODES, SamplePlan, make_plan
 from expunge.verify.readback import (
     TargetIdentity,
@@ -28,6 +29,7 @@ __all__ = [
     "TargetIdentity",
     "TargetInfo",
     "VerificationReport",
+    "VerifyOptions",
     "detection_probability",
     "detection_table",
     "expected_digest",

@@ -28,32 +28,19 @@ from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
 from expunge.shred.journal import (
     JournalEvent,
-    JournalRecord,
     JournalTarget,
     WipeJournal,
     find_journal,
-    merge_ranges,
 )
 from expunge.shred.methods import Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
-from expunge.verify import VerificationReport, make_plan, verify_fd
+from expunge.shred.resume import JournaledRun, journaled_passes, pending_journal
+from expunge.verify import VerificationReport, VerifyOptions, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase, records
 
 Outcome = Literal["success", "failed", "partial", "interrupted"]
 _FINGERPRINT_CHUNK = 4 << 20
-# A long pass syncs and journals its progress this often, so that a crash costs at most
-# this much rewriting; smaller files are synced once, at the end of each pass.
-CHECKPOINT_BYTES = 256 << 20
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    """How to read the media back: mode, coverage, and whether after every pass."""
-
-    mode: str = "nist"
-    coverage: float | None = None
-    every_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,7 +238,7 @@ def _plan_files(request: ShredRequest, journals: Path | None = None) -> tuple[Pl
             if journals is not None:
                 # A pending or foreign journal refuses every path, before the first write.
                 target = JournalTarget.from_identity(opened.identity)
-                _pending_journal(journals, target, request.method, resume=request.resume)
+                pending_journal(journals, target, request.method, resume=request.resume)
             planned.append(
                 PlannedFile(
                     opened.path,
@@ -278,108 +265,6 @@ def _plan_files(request: ShredRequest, journals: Path | None = None) -> tuple[Pl
             os.close(dir_fd)
             os.close(parent_fd)
     return tuple(planned)
-
-
-@dataclass(frozen=True)
-class JournaledRun:
-    """The passes over one target as its wipe journal knows them: those completed by
-    earlier runs, then this run's; and the journal, to complete once certified."""
-
-    passes: tuple[PassResult, ...]
-    journal: WipeJournal
-
-    @property
-    def events(self) -> tuple[JournalEvent, ...]:
-        """The interruptions and resumes recorded so far."""
-        return self.journal.record.events
-
-
-def _earlier_passes(record: JournalRecord) -> list[PassResult]:
-    """Passes completed by earlier runs, rebuilt from the journal (only the final pass
-    keeps its key: it is the verification seed)."""
-    out: list[PassResult] = []
-    started = record.started
-    for done in record.done:
-        pattern = record.passes[done.index - 1]
-        if done.index != len(record.passes):
-            pattern = pattern.without_key()
-        size = record.target.size
-        out.append(
-            PassResult(done.index, pattern, size, size, started, done.ended, True, done.unwritten)
-        )
-        started = done.ended
-    return out
-
-
-def _pending_journal(
-    folder: Path, target: JournalTarget, method: Method, *, resume: bool
-) -> WipeJournal | None:
-    """The journal to resume ``target`` from, if any; refused when resuming is not asked
-    for, the method differs, or the journal is of another medium."""
-    journal = find_journal(folder, target)
-    if journal is not None and not resume:
-        raise RefusedError(
-            "an interrupted wipe of this target is pending",
-            target=target.path,
-            remedy=f"finish it with --resume, or remove {journal.path} to start over",
-        )
-    if journal is not None and journal.record.method != method.name:
-        raise UsageError(
-            f"the interrupted wipe used method {journal.record.method}, not {method.name}",
-            target=target.path,
-            remedy=f"resume with -m {journal.record.method} --resume",
-        )
-    return journal
-
-
-def journaled_passes(
-    fd: int,
-    target: JournalTarget,
-    method: Method,
-    folder: Path,
-    options: PassOptions,
-    *,
-    resume: bool,
-    stop: StopRequest | None = None,
-    after_pass: Callable[[PassResult], None] | None = None,
-) -> JournaledRun:
-    """Overwrite ``target`` (open as ``fd``) under a wipe journal in ``folder``.
-
-    A new wipe is journaled before its first write; progress is journaled after each sync
-    (every ``CHECKPOINT_BYTES`` and at the end of each pass). A pending journal of the same
-    target is refused unless ``resume``; with it, the wipe continues from where the journal
-    says it was durable, with the same passes and keys. A journal of another medium at the
-    same place (another inode, diskseq, size or serial) is refused: nothing is written. An
-    interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
-    """
-    journal = _pending_journal(folder, target, method, resume=resume)
-    if journal is None:
-        journal = WipeJournal.create(folder, target, method.name, resolve(method))
-    else:
-        journal.record_resume()
-    record = journal.record
-    first_pass, first_offset = record.resume_point
-    options = replace(options, on_durable=journal.update, checkpoint_bytes=CHECKPOINT_BYTES)
-    results = list(
-        run_passes(
-            fd,
-            target.size,
-            record.passes,
-            options,
-            after_pass=after_pass,
-            first_pass=first_pass,
-            first_offset=first_offset,
-        )
-    )
-    if results and record.unwritten:
-        # Ranges an earlier run of this pass could not write stay unwritten.
-        first = results[0]
-        results[0] = replace(first, unwritten=merge_ranges(record.unwritten, first.unwritten))
-    stopped = stop is not None and stop.is_set()
-    if stopped or (results and results[-1].interrupted):
-        gone = results[-1].error if results else None
-        journal.record_interruption(gone or (stop.reason if stop else None) or "stopped")
-    return JournaledRun((*_earlier_passes(record), *results), journal)
 
 
 def fingerprint(fd: int) -> str:

@@ -56,9 +56,9 @@ from expunge.shred.journal import JournalEvent, JournalTarget
 from expunge.shred.methods import LUKS_ERASE, Method, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
-from expunge.verify import VerificationReport, make_plan, verify_fd
+from expunge.shred.resume import JournaledRun, journaled_passes
+from expunge.verify import VerificationReport, VerifyOptions, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase, records
-from expunge.workflows.destroy import JournaledRun, VerifyOptions, journaled_passes
 
 DriveStatus = Literal["success", "failed", "partial", "interrupted", "refused"]
 

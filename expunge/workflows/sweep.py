@@ -87,6 +87,7 @@ from expunge.ledger.state import DocumentState, all_documents
 from expunge.ledger.store import LedgerStore
 from expunge.shred import files
 from expunge.shred.methods import Method, get_method
+from expunge.verify import VerifyOptions
 from expunge.workflows import certify, destroy, records
 
 _TOP_KEYS = frozenset({"classification", "retention", "paths"})
@@ -571,7 +572,7 @@ class _Sweep:
                 self.station,
                 link,
                 method=method,
-                verify=destroy.VerifyOptions(verify),
+                verify=VerifyOptions(verify),
                 progress=self.progress,
                 stop=self.stop,
             )
@@ -664,7 +665,7 @@ class _Sweep:
             self.add(_rule_item(rule, match.path, "skipped", changed))
             return
         request = destroy.ShredRequest(
-            paths=(match.path,), method=method, verify=destroy.VerifyOptions(verify)
+            paths=(match.path,), method=method, verify=VerifyOptions(verify)
         )
         try:
             (result,) = destroy.shred_paths(

@@ -12,8 +12,8 @@ from expunge.core.errors import UsageError
 from expunge.core.progress import StopRequest
 from expunge.drives import Drive, Identity, find_drive
 from expunge.shred.methods import Method, get_method
+from expunge.verify import VerifyOptions
 from expunge.workflows import certify, drive_wipe
-from expunge.workflows.destroy import VerifyOptions
 from tests.support.drives import Loops
 from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, digest, needs_root
 
