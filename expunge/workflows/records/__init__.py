@@ -1,0 +1,94 @@
+"""The ledger tied to destruction and certificates (layer 2).
+
+The ledger (layer 1) knows nothing of certificates and the certificates nothing of the
+ledger; this module joins them:
+
+- *registering and copying*: a document's digest and size are read from the file itself;
+  its classification must be a level of the station's policy;
+- *finding what a destruction touches*: outstanding locations recorded at the paths about
+  to be destroyed, each with the classification that sets the weakest destruction allowed
+  (checked before anything is written);
+- *recording*: after a certificate is issued, ``destroy`` events citing it (its id, the
+  SHA-256 of its payload and the signed envelope itself).
+
+**The ledger anchor of a certificate.** A certificate is signed before the ``destroy``
+event that cites it can exist (the event carries the signed envelope), so the anchor it
+records is the ledger's head read right before signing: ``(ledger id, seq, hash)`` of the
+last entry then. It says "this ledger had at least ``seq`` entries, and entry ``seq`` had
+this hash, when the certificate was issued"; every event citing the certificate comes
+later (``seq`` greater than the anchor's). An audit holding the certificate detects a
+ledger cut below the anchor or rewritten up to it; the events after the anchor are
+covered by a second check: every certificate naming a document (``FileSubject.document_id``)
+must be cited by a ``destroy`` event of that document.
+
+**Policy file.** ``<home>/policy.toml`` may hold a ``[classification.LEVEL]`` table per
+level (keys ``methods``, ``min_passes``, ``min_verify``; see
+``ledger/classification.py``). A table for a default level replaces that level's rule; a
+new name adds a level after the defaults. Other top-level tables belong to ``expunge
+sweep``, which validates them.
+"""
+
+from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
+from expunge.workflows.records.content import FileContent, read_content
+from expunge.workflows.records.locate import (
+    DocumentPlan,
+    RegisteredLocation,
+    document,
+    locate,
+    plan_document,
+)
+from expunge.workflows.records.opening import (
+    LedgerLink,
+    create_ledger,
+    existing_ledger,
+    require_ledger,
+    station_ledger,
+)
+from expunge.workflows.records.policy import (
+    check_policy,
+    describe_rule,
+    load_policy,
+    policy_from_toml,
+)
+from expunge.workflows.records.recording import (
+    LedgerUpdate,
+    RecordedDestroy,
+    confirmed_documents,
+    document_ids,
+    record_files_destroyed,
+    record_key_erased,
+    record_medium_destroyed,
+)
+from expunge.workflows.records.register import record_copy, record_transfer, register_document
+
+__all__ = [
+    "DocumentPlan",
+    "FileContent",
+    "LedgerLink",
+    "LedgerUpdate",
+    "RecordedDestroy",
+    "RegisteredLocation",
+    "check_policy",
+    "confirmed_documents",
+    "create_ledger",
+    "current_anchor",
+    "describe_rule",
+    "document",
+    "document_ids",
+    "existing_ledger",
+    "load_policy",
+    "locate",
+    "plan_document",
+    "policy_from_toml",
+    "read_content",
+    "record_copy",
+    "record_files_destroyed",
+    "record_key_erased",
+    "record_medium_destroyed",
+    "record_transfer",
+    "register_document",
+    "require_ledger",
+    "station_ledger",
+    "station_signer",
+    "trust_verifier",
+]

@@ -1,0 +1,168 @@
+"""Finding what a destruction touches: documents by id, outstanding locations by path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from expunge.core.canonical import canonical_bytes
+from expunge.core.errors import TargetError
+from expunge.ledger.state import DocumentState, Location, document_state
+from expunge.ledger.store import LedgerStore
+from expunge.shred.files import target_error
+
+
+def document(store: LedgerStore, doc_id: str, now: datetime) -> DocumentState:
+    """The state of ``doc_id``; a target error naming it when it is not registered."""
+    state = document_state(store.document_entries(doc_id), doc_id, now)
+    if state is None:
+        raise TargetError(
+            "no such document in the ledger",
+            target=doc_id,
+            remedy="see 'expunge ledger list' for registered documents",
+        )
+    return state
+
+
+@dataclass(frozen=True)
+class RegisteredLocation:
+    """An outstanding location of a document at a path about to be destroyed.
+
+    ``expected_digest`` is the content the ledger recorded for it; ``None`` for ciphertext
+    (a sealed file), which the ledger has no digest of and which matches by path alone.
+    """
+
+    path: str
+    doc_id: str
+    classification: str
+    seq: int
+    kind: str
+    expected_digest: str | None
+
+    def confirmed_by(self, digest: str | None) -> bool:
+        """Whether content with ``digest`` is this document (read before wiping)."""
+        return self.expected_digest is None or digest == self.expected_digest
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "path": self.path,
+            "doc_id": self.doc_id,
+            "classification": self.classification,
+            "seq": self.seq,
+            "kind": self.kind,
+        }
+
+
+def _needles(values: Iterable[str], *, prefixes: bool) -> tuple[bytes, ...]:
+    found: list[bytes] = []
+    for value in values:
+        quoted = canonical_bytes(value)
+        found.append(quoted)
+        if prefixes:
+            found.append(quoted[:-1] + b"/")
+    return tuple(found)
+
+
+def _candidates(store: LedgerStore, needles: tuple[bytes, ...]) -> list[str]:
+    """Documents with an entry whose record contains one of ``needles`` (JSON strings as
+    canonical JSON writes them): a byte scan, parsing only the entries that match."""
+    found: dict[str, None] = {}
+    for raw in store.raw_entries():
+        if any(needle in raw.record for needle in needles):
+            doc_id = raw.parse().event.doc_id
+            if doc_id is not None:
+                found.setdefault(doc_id)
+    return list(found)
+
+
+def _under(path: str, targets: frozenset[str]) -> bool:
+    if path in targets:
+        return True
+    parent = os.path.dirname(path)
+    while parent and parent != path:
+        if parent in targets:
+            return True
+        path, parent = parent, os.path.dirname(parent)
+    return False
+
+
+def locate(
+    store: LedgerStore, targets: Sequence[str], now: datetime
+) -> dict[str, tuple[RegisteredLocation, ...]]:
+    """Outstanding document locations at ``targets`` or below them (absolute paths of
+    files or folders), by path."""
+    wanted = frozenset(targets)
+    found: dict[str, list[RegisteredLocation]] = {}
+    for doc_id in _candidates(store, _needles(wanted, prefixes=True)):
+        state = document(store, doc_id, now)
+        for loc in state.locations:
+            if loc.outstanding and loc.path is not None and _under(loc.path, wanted):
+                found.setdefault(loc.path, []).append(_registered(state, loc))
+    return {path: tuple(locs) for path, locs in found.items()}
+
+
+def _registered(state: DocumentState, loc: Location) -> RegisteredLocation:
+    assert loc.path is not None
+    return RegisteredLocation(
+        loc.path,
+        state.doc_id,
+        state.classification,
+        loc.seq,
+        loc.kind,
+        None if loc.ciphertext else state.digest,
+    )
+
+
+def _medium_documents(store: LedgerStore, token: str, now: datetime) -> list[str]:
+    found = []
+    for doc_id in _candidates(store, _needles((token,), prefixes=False)):
+        state = document(store, doc_id, now)
+        if any(loc.outstanding and loc.medium == token for loc in state.locations):
+            found.append(doc_id)
+    return found
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """What ``expunge destroy DOC`` can reach: existing files at outstanding locations,
+    and the outstanding locations it cannot (media, paths that no longer exist)."""
+
+    state: DocumentState
+    reachable: tuple[RegisteredLocation, ...]
+    unreachable: tuple[Location, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "doc_id": self.state.doc_id,
+            "reachable": [loc.to_dict() for loc in self.reachable],
+            "unreachable": [loc.to_dict() for loc in self.unreachable],
+        }
+
+
+def plan_document(state: DocumentState) -> DocumentPlan:
+    """Split ``state``'s outstanding locations into those present now and the others."""
+    reachable: list[RegisteredLocation] = []
+    unreachable: list[Location] = []
+    for loc in state.locations:
+        if not loc.outstanding:
+            continue
+        if loc.path is not None and _present(loc.path):
+            reachable.append(_registered(state, loc))
+        else:
+            unreachable.append(loc)
+    return DocumentPlan(state, tuple(reachable), tuple(unreachable))
+
+
+def _present(path: str) -> bool:
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise target_error(exc, path) from None
+    return True

@@ -1,0 +1,220 @@
+"""Recording destructions: ``destroy`` events citing the certificate that proves them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from expunge.certificates import DriveSubject
+from expunge.core.errors import ExpungeError, UsageError
+from expunge.ledger.events import Destroy
+from expunge.ledger.store import LedgerStore
+from expunge.workflows.certify import IssuedCertificate
+from expunge.workflows.records.locate import RegisteredLocation, _medium_documents
+
+
+@dataclass(frozen=True)
+class RecordedDestroy:
+    """A ``destroy`` event appended for a certificate."""
+
+    seq: int
+    doc_id: str
+    paths: tuple[str, ...]
+    media: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "seq": self.seq,
+            "doc_id": self.doc_id,
+            "paths": list(self.paths),
+            "media": list(self.media),
+        }
+
+
+@dataclass(frozen=True)
+class LedgerUpdate:
+    """What the ledger recorded for one certificate, and what it did not and why.
+
+    ``notes`` name registered locations that were destroyed but not recorded (content not
+    the registered one, certificate not a success); ``failure`` is why appending failed,
+    if it did (the certificate is issued all the same).
+    """
+
+    recorded: tuple[RecordedDestroy, ...] = ()
+    notes: tuple[str, ...] = ()
+    failure: ExpungeError | None = field(default=None, compare=False)
+
+    @property
+    def error(self) -> str | None:
+        """The failure as one line."""
+        return self.failure.diagnostics() if self.failure else None
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """The documents recorded destroyed (at some location) by this certificate."""
+        return tuple(r.doc_id for r in self.recorded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "recorded": [r.to_dict() for r in self.recorded],
+            "notes": list(self.notes),
+            "error": self.error,
+        }
+
+
+def confirmed_documents(
+    registered: Mapping[str, Sequence[RegisteredLocation]],
+    digests: Mapping[str, str | None],
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Which destroyed paths were the registered documents, by the digest read before
+    wiping: ``({doc_id: [paths]}, notes on the ones that were not)``."""
+    documents: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for path, digest in digests.items():
+        for loc in registered.get(path, ()):
+            if loc.confirmed_by(digest):
+                documents.setdefault(loc.doc_id, []).append(path)
+            else:
+                notes.append(
+                    f"{path}: recorded as {loc.doc_id}, but its content was not the "
+                    "registered one; the ledger was not updated"
+                )
+    return documents, notes
+
+
+def document_ids(documents: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Path -> the document id a certificate names for it (one document per path)."""
+    ids: dict[str, str] = {}
+    for doc_id, paths in documents.items():
+        for path in paths:
+            ids.setdefault(path, doc_id)
+    return ids
+
+
+def _destroy_event(
+    issued: IssuedCertificate,
+    doc_id: str,
+    paths: Sequence[str],
+    media: Sequence[str],
+    key_erased: bool = False,
+) -> Destroy:
+    certificate = issued.certificate
+    return Destroy(
+        doc_id=doc_id,
+        method=certificate.sanitization.method_name,
+        certificate_id=certificate.certificate_id,
+        certificate_digest=issued.envelope.payload_sha256,
+        envelope=issued.envelope.to_dict(),
+        paths=tuple(paths),
+        media=tuple(media),
+        key_erased=key_erased,
+    )
+
+
+def _append(
+    store: LedgerStore,
+    issued: IssuedCertificate,
+    make: Callable[[], list[Destroy]],
+    notes: list[str],
+    *,
+    actor: str,
+    now: datetime,
+) -> LedgerUpdate:
+    if issued.outcome != "success":
+        notes.append(
+            f"the certificate records {issued.outcome}, not success: the ledger records no "
+            "destruction (run the destruction again)"
+        )
+        return LedgerUpdate(notes=tuple(notes))
+    try:
+        events = make()
+        entries = store.append_many(events, actor=actor, now=now)
+    except ExpungeError as exc:
+        exc.message = f"the ledger could not record certificate {issued.path}: {exc.message}"
+        return LedgerUpdate(notes=tuple(notes), failure=exc)
+    recorded = tuple(
+        RecordedDestroy(e.seq, ev.doc_id, ev.paths, ev.media)
+        for e, ev in zip(entries, events, strict=True)
+    )
+    return LedgerUpdate(recorded, tuple(notes))
+
+
+def record_files_destroyed(
+    store: LedgerStore,
+    issued: IssuedCertificate,
+    documents: Mapping[str, Sequence[str]],
+    notes: Sequence[str] = (),
+    *,
+    actor: str,
+    now: datetime,
+) -> LedgerUpdate:
+    """One ``destroy`` event per document of ``documents`` (doc id -> its paths the
+    certificate covers), citing ``issued``, in one transaction; only for a success."""
+    pending = list(notes)
+    if not documents:
+        return LedgerUpdate(notes=tuple(pending))
+    return _append(
+        store,
+        issued,
+        lambda: [_destroy_event(issued, d, paths, ()) for d, paths in documents.items()],
+        pending,
+        actor=actor,
+        now=now,
+    )
+
+
+def record_key_erased(
+    store: LedgerStore,
+    issued: IssuedCertificate,
+    doc_id: str,
+    paths: Sequence[str],
+    notes: Sequence[str] = (),
+    *,
+    actor: str,
+    now: datetime,
+) -> LedgerUpdate:
+    """One ``destroy`` event with ``key_erased`` for the sealed document ``doc_id`` (and the
+    files at ``paths`` overwritten with it), citing ``issued``; only for a success."""
+    return _append(
+        store,
+        issued,
+        lambda: [_destroy_event(issued, doc_id, paths, (), key_erased=True)],
+        list(notes),
+        actor=actor,
+        now=now,
+    )
+
+
+def record_medium_destroyed(
+    store: LedgerStore,
+    token: str,
+    issued: IssuedCertificate,
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[str, ...]:
+    """After a drive certificate: mark every copy recorded on the medium ``token`` destroyed.
+
+    Appends, in one transaction, one ``destroy`` event per document with an outstanding
+    copy on ``token``, citing ``issued`` (``media=(token,)``), and returns their ids. Only
+    a ``success`` certificate whose drive subject has identity token ``token`` counts;
+    otherwise nothing is recorded and ``()`` returned. Ledger errors propagate.
+    """
+    drives = [r.subject for r in issued.certificate.subjects if isinstance(r.subject, DriveSubject)]
+    if not any(d.identity_token == token for d in drives):
+        raise UsageError(
+            f"certificate {issued.certificate.certificate_id} does not wipe medium {token}",
+            target=str(issued.path),
+        )
+    if issued.outcome != "success":
+        return ()
+    doc_ids = _medium_documents(store, token, now)
+    if doc_ids:
+        store.append_many(
+            [_destroy_event(issued, d, (), (token,)) for d in doc_ids], actor=actor, now=now
+        )
+    return tuple(doc_ids)

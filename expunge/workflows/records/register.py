@@ -1,0 +1,92 @@
+"""Recording documents and their copies and custody: ``register``, ``copy``, ``transfer``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from expunge.core.errors import TargetError, UsageError
+from expunge.ledger.classification import ClassificationPolicy
+from expunge.ledger.entries import Entry
+from expunge.ledger.events import Copy, Register, Transfer
+from expunge.ledger.store import LedgerStore
+from expunge.workflows.records.content import FileContent, read_content
+from expunge.workflows.records.locate import document, locate
+
+
+def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:
+    taken = locate(store, (path,), now).get(path, ())
+    if taken:
+        raise UsageError(
+            f"{taken[0].doc_id} is already recorded here (seq {taken[0].seq})",
+            target=path,
+            remedy="one path holds one document: destroy it first, or choose another path",
+        )
+
+
+def register_document(
+    store: LedgerStore,
+    content: FileContent,
+    *,
+    classification: str,
+    policy: ClassificationPolicy,
+    title: str | None,
+    custodian: str,
+    doc_id: str | None,
+    retain_until: datetime | None,
+    actor: str,
+    now: datetime,
+) -> Entry:
+    """Register the file read as ``content`` (``read_content``), its level checked
+    against ``policy``; the id is generated (``DOC-<year>-<n>``) unless given."""
+    policy.require(classification)
+    _refuse_taken(store, content.path, now)
+
+    def make(new_id: str) -> Register:
+        return Register(
+            doc_id=new_id,
+            title=Path(content.path).name if title is None else title,
+            classification=classification,
+            custodian=custodian,
+            path=content.path,
+            size=content.size,
+            digest=content.digest,
+            retain_until=retain_until,
+        )
+
+    if doc_id is None:
+        return store.register_new(make, actor=actor, now=now)
+    return store.append(make(doc_id), actor=actor, now=now)
+
+
+def record_copy(
+    store: LedgerStore,
+    doc_id: str,
+    *,
+    to_path: str | None,
+    to_medium: str | None,
+    actor: str,
+    now: datetime,
+) -> Entry:
+    """Record a copy of ``doc_id``. A copy at a path must exist and, for a plaintext
+    document, hold the registered content (its digest is compared)."""
+    state = document(store, doc_id, now)
+    if to_path is not None:
+        content = read_content(to_path)
+        to_path = content.path
+        if not state.primary.ciphertext and content.digest != state.digest:
+            raise TargetError(
+                f"not a copy of {doc_id}: its content differs from the registered one",
+                target=to_path,
+                remedy="copy the document there first, then record the copy",
+            )
+        _refuse_taken(store, to_path, now)
+    return store.append(Copy(doc_id, to_path, to_medium), actor=actor, now=now)
+
+
+def record_transfer(
+    store: LedgerStore, doc_id: str, custodian: str, *, actor: str, now: datetime
+) -> Entry:
+    """Record that custody of ``doc_id`` passes to ``custodian``."""
+    document(store, doc_id, now)
+    return store.append(Transfer(doc_id, custodian), actor=actor, now=now)
