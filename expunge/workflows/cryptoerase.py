@@ -30,19 +30,13 @@ import errno
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from expunge import TOOL_NAME, __version__
-from expunge.certificates import Category, Limitation, Media, MethodUsed, Sanitization
 from expunge.certificates.subjects import (
-    DriveSubject,
     FileSubject,
-    KeyErasure,
-    SubjectRecord,
-    VerificationRecord,
 )
 from expunge.core.atomic import write_new
 from expunge.core.clock import utc_now
@@ -51,18 +45,18 @@ from expunge.core.errors import IntegrityError, RefusedError, TargetError, Usage
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.events import Seal
-from expunge.ledger.keystore import DestroyedKey, SQLiteKeyStore
+from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.ledger.state import DocumentState
 from expunge.ledger.store import LedgerStore
 from expunge.shred import luks, sealing
 from expunge.shred.fsinfo import filesystem_type
-from expunge.shred.methods import LUKS_ERASE, Method, resolve
+from expunge.shred.methods import Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult
 from expunge.verify import VerificationReport
 from expunge.workflows import certify, records
+from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
 
-METHOD_NAME = "cryptographic erase"
 SEALED_SUFFIX = ".sealed"
 _KEK_MODE = 0o600
 
@@ -309,96 +303,6 @@ def unseal_document(home: Home, sealed_path: str, out_path: str) -> sealing.Unse
 # ---------------------------------------------------------------- destroying the key
 
 
-@dataclass(frozen=True)
-class KeyErasureOutcome:
-    """A document key destroyed in the key store, with the scan that proves it."""
-
-    doc_id: str
-    key_id: str
-    keystore: FileSubject
-    destroyed: DestroyedKey
-    purge: bool
-    """True when no plaintext ever existed outside the overwritten original (see module)."""
-    plaintext_copies: tuple[str, ...]
-    """Recorded plaintext locations (other than the original) this destruction covers."""
-
-    def subject_record(self) -> SubjectRecord:
-        """The key store as a certificate subject: the key erasure and its key scan."""
-        d = self.destroyed
-        found = tuple(r.offset for r in d.residue)
-        scanned = sum(_size(Path(p)) for p in d.files_scanned)
-        check = VerificationRecord(
-            mode="key-scan",
-            pass_index=None,
-            seed=None,
-            block_size=1 << 20,
-            blocks_planned=len(d.files_scanned),
-            blocks_checked=len(d.files_scanned),
-            bytes_checked=scanned,
-            coverage=1.0,
-            mismatches=len(found),
-            mismatching_offsets=found[:1000],
-            read_errors=0,
-            digest=None,
-            cache_bypass="none",
-        )
-        erasure = KeyErasure(
-            "sealed-document", f"document key {self.key_id} of {self.doc_id}", d.verified
-        )
-        return SubjectRecord(self.keystore, 0, (), (check,), None, erasure)
-
-    def sanitization(self, overwrite_details: str) -> Sanitization:
-        """NIST "sanitization details" of the erase (with the overwrite of reachable files)."""
-        if self.purge:
-            reason = (
-                "cryptographic erase: the document key was destroyed in the key store and "
-                "its absence verified by scanning every key-store file; the document was "
-                "sealed before any copy of its plaintext was recorded, so every remaining "
-                "copy is ciphertext (NIST SP 800-88 Purge)"
-            )
-        else:
-            listed = ", ".join(self.plaintext_copies) or "none reachable"
-            reason = (
-                "cryptographic erase of the ciphertext; plaintext existed before sealing, "
-                f"and the plaintext copies shredded by overwrite ({listed}) are Clear only "
-                "(NIST SP 800-88 Clear)"
-            )
-        return Sanitization(
-            category=Category.PURGE if self.purge else Category.CLEAR,
-            category_reason=reason,
-            method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
-            method_name=METHOD_NAME,
-            method_details=(
-                "AES-256-GCM sealed document, key wrapped (RFC 3394) in the key store; key "
-                "deleted with secure_delete, WAL truncated, store files scanned; reachable "
-                f"files overwritten: {overwrite_details}; source: NIST SP 800-88 Rev. 1 "
-                "cryptographic erase"
-            ),
-            tool_name=TOOL_NAME,
-            tool_version=__version__,
-            verification_method="key-scan of every key-store file; read-back of overwritten "
-            "files, BLAKE3 hash comparison",
-            post_classification="unclassified (ciphertext without a key)",
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "doc_id": self.doc_id,
-            "key_id": self.key_id,
-            "purge": self.purge,
-            "plaintext_copies": list(self.plaintext_copies),
-            **self.destroyed.to_dict(),
-        }
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
 def sealed_before_copies(state: DocumentState) -> bool:
     """No plaintext outside the original: registered sealed, or sealed before any copy."""
     if state.registered_sealed:
@@ -467,114 +371,6 @@ def check_luks_volume(fd: int, name: str) -> luks.LuksLayout:
     layout = luks.read_layout(fd, name=name)
     luks.refuse_if_open(fd, name=name)
     return layout
-
-
-@dataclass(frozen=True)
-class LuksWork:
-    """A LUKS keyslot erase, and the whole-volume overwrite after it (``--then``)."""
-
-    report: luks.LuksEraseReport
-    then_method: Method | None = None
-    then_passes: tuple[PassResult, ...] = ()
-    then_planned: int = 0
-    then_check: VerificationReport | None = None
-    errors: tuple[str, ...] = ()
-
-    @property
-    def passes(self) -> tuple[PassResult, ...]:
-        """Every pass: the keyslot erase, then the overwrite passes."""
-        return (self.report.pass_result, *self.then_passes)
-
-    @property
-    def status(self) -> str:
-        """``success`` when the erase read back clean and every ``--then`` pass completed."""
-        if self.report.status != "success":
-            return self.report.status
-        if any(p.interrupted for p in self.then_passes):
-            return "interrupted"
-        done = len(self.then_passes) == self.then_planned and all(
-            p.complete for p in self.then_passes
-        )
-        checked = self.then_check is None or self.then_check.status == "success"
-        return "success" if done and checked and not self.errors else "failed"
-
-    def subject_record(self, subject: FileSubject | DriveSubject) -> SubjectRecord:
-        """The volume as a certificate subject: the key erasure, its read-back, the passes."""
-        report = self.report
-        records_ = [certify.pass_record(p) for p in self.passes]
-        records_ = [replace(r, index=i) for i, r in enumerate(records_)]
-        if len(records_) > 1:  # only the final pass keeps its key (the erase's seed is below)
-            records_[0] = replace(records_[0], key_hex=None)
-        v = report.verification
-        seed = report.verification_seed
-        found = sorted({r.start for r in v.mismatches} | set(v.magic_found))
-        checks = [
-            VerificationRecord(
-                mode="luks-read-back",
-                pass_index=0,
-                seed=seed.hex() if seed else None,
-                block_size=_LUKS_BLOCK,
-                blocks_planned=-(-v.checked.length // _LUKS_BLOCK) + len(v.magic_offsets),
-                blocks_checked=-(-v.bytes_checked // _LUKS_BLOCK) + len(v.magic_offsets),
-                bytes_checked=v.bytes_checked,
-                coverage=min(v.bytes_checked / max(report.layout.target_size, 1), 1.0),
-                mismatches=len(v.mismatches) + len(v.magic_found) + len(v.errors),
-                mismatching_offsets=tuple(found[:1000]),
-                read_errors=len(v.errors),
-                digest=None,
-                cache_bypass=v.cache_bypass,
-            )
-        ]
-        if self.then_check is not None:
-            checks.append(certify.verification_record(self.then_check, len(records_) - 1))
-        layout = report.layout
-        slots = ", ".join(k.slot for k in layout.keyslots if k.active) or "none"
-        erasure = KeyErasure(
-            "luks",
-            f"LUKS{layout.version} {layout.uuid}: keyslots {slots}",
-            report.status == "success",
-        )
-        return SubjectRecord(
-            subject, 1 + self.then_planned, tuple(records_), tuple(checks), None, erasure
-        )
-
-    def sanitization(self, verify_mode: str) -> Sanitization:
-        """NIST "sanitization details" of a LUKS crypto-erase (Purge)."""
-        layout = self.report.layout
-        then = (
-            f"; then the whole volume overwritten with {self.then_method.name} "
-            f"({self.then_method.describe_passes()})"
-            if self.then_method
-            else ""
-        )
-        return Sanitization(
-            category=Category.PURGE,
-            category_reason=(
-                "cryptographic erase: every LUKS header, JSON area and keyslot area was "
-                "overwritten and read back, so no passphrase can recover the volume key and "
-                "the data area is ciphertext without a key (NIST SP 800-88 Purge); header "
-                "backups made outside this device are not controlled"
-            ),
-            method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
-            method_name=luks.METHOD,
-            method_details=(
-                f"LUKS{layout.version}: bytes [0, {layout.erase_range.end}) overwritten with "
-                f"one random pass{then}; source: {LUKS_ERASE.source}"
-            ),
-            tool_name=TOOL_NAME,
-            tool_version=__version__,
-            verification_method="O_DIRECT read-back of the erased range against the keystream; "
-            "no LUKS magic at any header offset"
-            + (f"; {verify_mode} read-back of the final pass" if self.then_check else ""),
-            post_classification="unclassified (media may be reused)",
-        )
-
-    def limitations(self, target: str) -> tuple[Limitation, ...]:
-        """The report's limitations (the header-backup note) for the certificate."""
-        return tuple(certify.limitation_record(lim, target) for lim in self.report.limitations)
-
-
-_LUKS_BLOCK = 4096
 
 
 @dataclass(frozen=True)
@@ -656,19 +452,13 @@ def erase_luks_container(
         os.close(fd)
     work = LuksWork(report)
     subject = FileSubject(path, st.st_size, st.st_ino, st.st_dev, fs)
-    draft = certify.CertificateDraft(
-        target=path,
+    stopped = report.status == "interrupted" and stop is not None
+    draft = certify.luks_container_draft(
+        work,
+        subject,
         started=started,
         finished=finished,
-        media=Media("", "", "", f"LUKS{layout.version} container file on {fs}", "", ""),
-        sanitization=work.sanitization("none"),
-        subjects=(work.subject_record(subject),),
-        limitations=work.limitations(path),
-        interrupted_by=(stop.reason or "stopped")
-        if report.status == "interrupted" and stop
-        else None,
-        destination="file kept (its keys are destroyed)",
-        notes=f"LUKS{layout.version} volume {layout.uuid}",
+        interrupted_by=(stop.reason or "stopped") if stop is not None and stopped else None,
     )
     return LuksContainerErase(path, work, certify.issue(draft, station, cert_out))
 

@@ -475,10 +475,10 @@ class _Worker:
             started=done.started,
             finished=done.finished,
             media=_media(drive),
-            sanitization=work.sanitization(request.verify.mode),
-            subjects=(work.subject_record(_subject(done, wipe.identity.size)),),
+            sanitization=certify.luks_sanitization(work, request.verify.mode),
+            subjects=(certify.luks_record(work, _subject(done, wipe.identity.size)),),
             limitations=(
-                *work.limitations(drive.node),
+                *certify.luks_limitations(work, drive.node),
                 *(certify.limitation_record(lim, drive.node) for lim in wipe.limitations),
             ),
             errors=certify.error_records(errors, drive.node),

@@ -1,0 +1,78 @@
+"""Turning what a destruction did into a signed certificate, and keeping the station chain.
+
+``outcomes`` is what was done, ``claims`` the NIST category it earns, ``drafts`` the
+certificate records made of it, ``station`` who signs and where it is written; ``expected``
+reads back from a certificate what a target should hold.
+"""
+
+from expunge.workflows.certify.claims import (
+    FLASH_NOTE,
+    KEY_ERASE_METHOD,
+    flash_note,
+    key_erasure_sanitization,
+    luks_sanitization,
+    sanitization,
+)
+from expunge.workflows.certify.drafts import (
+    error_records,
+    file_subject,
+    files_draft,
+    journal_notes,
+    key_erasure_record,
+    limitation_record,
+    luks_container_draft,
+    luks_limitations,
+    luks_record,
+    pass_record,
+    subject_record,
+    verification_record,
+)
+from expunge.workflows.certify.expected import final_pattern_for
+from expunge.workflows.certify.outcomes import (
+    FileOutcome,
+    FilesWork,
+    KeyErasureOutcome,
+    LuksWork,
+    checked_status,
+    mismatch_found,
+)
+from expunge.workflows.certify.station import (
+    CERT_SUFFIX,
+    CertificateDraft,
+    IssuedCertificate,
+    Station,
+    issue,
+)
+
+__all__ = [
+    "CERT_SUFFIX",
+    "FLASH_NOTE",
+    "KEY_ERASE_METHOD",
+    "CertificateDraft",
+    "FileOutcome",
+    "FilesWork",
+    "IssuedCertificate",
+    "KeyErasureOutcome",
+    "LuksWork",
+    "Station",
+    "checked_status",
+    "error_records",
+    "file_subject",
+    "files_draft",
+    "final_pattern_for",
+    "flash_note",
+    "issue",
+    "journal_notes",
+    "key_erasure_record",
+    "key_erasure_sanitization",
+    "limitation_record",
+    "luks_container_draft",
+    "luks_limitations",
+    "luks_record",
+    "luks_sanitization",
+    "mismatch_found",
+    "pass_record",
+    "sanitization",
+    "subject_record",
+    "verification_record",
+]

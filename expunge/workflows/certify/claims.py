@@ -1,0 +1,110 @@
+"""The NIST SP 800-88 category a destruction may claim (Clear or Purge), and why.
+
+Every claim a certificate makes about its category is written here, from what was done:
+an overwrite is Clear; a crypto-erase is Purge only when nothing of the data can exist
+outside what was erased.
+"""
+
+from __future__ import annotations
+
+from expunge import TOOL_NAME, __version__
+from expunge.certificates import Category, MethodUsed, Sanitization
+from expunge.shred import luks
+from expunge.shred.methods import LUKS_ERASE, Method
+from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
+
+KEY_ERASE_METHOD = "cryptographic erase"
+FLASH_NOTE = "; the medium is flash: remapped and over-provisioned blocks were not addressed"
+
+
+def flash_note(flash: bool) -> str:
+    """What an overwrite's Clear leaves out on flash media (empty for other media)."""
+    return FLASH_NOTE if flash else ""
+
+
+def sanitization(method: Method, verify_mode: str, media_note: str) -> Sanitization:
+    """NIST "sanitization details" of an overwrite."""
+    return Sanitization(
+        category=Category.CLEAR,
+        category_reason=(
+            "overwrite of every user-addressable byte of the target with verification by "
+            f"read-back (NIST SP 800-88 Clear){media_note}"
+        ),
+        method_used=MethodUsed.OVERWRITE,
+        method_name=method.name,
+        method_details=f"passes: {method.describe_passes()}; source: {method.source}",
+        tool_name=TOOL_NAME,
+        tool_version=__version__,
+        verification_method=f"{verify_mode} read-back, BLAKE3 hash comparison"
+        if verify_mode != "none"
+        else "none",
+        post_classification="unclassified (media may be reused)",
+    )
+
+
+def key_erasure_sanitization(erasure: KeyErasureOutcome, overwrite_details: str) -> Sanitization:
+    """NIST "sanitization details" of a document key's erase (with the overwrite of the
+    reachable files): Purge only when the document was sealed before any plaintext copy."""
+    if erasure.purge:
+        reason = (
+            "cryptographic erase: the document key was destroyed in the key store and "
+            "its absence verified by scanning every key-store file; the document was "
+            "sealed before any copy of its plaintext was recorded, so every remaining "
+            "copy is ciphertext (NIST SP 800-88 Purge)"
+        )
+    else:
+        listed = ", ".join(erasure.plaintext_copies) or "none reachable"
+        reason = (
+            "cryptographic erase of the ciphertext; plaintext existed before sealing, "
+            f"and the plaintext copies shredded by overwrite ({listed}) are Clear only "
+            "(NIST SP 800-88 Clear)"
+        )
+    return Sanitization(
+        category=Category.PURGE if erasure.purge else Category.CLEAR,
+        category_reason=reason,
+        method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
+        method_name=KEY_ERASE_METHOD,
+        method_details=(
+            "AES-256-GCM sealed document, key wrapped (RFC 3394) in the key store; key "
+            "deleted with secure_delete, WAL truncated, store files scanned; reachable "
+            f"files overwritten: {overwrite_details}; source: NIST SP 800-88 Rev. 1 "
+            "cryptographic erase"
+        ),
+        tool_name=TOOL_NAME,
+        tool_version=__version__,
+        verification_method="key-scan of every key-store file; read-back of overwritten "
+        "files, BLAKE3 hash comparison",
+        post_classification="unclassified (ciphertext without a key)",
+    )
+
+
+def luks_sanitization(work: LuksWork, verify_mode: str) -> Sanitization:
+    """NIST "sanitization details" of a LUKS crypto-erase (Purge)."""
+    layout = work.report.layout
+    then = (
+        f"; then the whole volume overwritten with {work.then_method.name} "
+        f"({work.then_method.describe_passes()})"
+        if work.then_method
+        else ""
+    )
+    return Sanitization(
+        category=Category.PURGE,
+        category_reason=(
+            "cryptographic erase: every LUKS header, JSON area and keyslot area was "
+            "overwritten and read back, so no passphrase can recover the volume key and "
+            "the data area is ciphertext without a key (NIST SP 800-88 Purge); header "
+            "backups made outside this device are not controlled"
+        ),
+        method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
+        method_name=luks.METHOD,
+        method_details=(
+            f"LUKS{layout.version}: bytes [0, {layout.erase_range.end}) overwritten with "
+            f"one random pass{then}; source: {LUKS_ERASE.source}"
+        ),
+        tool_name=TOOL_NAME,
+        tool_version=__version__,
+        verification_method="O_DIRECT read-back of the erased range against the keystream; "
+        "no LUKS magic at any header offset"
+        + (f"; {verify_mode} read-back of the final pass" if work.then_check else ""),
+        post_classification="unclassified (media may be reused)",
+    )

@@ -1,0 +1,53 @@
+"""What a certificate says a target holds now: the final pass of its subject."""
+
+from __future__ import annotations
+
+import os
+
+from expunge.certificates import (
+    Certificate,
+)
+from expunge.certificates.subjects import (
+    DriveSubject,
+    FileSubject,
+    SubjectRecord,
+)
+from expunge.core.errors import IntegrityError, UsageError
+from expunge.shred.patterns import PassPattern
+
+
+def final_pattern_for(certificate: Certificate, target: str) -> tuple[PassPattern, SubjectRecord]:
+    """What ``target`` should hold according to ``certificate``: its subject's final pass.
+
+    The subject is the one whose path or node is ``target`` (or the only one). A final
+    random pass is recomputable because the certificate records its key.
+    """
+    wanted = os.path.abspath(target)
+    records = certificate.subjects
+    matches = [
+        r
+        for r in records
+        if (isinstance(r.subject, FileSubject) and r.subject.path == wanted)
+        or (isinstance(r.subject, DriveSubject) and r.subject.node in (target, wanted))
+    ]
+    if not matches and len(records) == 1:
+        matches = list(records)
+    if len(matches) != 1:
+        raise UsageError(
+            "the certificate does not name this target",
+            target=target,
+            remedy=f"it covers: {', '.join(r.subject.name for r in records[:5])}",
+        )
+    record = matches[0]
+    final = record.final_pass
+    if final is None:
+        raise IntegrityError(
+            "the certificate records no pass over this target",
+            target=target,
+            remedy="nothing was written; there is nothing to verify",
+        )
+    if final.pattern_hex is not None:
+        return PassPattern.fixed(bytes.fromhex(final.pattern_hex)), record
+    if final.key_hex is None:
+        raise IntegrityError("the final random pass has no recorded key", target=target)
+    return PassPattern.random(bytes.fromhex(final.key_hex)), record

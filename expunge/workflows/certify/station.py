@@ -1,0 +1,181 @@
+"""Who signs and where certificates go: the station, its key, its chain of certificates."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from expunge.certificates import (
+    Certificate,
+    Envelope,
+    ErrorRecord,
+    LedgerAnchor,
+    Limitation,
+    Media,
+    Person,
+    Sanitization,
+    ensure_key,
+    new_certificate_id,
+    sign_certificate,
+    write_public_key,
+)
+from expunge.certificates.storage import write_envelope
+from expunge.certificates.subjects import (
+    SubjectRecord,
+)
+from expunge.core.atomic import write_atomic
+from expunge.core.clock import rfc3339
+from expunge.core.config import Home, StationSettings
+
+CERT_SUFFIX = ".cert.json"
+
+
+@dataclass(frozen=True)
+class Station:
+    """Who signs: the home folder, the station's settings and its private key.
+
+    The key is loaded (or created, on first use) only when the first certificate is
+    signed, so a command refused before it writes anything leaves the home untouched.
+    """
+
+    home: Home
+    settings: StationSettings
+    passphrase: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, home: Home, settings: StationSettings, passphrase: bytes | None) -> Station:
+        """A station for ``home``; nothing is read or written until a key is needed."""
+        return cls(home, settings, passphrase)
+
+    @cached_property
+    def _loaded(self) -> tuple[Ed25519PrivateKey, bool]:
+        self.home.ensure()
+        key, created = ensure_key(self.home.key_path, self.passphrase)
+        if created or not self.home.public_key_path.exists():
+            write_public_key(self.home.public_key_path, key.public_key())
+        return key, created
+
+    def ready(self) -> None:
+        """Load (or create) the key now: after the checks, before the first write.
+
+        A wrong or missing passphrase must refuse while nothing is destroyed yet, never
+        leave a destruction without its certificate.
+        """
+        self._loaded  # noqa: B018
+
+    @property
+    def key(self) -> Ed25519PrivateKey:
+        """The station's signing key, created with its public half if absent."""
+        return self._loaded[0]
+
+    @property
+    def key_created(self) -> bool:
+        """Whether this run created the station key (the CLI says where)."""
+        return "_loaded" in self.__dict__ and self._loaded[1]
+
+    @property
+    def person(self) -> Person:
+        """NIST "person performing": the operator at this station."""
+        s = self.settings
+        return Person(s.operator, s.operator_title, s.organization, s.location)
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate as written: where, what it says, and its envelope."""
+
+    path: Path
+    certificate: Certificate
+    envelope: Envelope
+
+    @property
+    def outcome(self) -> str:
+        """The certificate's computed outcome."""
+        return self.certificate.outcome.value
+
+
+@contextmanager
+def _chain_lock(home: Home) -> Iterator[None]:
+    """One certificate at a time extends the station chain (parallel drive wipes)."""
+    lock_path = home.root / "certificates.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _previous_digest(home: Home) -> str | None:
+    try:
+        text = home.last_certificate_path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def _write_last(home: Home, digest: str) -> None:
+    write_atomic(home.last_certificate_path, (digest + "\n").encode(), 0o644)
+
+
+@dataclass(frozen=True)
+class CertificateDraft:
+    """Everything about one destruction except the station-level fields."""
+
+    target: str
+    started: datetime
+    finished: datetime
+    media: Media
+    sanitization: Sanitization
+    subjects: tuple[SubjectRecord, ...]
+    limitations: tuple[Limitation, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    interrupted_by: str | None = None
+    destination: str = "reuse"
+    notes: str = ""
+    ledger_anchor: LedgerAnchor | None = None
+
+
+def issue(
+    draft: CertificateDraft, station: Station, cert_out: Path | None = None
+) -> IssuedCertificate:
+    """Sign ``draft`` as this station's next certificate and write it.
+
+    Written to ``cert_out`` or ``<home>/certificates/<id>.cert.json``; the station chain
+    (``last-certificate``) then names its digest.
+    """
+    home = station.home
+    home.certificates.mkdir(parents=True, exist_ok=True)
+    with _chain_lock(home):
+        certificate = Certificate(
+            certificate_id=new_certificate_id(draft.finished),
+            target=draft.target,
+            issued_at=rfc3339(datetime.now(draft.finished.tzinfo)),
+            started_at=rfc3339(draft.started),
+            finished_at=rfc3339(draft.finished),
+            host=station.settings.host,
+            person=station.person,
+            media=draft.media,
+            sanitization=draft.sanitization,
+            subjects=draft.subjects,
+            limitations=draft.limitations,
+            errors=draft.errors,
+            interrupted_by=draft.interrupted_by,
+            destination=draft.destination,
+            notes=draft.notes,
+            previous_certificate_sha256=_previous_digest(home),
+            ledger_anchor=draft.ledger_anchor,
+        )
+        envelope = sign_certificate(certificate, station.key)
+        path = cert_out or home.certificates / f"{certificate.certificate_id}{CERT_SUFFIX}"
+        write_envelope(path, envelope)
+        _write_last(home, certificate.digest)
+    return IssuedCertificate(path, certificate, envelope)

@@ -1,0 +1,27 @@
+"""The one destruction workflow: check -> overwrite -> verify -> remove -> certify -> record.
+
+Every check that can refuse runs for every target before the first byte is written, and
+again on the open descriptor right before writing. Layer 2: it ties together ``shred``
+(overwriting), ``verify`` (read-back), ``certificates`` and ``ledger``.
+"""
+
+from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
+from expunge.workflows.destroy.files import shred_paths
+from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.plan import preflight
+from expunge.workflows.destroy.request import PlannedFile, ShredRequest
+from expunge.workflows.destroy.run import fingerprint
+from expunge.workflows.destroy.seal import Sealing, seal_document
+
+__all__ = [
+    "Destruction",
+    "DocumentDestruction",
+    "PlannedFile",
+    "Sealing",
+    "ShredRequest",
+    "destroy_document",
+    "fingerprint",
+    "preflight",
+    "seal_document",
+    "shred_paths",
+]

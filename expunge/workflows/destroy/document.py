@@ -1,0 +1,204 @@
+"""``expunge destroy DOC``: a registered document, every reachable copy, one certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from expunge.core.clock import utc_now
+from expunge.core.errors import RefusedError, TargetError
+from expunge.core.outcome import Outcome
+from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
+from expunge.ledger.state import Location
+from expunge.shred import files
+from expunge.shred.files import FileOptions, OpenFile
+from expunge.shred.journal import JournalTarget, find_journal
+from expunge.shred.methods import Method
+from expunge.verify import VerifyOptions
+from expunge.workflows import certify, cryptoerase, records
+from expunge.workflows.certify.outcomes import FileOutcome
+from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.record import certify_and_record
+from expunge.workflows.destroy.request import ShredRequest
+from expunge.workflows.destroy.run import _Run, fingerprint
+
+
+@dataclass(frozen=True)
+class DocumentDestruction:
+    """``expunge destroy DOC``: the files destroyed under one certificate, and the
+    recorded locations still outstanding afterwards (media not present, missing paths,
+    files whose content was not the document's)."""
+
+    doc_id: str
+    classification: str
+    destruction: Destruction
+    outstanding: tuple[Location, ...]
+    untouched: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> Outcome:
+        """The destruction's status (outstanding copies do not fail it: they are listed)."""
+        return self.destruction.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "doc_id": self.doc_id,
+            "classification": self.classification,
+            **self.destruction.to_dict(),
+            "outstanding": [loc.to_dict() for loc in self.outstanding],
+            "untouched": list(self.untouched),
+        }
+
+
+def _open_document_files(
+    plan: records.DocumentPlan, options: FileOptions, journals: Path
+) -> tuple[list[tuple[OpenFile, str]], list[str]]:
+    """Open and check every reachable file, hashing it through the descriptor that will
+    be wiped; files whose content is not the document's are closed and left alone.
+
+    A file whose overwrite this station began and was interrupted (a wipe journal for
+    that very file: same device, inode and size) no longer holds the document's content
+    but is the document's file: it is taken, to be resumed, under the registered digest
+    that was confirmed before its first write.
+    """
+    opened: list[tuple[OpenFile, str]] = []
+    untouched: list[str] = []
+    try:
+        for loc in plan.reachable:
+            target = files.open_file(loc.path, options)
+            digest = fingerprint(target.fd)
+            if loc.confirmed_by(digest):
+                opened.append((target, digest))
+            elif loc.expected_digest is not None and (
+                find_journal(journals, JournalTarget.from_identity(target.identity)) is not None
+            ):
+                opened.append((target, loc.expected_digest))
+            else:
+                target.close()
+                untouched.append(loc.path)
+    except BaseException:
+        for target, _ in opened:
+            target.close()
+        raise
+    return opened, untouched
+
+
+def _location_note(loc: Location, untouched: Sequence[str]) -> str:
+    if loc.path is None:
+        return f"medium {loc.medium} (seq {loc.seq}): not present"
+    why = "content is not the document's" if loc.path in untouched else "not present"
+    return f"{loc.path} (seq {loc.seq}): {why}"
+
+
+def destroy_document(
+    doc_id: str,
+    station: certify.Station,
+    ledger: records.LedgerLink,
+    *,
+    method: Method,
+    verify: VerifyOptions = VerifyOptions(),
+    file_options: FileOptions | None = None,
+    progress: ProgressSink = NULL_PROGRESS,
+    stop: StopRequest | None = None,
+    cert_out: Path | None = None,
+) -> DocumentDestruction:
+    """Destroy a registered document: the original and every recorded copy present by path,
+    under one certificate, recorded by one ``destroy`` event.
+
+    Before anything is written: the method and verification are checked against the
+    document's classification, and every present file is opened, checked like ``shred``
+    does and hashed; a file whose content is not the registered document's is left
+    untouched. Copies on media and at paths that no longer exist stay outstanding; they
+    are named in the certificate's notes and in the result. Refused when nothing is left
+    to destroy.
+
+    A sealed document is destroyed by cryptographic erase: its key is destroyed in the key
+    store (``cryptoerase.erase_document_key``) and the reachable files are overwritten as
+    well, under the same certificate; copies out of reach die with the key.
+    """
+    state = records.document(ledger.store, doc_id, utc_now())
+    plan = records.plan_document(state)
+    records.check_policy(plan.reachable, method, verify.mode, ledger.policy)
+    sealed = cryptoerase.sealed_and_keyed(state)
+    if not plan.reachable and not sealed:
+        if not plan.unreachable:
+            raise TargetError(
+                f"already destroyed (seq {state.destructions[-1].seq}, certificate "
+                f"{state.destructions[-1].certificate_id}); nothing is outstanding",
+                target=doc_id,
+                remedy="see 'expunge ledger show'",
+            )
+        raise TargetError(
+            "no recorded location of the document is present: "
+            + ", ".join(_location_note(loc, ()) for loc in plan.unreachable),
+            target=doc_id,
+            remedy="mount or attach the medium holding a copy and run again",
+        )
+    file_options = file_options or FileOptions()
+    opened, untouched = _open_document_files(plan, file_options, station.home.journal)
+    try:
+        if not opened and not sealed:
+            raise RefusedError(
+                f"the file(s) at {', '.join(untouched)} do not hold the registered content",
+                target=doc_id,
+                remedy="nothing was written; check 'expunge ledger show' and the files",
+            )
+        # Journaled like every overwrite; an interrupted destruction of this document
+        # (a killed sweep, say) is resumed from its journal rather than refused.
+        request = ShredRequest(
+            paths=tuple(t.path for t, _ in opened),
+            method=method,
+            verify=verify,
+            file_options=file_options,
+            resume=True,
+        )
+        station.ready()
+        run = _Run(request, progress, stop, None, journal_dir=station.home.journal)
+        started = utc_now()
+        erasure = None
+        if sealed:
+            plaintext = tuple(
+                loc.path
+                for loc in plan.reachable
+                if loc.expected_digest is not None and loc.path in request.paths
+            )
+            erasure = cryptoerase.erase_document_key(station.home, state, plaintext, now=started)
+        outcomes: list[FileOutcome] = []
+        for target, digest in opened:
+            if run.stopped:
+                break
+            outcomes.append(replace(run.destroy_file(target), content_digest=digest))
+    finally:
+        for target, _ in opened:
+            target.close()
+    done = Destruction(
+        doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
+    )
+    left = [
+        loc
+        for loc in state.locations
+        if loc.outstanding and (loc.path is None or loc.path not in request.paths)
+    ]
+    notes = [f"document {doc_id} ({state.classification})"]
+    if left:
+        notes.append(
+            "recorded locations not destroyed: "
+            + ", ".join(_location_note(loc, untouched) for loc in left)
+        )
+    registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
+    result = certify_and_record(
+        done, request, stop, station, cert_out, ledger, registered, notes, erasure
+    )
+    while run.finished:
+        run.finished.pop().complete()
+    after = records.document(ledger.store, doc_id, utc_now())
+    return DocumentDestruction(
+        doc_id,
+        state.classification,
+        result,
+        tuple(loc for loc in after.locations if loc.outstanding),
+        tuple(untouched),
+    )

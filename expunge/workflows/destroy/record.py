@@ -1,0 +1,74 @@
+"""The end of every destruction: its certificate issued, then recorded in the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from expunge.certificates import LedgerAnchor
+from expunge.core.clock import utc_now
+from expunge.core.errors import ExpungeError
+from expunge.core.progress import StopRequest
+from expunge.workflows import certify, cryptoerase, records
+from expunge.workflows.certify.outcomes import KeyErasureOutcome
+from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.request import ShredRequest
+
+
+def _anchor(ledger: records.LedgerLink | None) -> LedgerAnchor | None:
+    try:
+        return records.current_anchor(ledger.store if ledger else None)
+    except ExpungeError:
+        # The destruction is done: its certificate is issued even when the ledger cannot
+        # be read; recording then fails too, and says why.
+        return None
+
+
+def certify_and_record(
+    done: Destruction,
+    request: ShredRequest,
+    stop: StopRequest | None,
+    station: certify.Station,
+    cert_out: Path | None,
+    ledger: records.LedgerLink | None,
+    registered: Mapping[str, Sequence[records.RegisteredLocation]],
+    notes: Sequence[str] = (),
+    erasure: KeyErasureOutcome | None = None,
+) -> Destruction:
+    """Issue the certificate of ``done`` and record it in the ledger."""
+    digests = {f.path: f.content_digest for f in done.files if f.path in registered}
+    documents, unconfirmed = records.confirmed_documents(registered, digests)
+    stopped = done.interrupted and stop is not None
+    draft = certify.files_draft(
+        done,
+        request.method,
+        request.verify.mode,
+        keep=request.keep,
+        documents=records.document_ids(documents),
+        anchor=_anchor(ledger),
+        notes=notes,
+        interrupted_by=(stop.reason or "signal") if stop is not None and stopped else None,
+        erasure=erasure,
+    )
+    issued = certify.issue(draft, station, cert_out)
+    update = None
+    if erasure is not None:
+        cryptoerase.record_key_certificate(
+            station.home, erasure.doc_id, issued.certificate.certificate_id
+        )
+    if ledger is not None and erasure is not None:
+        update = records.record_key_erased(
+            ledger.store,
+            issued,
+            erasure.doc_id,
+            documents.get(erasure.doc_id, ()),
+            unconfirmed,
+            actor=ledger.actor,
+            now=utc_now(),
+        )
+    elif ledger is not None:
+        update = records.record_files_destroyed(
+            ledger.store, issued, documents, unconfirmed, actor=ledger.actor, now=utc_now()
+        )
+    return replace(done, certificate=issued, ledger=update)
