@@ -460,9 +460,9 @@ def test_a_folder_swapped_for_a_symlink_after_the_walk_is_not_followed(tmp_path:
     for path in (inner, victim):
         os.utime(path, (time.time() - 90 * DAY,) * 2)
     rule = sweep_module.PathRule(1, str(root), "**/*.log", "30d", "internal")
-    (match,) = sweep_module._walk_rule(rule, datetime.now(UTC))
+    (match,) = sweep_module.walk_rule(rule, datetime.now(UTC))
     assert match.path == str(inner)
-    assert sweep_module._changed_since_walk(match) is None
+    assert sweep_module.changed_since_walk(match) is None
     (root / "sub").rename(root / "moved")
     (root / "sub").symlink_to(outside, target_is_directory=True)
-    assert "folder was replaced" in str(sweep_module._changed_since_walk(match))
+    assert "folder was replaced" in str(sweep_module.changed_since_walk(match))
