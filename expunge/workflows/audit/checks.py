@@ -1,0 +1,199 @@
+"""The checks of one audit: destroy events against their certificates, anchors, documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from expunge.certificates import (
+    CertificateError,
+    Envelope,
+)
+from expunge.ledger.entries import Entry, Head
+from expunge.ledger.events import Destroy
+from expunge.ledger.state import DocumentState, Location
+from expunge.workflows.audit.report import AuditProblem
+from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Facts, Verdict, Verifier
+
+
+@dataclass
+class AuditRun:
+    ledger_id: str | None
+    head: Head | None
+    verifier: Verifier
+    by_seq: dict[int, Entry]
+    states: dict[str, DocumentState]
+    problems: list[AuditProblem] = field(default_factory=list)
+    # (certificate id, doc id) pairs the ledger records
+    cited: set[tuple[str, str]] = field(default_factory=set)
+    # medium token -> outstanding copies on it, built when a drive certificate needs it
+    on_media: dict[str, list[tuple[DocumentState, Location]]] | None = None
+
+    def problem(self, seq: int | None, kind: str, message: str) -> None:
+        self.problems.append(AuditProblem(seq, kind, message))
+
+    def destroy_event(self, entry: Entry, event: Destroy, verdict: Verdict | None) -> None:
+        seq = entry.seq
+        self.cited.add((event.certificate_id, event.doc_id))
+        facts, failure = verdict or self.verifier.data(dict(event.envelope))
+        if facts is None:
+            self.problem(
+                seq,
+                "certificate",
+                f"the certificate of {event.doc_id}'s destruction is not acceptable: {failure}",
+            )
+            return
+        name = facts.certificate_id
+        if name != event.certificate_id:
+            self.problem(
+                seq,
+                "certificate",
+                f"the event cites certificate {event.certificate_id} but carries {name}",
+            )
+        if facts.digest != event.certificate_digest:
+            self.problem(
+                seq,
+                "certificate",
+                f"the event cites certificate digest {event.certificate_digest[:16]}… but the "
+                f"envelope it carries has {facts.digest[:16]}…",
+            )
+        if not facts.success:
+            self.problem(seq, "certificate", f"certificate {name} records outcome {facts.outcome}")
+        self.subjects(seq, event, facts)
+        anchor = facts.anchor_head
+        if anchor is None:
+            self.problem(seq, "anchor", f"certificate {name} records no ledger anchor")
+        elif anchor.ledger_id == self.ledger_id and anchor.seq >= seq:
+            self.problem(
+                seq, "anchor", f"certificate {name} was issued at seq {anchor.seq}, after this"
+            )
+        else:
+            self.anchor(anchor, f"certificate {name}")
+
+    def subjects(self, seq: int, event: Destroy, facts: Facts) -> None:
+        name = facts.certificate_id
+        files = {path: (doc, digest) for path, doc, digest in facts.files}
+        state = self.states.get(event.doc_id)
+        plaintext = {loc.path for loc in (state.locations if state else ()) if not loc.ciphertext}
+        for path in event.paths:
+            if path not in files:
+                self.problem(seq, "subject", f"certificate {name} does not name {path}")
+                continue
+            doc, digest = files[path]
+            if doc != event.doc_id:
+                self.problem(
+                    seq,
+                    "subject",
+                    f"certificate {name} names {path} as document {doc or '(none)'}, "
+                    f"not {event.doc_id}",
+                )
+            if state is not None and path in plaintext and digest != state.digest:
+                self.problem(
+                    seq,
+                    "subject",
+                    f"certificate {name} destroyed content at {path} other than "
+                    f"{event.doc_id}'s registered content",
+                )
+        for medium in event.media:
+            if medium not in facts.drives:
+                self.problem(seq, "subject", f"certificate {name} does not wipe medium {medium}")
+        if event.key_erased and not facts.key_erased:
+            self.problem(seq, "subject", f"certificate {name} records no key erasure")
+
+    def anchor(self, anchor: Head, origin: str) -> None:
+        """A head recorded outside the chain must still be in it, unchanged."""
+        if self.ledger_id is not None and anchor.ledger_id != self.ledger_id:
+            self.problem(
+                anchor.seq,
+                "foreign-ledger",
+                f"{origin} was recorded in ledger {anchor.ledger_id}, not this one",
+            )
+            return
+        last = self.head.seq if self.head else 0
+        if anchor.seq > last:
+            self.problem(
+                anchor.seq,
+                "truncated",
+                f"the ledger ends at seq {last} but {origin} recorded seq {anchor.seq}: "
+                f"entries {last + 1}..{anchor.seq} were cut off",
+            )
+            return
+        entry = self.by_seq.get(anchor.seq)
+        if entry is not None and entry.hash != anchor.hash:
+            self.problem(
+                anchor.seq,
+                "anchor-mismatch",
+                f"entry {anchor.seq} differs from the one {origin} recorded: history was rewritten",
+            )
+
+    def certificate_file(self, path: Path) -> None:
+        """Check one certificate file whose certificate the ledger does not cite."""
+        try:
+            with path.open("rb") as handle:
+                envelope = Envelope.from_json(handle.read(MAX_CERTIFICATE_FILE + 1))
+        except OSError as exc:
+            self.problem(None, "certificate-file", f"{path}: {exc.strerror}")
+            return
+        except CertificateError as exc:
+            self.problem(None, "certificate-file", f"{path}: {exc.message}")
+            return
+        facts, failure = self.verifier.envelope(envelope)
+        if facts is None:
+            self.problem(None, "certificate-file", f"{path}: {failure}")
+            return
+        anchor = facts.anchor_head
+        if anchor is None:
+            return
+        self.anchor(anchor, f"certificate {path}")
+        if anchor.ledger_id == (self.ledger_id or anchor.ledger_id) and facts.success:
+            self.unrecorded(path, facts, anchor.seq)
+
+    def unrecorded(self, path: Path, facts: Facts, anchor_seq: int) -> None:
+        """A destruction the ledger should record after ``anchor_seq`` and does not."""
+        named = dict.fromkeys(doc_id for _, doc_id, _ in facts.files if doc_id is not None)
+        for doc_id in named:
+            if (facts.certificate_id, doc_id) not in self.cited:
+                self.problem(
+                    anchor_seq + 1,
+                    "unrecorded",
+                    f"certificate {path} destroyed {doc_id} after seq {anchor_seq}, but no "
+                    "destroy event records it (entries were cut off or removed)",
+                )
+        for token in facts.drives:
+            for state, loc in self.copies_on(token):
+                if loc.seq <= anchor_seq:
+                    self.problem(
+                        loc.seq,
+                        "unrecorded",
+                        f"{state.doc_id}'s copy on medium {token} is outstanding, but "
+                        f"certificate {path} wiped that medium after seq {anchor_seq}",
+                    )
+
+    def copies_on(self, token: str) -> list[tuple[DocumentState, Location]]:
+        if self.on_media is None:
+            self.on_media = {}
+            for state in self.states.values():
+                for loc in state.locations:
+                    if loc.medium is not None and loc.outstanding:
+                        self.on_media.setdefault(loc.medium, []).append((state, loc))
+        return self.on_media.get(token, [])
+
+    def documents(self) -> None:
+        for state in self.states.values():
+            destroyed = state.destroyed_by
+            if destroyed is not None:
+                for loc in state.outstanding:
+                    where = f"on medium {loc.medium}" if loc.path is None else f"at {loc.path}"
+                    self.problem(
+                        loc.seq,
+                        "outstanding-copy",
+                        f"{state.doc_id} was destroyed (seq {destroyed.seq}) but its "
+                        f"{loc.kind} {where} (seq {loc.seq}) is outstanding",
+                    )
+            if state.overdue and state.retain_until is not None:
+                self.problem(
+                    state.registered_seq,
+                    "overdue",
+                    f"{state.doc_id} was to be kept until "
+                    f"{state.retain_until.date().isoformat()} and is not destroyed",
+                )

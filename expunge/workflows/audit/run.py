@@ -1,0 +1,164 @@
+"""``expunge audit``: a ledger (or an export) audited against certificates and anchors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from expunge.certificates import (
+    TrustStore,
+)
+from expunge.core.config import Home
+from expunge.core.errors import (
+    TargetError,
+    UsageError,
+)
+from expunge.ledger.chain import verify_and_parse
+from expunge.ledger.entries import RawEntry
+from expunge.ledger.events import Destroy
+from expunge.ledger.export import read_export
+from expunge.ledger.state import all_documents, consistency_problems
+from expunge.workflows.audit.anchors import read_anchor_file
+from expunge.workflows.audit.checks import AuditRun
+from expunge.workflows.audit.forked import Forked, certificate_checks, collect
+from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport
+from expunge.workflows.audit.verdicts import Verifier
+from expunge.workflows.certify import CERT_SUFFIX
+from expunge.workflows.records import existing_ledger, trust_verifier
+
+
+def _cited_name(path: Path, cited_ids: set[str]) -> bool:
+    return path.name.endswith(CERT_SUFFIX) and path.name[: -len(CERT_SUFFIX)] in cited_ids
+
+
+def audit(
+    entries: Iterable[RawEntry],
+    *,
+    source: str,
+    trust: TrustStore,
+    now: datetime,
+    ledger_id: str | None = None,
+    certificate_files: Iterable[Path] = (),
+    anchors: Sequence[Anchor] = (),
+    workers: int = 1,
+) -> AuditReport:
+    """Audit a ledger's entries (from the store, or read from an export) against the
+    certificates in ``certificate_files`` and the ``anchors`` given, under ``trust``.
+
+    Never raises for what it finds: every problem is in the report, with its seq.
+    ``workers`` > 1 verifies certificates in that many forked processes.
+    """
+    raws = list(entries)
+    checking = certificate_checks(raws, trust, workers)
+    chain, parsed = verify_and_parse(
+        raws,
+        ledger_id=ledger_id,
+        checkpoint_verifier=trust_verifier(trust),
+        anchors=[a.head for a in anchors],
+    )
+    problems = [AuditProblem(p.seq, p.kind, p.message) for p in chain.problems]
+    # Two folds over the same entries: one in a child, one here, at the same time.
+    consistency = Forked(partial(consistency_problems, parsed)) if workers > 1 else None
+    states = {s.doc_id: s for s in all_documents(parsed, now)}
+    inconsistent = consistency.result() if consistency else None
+    if inconsistent is None:
+        inconsistent = consistency_problems(parsed)
+    problems.extend(AuditProblem(p.seq, "inconsistent", p.message) for p in inconsistent)
+    run = AuditRun(
+        chain.ledger_id,
+        chain.head,
+        Verifier(trust.public_keys),
+        {e.seq: e for e in parsed},
+        states,
+        problems,
+    )
+    verdicts = collect(checking)
+    destroys = [(e, e.event) for e in parsed if isinstance(e.event, Destroy)]
+    for entry, event in destroys:
+        run.destroy_event(entry, event, verdicts.get(entry.seq))
+    cited_ids = {certificate_id for certificate_id, _ in run.cited}
+    all_files = list(certificate_files)
+    files = [p for p in all_files if not _cited_name(p, cited_ids)]
+    for path in files:
+        run.certificate_file(path)
+    run.documents()
+    return AuditReport(
+        source=source,
+        chain=chain,
+        documents=len(states),
+        destroyed=sum(1 for s in states.values() if s.destroyed),
+        outstanding_copies=sum(len(s.outstanding) for s in states.values()),
+        destroy_events=len(destroys),
+        certificates_verified=len(
+            {facts.digest for facts, _ in verdicts.values() if facts} | run.verifier.digests
+        ),
+        certificate_files=len(all_files),
+        anchors=len(anchors),
+        problems=tuple(sorted(run.problems, key=lambda p: (p.seq is None, p.seq or 0))),
+    )
+
+
+def certificate_paths(folder: Path) -> list[Path]:
+    """The certificate files in a folder (``*.cert.json``), in name order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(CERT_SUFFIX) and p.is_file())
+
+
+def _read_export(path: Path) -> list[RawEntry]:
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return list(read_export(lines, str(path)))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the export: {exc}", target=str(path)) from None
+
+
+def audit_station(
+    home: Home,
+    trust: TrustStore,
+    *,
+    anchor_files: Sequence[Path] = (),
+    export: Path | None = None,
+    now: datetime,
+    workers: int = 1,
+) -> AuditReport:
+    """Audit the home's ledger (or the ``export`` file instead) against the certificates
+    in ``<home>/certificates`` and the anchors in ``anchor_files``.
+
+    A ledger that is missing while certificates or anchors remember it is audited as
+    empty (everything they anchor was cut off); with nothing to remember it, a missing
+    ledger is a target error. A database SQLite finds damaged is a problem of the report.
+    """
+    anchors = [a for path in anchor_files for a in read_anchor_file(path, trust)]
+    certificates = certificate_paths(home.certificates)
+    common: dict[str, Any] = {
+        "trust": trust,
+        "now": now,
+        "certificate_files": certificates,
+        "anchors": anchors,
+        "workers": workers,
+    }
+    if export is not None:
+        return audit(_read_export(export), source=str(export), **common)
+    store = existing_ledger(home)
+    if store is None:
+        if not certificates and not anchors:
+            raise TargetError(
+                "there is no ledger here",
+                target=str(home.ledger_path),
+                remedy="check --home, or audit an export with --export FILE",
+            )
+        return audit((), source=str(home.ledger_path), **common)
+    with store:
+        raws = list(store.raw_entries())
+        damage = store.integrity_check()
+        ledger_id = store.ledger_id
+    report = audit(raws, source=str(home.ledger_path), ledger_id=ledger_id, **common)
+    if not damage:
+        return report
+    found = AuditProblem(None, "database", f"SQLite integrity check: {'; '.join(damage[:3])}")
+    return replace(report, problems=(*report.problems, found))

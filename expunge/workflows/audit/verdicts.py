@@ -1,0 +1,128 @@
+"""The verdict on each certificate a ledger cites, each distinct one verified once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from expunge.certificates import (
+    Certificate,
+    CertificateError,
+    DriveSubject,
+    Envelope,
+    FileSubject,
+    Outcome,
+    TrustStore,
+    verify_envelope,
+)
+from expunge.core.errors import (
+    ExpungeError,
+)
+from expunge.ledger.entries import Head
+
+MAX_CERTIFICATE_FILE = 16 << 20
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the audit needs from a certificate whose envelope verified (compact, so that
+    worker processes can send it back cheaply)."""
+
+    certificate_id: str
+    digest: str
+    success: bool
+    outcome: str
+    # (path, document id, content digest) of each file subject
+    files: tuple[tuple[str, str | None, str | None], ...]
+    drives: tuple[str, ...]
+    key_erased: bool
+    anchor: tuple[str, int, str] | None
+
+    @classmethod
+    def of(cls, certificate: Certificate, digest: str) -> Facts:
+        """The facts of a verified certificate."""
+        files = []
+        drives = []
+        for record in certificate.subjects:
+            subject = record.subject
+            if isinstance(subject, FileSubject):
+                files.append((subject.path, subject.document_id, subject.content_blake3))
+            elif isinstance(subject, DriveSubject):
+                drives.append(subject.identity_token)
+        anchor = certificate.ledger_anchor
+        return cls(
+            certificate_id=certificate.certificate_id,
+            digest=digest,
+            success=certificate.outcome is Outcome.SUCCESS,
+            outcome=certificate.outcome.value,
+            files=tuple(files),
+            drives=tuple(drives),
+            key_erased=any(
+                r.key_erasure is not None and r.key_erasure.destroyed for r in certificate.subjects
+            ),
+            anchor=None if anchor is None else (anchor.ledger_id, anchor.seq, anchor.head_hash),
+        )
+
+    @property
+    def anchor_head(self) -> Head | None:
+        """The ledger anchor as a head."""
+        if self.anchor is None:
+            return None
+        ledger_id, seq, head_hash = self.anchor
+        return Head(ledger_id, seq, bytes.fromhex(head_hash))
+
+
+# (facts, None) when the envelope verified; (None, why not) otherwise.
+Verdict = tuple[Facts | None, str | None]
+
+
+class Verifier:
+    """Verifies envelopes under a set of keys, each distinct signed certificate once."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self.keys = keys
+        self.cache: dict[tuple[bytes, tuple[tuple[str, bytes], ...]], Verdict] = {}
+
+    def envelope(self, envelope: Envelope) -> Verdict:
+        key = (envelope.payload, tuple((s.keyid, s.sig) for s in envelope.signatures))
+        found = self.cache.get(key)
+        if found is None:
+            try:
+                verified = verify_envelope(envelope, self.keys)
+                found = (Facts.of(verified.certificate, verified.digest), None)
+            except CertificateError as exc:
+                found = (None, f"{exc.reason.value}: {exc.message}")
+            self.cache[key] = found
+        return found
+
+    def data(self, data: object) -> Verdict:
+        try:
+            envelope = Envelope.from_dict(data)
+        except ExpungeError as exc:
+            return None, f"malformed: {exc.message}"
+        return self.envelope(envelope)
+
+    @property
+    def digests(self) -> set[str]:
+        """Digests of the certificates that verified."""
+        return {facts.digest for facts, _ in self.cache.values() if facts is not None}
+
+
+def verify_records(records: Sequence[tuple[int, bytes]], trust: TrustStore) -> dict[int, Verdict]:
+    """The verdict on the certificate of each destroy record, by seq (in a child).
+
+    Records are read with the plain JSON parser only to find the envelope; the parent
+    parses them strictly, and the verdict on a record it rejects is not used.
+    """
+    verifier = Verifier(trust.public_keys)
+    verdicts: dict[int, Verdict] = {}
+    for seq, record in records:
+        try:
+            envelope = json.loads(record)["event"]["envelope"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        verdicts[seq] = verifier.data(envelope)
+    return verdicts
