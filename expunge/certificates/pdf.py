@@ -19,12 +19,7 @@ from fpdf.enums import XPos, YPos
 
 from expunge.certificates.check import CertificateCheck
 from expunge.certificates.reasons import CertificateError
-from expunge.certificates.render import (
-    countersignature_line,
-    nist_sections,
-    subject_lines,
-    verdict,
-)
+from expunge.certificates.render import countersignature_line, nist_sections, subject_lines, verdict
 
 _MARGIN = 14.0
 _LABEL_WIDTH = 50.0

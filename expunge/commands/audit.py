@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from expunge.commands.common import emit_json, home_option, json_option, trust_option, trust_store
+from expunge.commands.frame import trust_store
+from expunge.commands.options import home_option, json_option, trust_option
+from expunge.commands.render import output_format
 from expunge.core.config import Home
-from expunge.core.errors import IntegrityError
 from expunge.workflows import audit as auditing
 
 
@@ -57,29 +59,25 @@ def audit_command(
         now=datetime.now(UTC),
         workers=os.cpu_count() or 1,
     )
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        chain = report.chain
-        head = f"head seq {chain.head.seq}" if chain.head else "empty"
-        click.echo(
-            f"ledger {chain.ledger_id or '-'} ({report.source}): {chain.entries} entries, "
-            f"{head}, {chain.checkpoints_verified}/{chain.checkpoints} checkpoints verified, "
-            f"{report.anchors} external anchors"
-        )
-        click.echo(
-            f"documents: {report.documents}, destroyed {report.destroyed}, "
-            f"{report.outstanding_copies} copies outstanding; {report.destroy_events} destroy "
-            f"events, {report.certificates_verified} certificates verified, "
-            f"{report.certificate_files} certificate files"
-        )
-        for problem in report.problems:
-            click.echo(f"PROBLEM {problem.describe()}")
-        click.echo("audit: OK" if report.ok else f"audit: FAILED ({len(report.problems)} problems)")
-    if not report.ok:
-        first = report.problems[0]
-        raise IntegrityError(
-            f"the audit found {len(report.problems)} problem(s), first: {first.describe()}",
-            target=report.source,
-            remedy="see the report above",
-        )
+    output_format(as_json).report(report, _audit_lines)
+    if report.failure is not None:
+        raise report.failure
+
+
+def _audit_lines(report: auditing.AuditReport) -> Iterator[str]:
+    chain = report.chain
+    head = f"head seq {chain.head.seq}" if chain.head else "empty"
+    yield (
+        f"ledger {chain.ledger_id or '-'} ({report.source}): {chain.entries} entries, "
+        f"{head}, {chain.checkpoints_verified}/{chain.checkpoints} checkpoints verified, "
+        f"{report.anchors} external anchors"
+    )
+    yield (
+        f"documents: {report.documents}, destroyed {report.destroyed}, "
+        f"{report.outstanding_copies} copies outstanding; {report.destroy_events} destroy "
+        f"events, {report.certificates_verified} certificates verified, "
+        f"{report.certificate_files} certificate files"
+    )
+    for problem in report.problems:
+        yield f"PROBLEM {problem.describe()}"
+    yield "audit: OK" if report.ok else f"audit: FAILED ({len(report.problems)} problems)"

@@ -18,19 +18,12 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.certificates.storage import read_envelope, write_envelope
-from expunge.commands.common import (
-    checked_certificate,
-    emit_json,
-    home_option,
-    json_option,
-    trust_option,
-    trust_store,
-)
+from expunge.commands.frame import checked_certificate, trust_store
+from expunge.commands.options import home_option, json_option, trust_option
+from expunge.commands.render import emit_json
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
-from expunge.core.errors import (
-    IntegrityError,
-)
+from expunge.core.errors import IntegrityError
 
 
 @click.group()

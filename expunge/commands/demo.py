@@ -8,14 +8,9 @@ from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
-    checked_certificate,
-    home_option,
-    human_bytes,
-    key_notice,
-    open_station,
-    verification_line,
-)
+from expunge.commands.frame import checked_certificate, key_notice, open_station
+from expunge.commands.options import home_option
+from expunge.commands.render import human_bytes, verification_line
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError
 from expunge.shred.methods import choose_method

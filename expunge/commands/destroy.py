@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
+from expunge.commands.frame import open_station, station_job
+from expunge.commands.options import (
     cert_out_option,
-    emit_json,
     file_options,
     home_option,
     json_option,
-    key_notice,
     method_options,
-    open_station,
-    progress_sink,
-    stop_on_signals,
     verify_options,
 )
-from expunge.commands.shred import exit_for, render_destruction
+from expunge.commands.render import destruction_lines, output_format
 from expunge.core.config import Home
 from expunge.core.errors import RefusedError
 from expunge.ledger.state import DocumentState
@@ -86,29 +83,31 @@ def destroy_command(
                 )
             state = records.document(store, doc_id, datetime.now(UTC))
             _confirm(state, records.plan_document(state))
-        with stop_on_signals() as (stop, received):
-            try:
-                result = destroy.destroy_document(
-                    doc_id,
-                    station,
-                    link,
-                    method=method,
-                    verify=verify,
-                    file_options=file_options,
-                    progress=progress_sink(),
-                    stop=stop,
-                    cert_out=cert_out,
-                )
-            finally:
-                key_notice(station)
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        render_destruction(result.destruction)
-        for path in result.untouched:
-            click.echo(f"  left untouched (content is not {doc_id}'s): {path}")
-        for loc in result.outstanding:
-            click.echo(f"  outstanding: {loc.describe()} (recorded at seq {loc.seq})")
-        if not result.outstanding:
-            click.echo(f"{doc_id}: every recorded location is destroyed")
-    exit_for((result.destruction,), received)
+        with station_job(home, station) as job:
+            result = destroy.destroy_document(
+                doc_id,
+                job.station,
+                link,
+                method=method,
+                verify=verify,
+                file_options=file_options,
+                progress=job.progress,
+                stop=job.stop,
+                cert_out=cert_out,
+            )
+    output_format(as_json).report(result, _document_lines)
+    job.conclude(
+        result.failure,
+        interrupted="interrupted; what was written is recorded above",
+        remedy="run the same command with --resume to finish",
+    )
+
+
+def _document_lines(result: destroy.DocumentDestruction) -> Iterator[str]:
+    yield from destruction_lines(result.destruction)
+    for path in result.untouched:
+        yield f"  left untouched (content is not {result.doc_id}'s): {path}"
+    for loc in result.outstanding:
+        yield f"  outstanding: {loc.describe()} (recorded at seq {loc.seq})"
+    if not result.outstanding:
+        yield f"{result.doc_id}: every recorded location is destroyed"

@@ -10,20 +10,16 @@ from typing import Literal
 
 import click
 
-from expunge.commands.common import (
-    emit_json,
+from expunge.commands.frame import key_notice, open_station, progress_sink, stop_on_signals
+from expunge.commands.options import (
     home_option,
-    human_bytes,
     json_option,
-    key_notice,
     method_options,
-    open_station,
-    progress_sink,
-    stop_on_signals,
-    verification_line,
+    on_error_option,
+    resume_option,
     verify_options,
 )
-from expunge.commands.shred import on_error_option, resume_option, unwritten_lines
+from expunge.commands.render import emit_json, human_bytes, unwritten_lines, verification_line
 from expunge.core.config import Home
 from expunge.core.errors import (
     ExpungeError,

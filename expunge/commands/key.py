@@ -13,12 +13,9 @@ from expunge.certificates import (
     public_key_pem,
     write_public_key,
 )
-from expunge.commands.common import (
-    emit_json,
-    home_option,
-    json_option,
-    passphrase,
-)
+from expunge.commands.frame import passphrase
+from expunge.commands.options import home_option, json_option
+from expunge.commands.render import emit_json
 from expunge.core.config import Home
 
 

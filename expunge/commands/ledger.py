@@ -9,28 +9,15 @@ from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
-    emit_json,
-    home_option,
-    human_bytes,
-    json_option,
-    key_notice,
-    open_station,
-)
+from expunge.commands.frame import key_notice, open_station
+from expunge.commands.options import home_option, json_option
+from expunge.commands.render import emit_json, human_bytes
 from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import UsageError
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import (
-    Checkpoint,
-    Copy,
-    Destroy,
-    Register,
-    Seal,
-    Transfer,
-    format_time,
-)
+from expunge.ledger.events import Checkpoint, Copy, Destroy, Register, Seal, Transfer, format_time
 from expunge.ledger.export import export_lines
 from expunge.ledger.ids import validate_document_id
 from expunge.ledger.state import DocumentState, all_documents

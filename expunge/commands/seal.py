@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
+from expunge.commands.frame import open_station, station_job
+from expunge.commands.options import (
     cert_out_option,
-    emit_json,
     file_options,
     home_option,
     json_option,
-    key_notice,
     method_options,
-    open_station,
-    progress_sink,
-    stop_on_signals,
     verify_options,
 )
-from expunge.commands.shred import exit_for, render_destruction
+from expunge.commands.render import destruction_lines, emit_json, output_format
 from expunge.core.config import Home
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method
@@ -62,33 +59,35 @@ def seal(
     station = open_station(home)
     with records.create_ledger(home) as store:
         link = records.LedgerLink(store, records.load_policy(home), station.settings.operator)
-        with stop_on_signals() as (stop, received):
-            try:
-                result = destroy.seal_document(
-                    path,
-                    station,
-                    link,
-                    doc_id=doc_id,
-                    classification=classification,
-                    method=method,
-                    verify=verify,
-                    file_options=file_options,
-                    progress=progress_sink(),
-                    stop=stop,
-                    cert_out=cert_out,
-                )
-            finally:
-                key_notice(station)
+        with station_job(home, station) as job:
+            result = destroy.seal_document(
+                path,
+                job.station,
+                link,
+                doc_id=doc_id,
+                classification=classification,
+                method=method,
+                verify=verify,
+                file_options=file_options,
+                progress=job.progress,
+                stop=job.stop,
+                cert_out=cert_out,
+            )
+    output_format(as_json).report(result, _sealing_lines)
+    job.conclude(
+        result.failure,
+        interrupted="interrupted; what was written is recorded above",
+        remedy="run the same command with --resume to finish",
+    )
+
+
+def _sealing_lines(result: destroy.Sealing) -> Iterator[str]:
     sealed = result.sealed
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        click.echo(
-            f"sealed {sealed.doc_id} ({sealed.classification}): {sealed.sealed_path} "
-            f"(key {sealed.info.key_id}, seq {sealed.seal_seq})"
-        )
-        render_destruction(result.plaintext)
-    exit_for((result.plaintext,), received)
+    yield (
+        f"sealed {sealed.doc_id} ({sealed.classification}): {sealed.sealed_path} "
+        f"(key {sealed.info.key_id}, seq {sealed.seal_seq})"
+    )
+    yield from destruction_lines(result.plaintext)
 
 
 @click.command("unseal")

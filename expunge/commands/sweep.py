@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
-    emit_json,
-    home_option,
-    json_option,
-    key_notice,
-    open_station,
-    stop_on_signals,
-)
+from expunge.commands.frame import station_job
+from expunge.commands.options import home_option, json_option
+from expunge.commands.render import output_format
 from expunge.core import clock
 from expunge.core.config import Home
-from expunge.core.errors import ExpungeError, Interrupted
 from expunge.workflows import sweep
 
 
@@ -38,16 +33,16 @@ def _log(line: str) -> None:
     click.echo(f"expunge sweep: {line}", err=True)
 
 
-def _render(report: sweep.SweepReport) -> None:
+def _summary_lines(report: sweep.SweepReport) -> Iterator[str]:
     """The summary; the items themselves were logged to stderr as they happened."""
     verb = "would destroy" if report.dry_run else "destroyed"
     count = report.count("would-destroy" if report.dry_run else "destroyed")
-    click.echo(
+    yield (
         f"sweep as of {report.now.isoformat()}: {verb} {count}, "
         f"skipped {report.count('skipped')}, failed {report.count('failed')}"
     )
     if report.report_path is not None:
-        click.echo(f"report: {report.report_path}")
+        yield f"report: {report.report_path}"
 
 
 @click.command("sweep")
@@ -84,29 +79,13 @@ def sweep_command(
             click.echo(f"# {name}\n{text}")
         return
     now = clock.parse_date(now_text, "--now") if now_text else datetime.now(UTC)
-    station = open_station(home)
-    with stop_on_signals() as (stop, received):
-        try:
-            report = sweep.run_sweep(
-                home, policy, station, now=now, dry_run=dry_run, log=_log, stop=stop
-            )
-        finally:
-            key_notice(station)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        _render(report)
-    if received:
-        raise Interrupted(
-            "sweep interrupted; what was destroyed is certified and recorded",
-            signum=received[0],
-            remedy="run 'expunge sweep' again to finish",
+    with station_job(home) as job:
+        report = sweep.run_sweep(
+            home, policy, job.station, now=now, dry_run=dry_run, log=_log, stop=job.stop
         )
-    if report.exit_code:
-        error = ExpungeError(
-            f"{report.count('failed')} item(s) failed",
-            target="sweep",
-            remedy="see the lines above; the others were done; run the sweep again after fixing",
-        )
-        error.exit_code = report.exit_code
-        raise error
+    output_format(as_json).report(report, _summary_lines)
+    job.conclude(
+        report.failure,
+        interrupted="sweep interrupted; what was destroyed is certified and recorded",
+        remedy="run 'expunge sweep' again to finish",
+    )

@@ -6,21 +6,11 @@ from pathlib import Path
 
 import click
 
-from expunge.commands.common import (
-    checked_certificate,
-    emit_json,
-    home_option,
-    json_option,
-    progress_sink,
-    trust_option,
-    verification_line,
-)
+from expunge.commands.frame import checked_certificate, progress_sink
+from expunge.commands.options import home_option, json_option, trust_option
+from expunge.commands.render import emit_json, verification_line
 from expunge.core.config import Home
-from expunge.core.errors import (
-    IntegrityError,
-    UsageError,
-    VerificationError,
-)
+from expunge.core.errors import IntegrityError, UsageError, VerificationError
 from expunge.shred.patterns import KEY_BYTES, PassPattern
 from expunge.verify import make_plan, probe_target, verify_path
 from expunge.workflows import certify

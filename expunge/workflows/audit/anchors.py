@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from expunge.certificates import (
-    TrustStore,
-)
+from expunge.certificates import TrustStore
 from expunge.core.canonical import strict_loads
-from expunge.core.errors import (
-    ExpungeError,
-    IntegrityError,
-    UsageError,
-)
+from expunge.core.errors import ExpungeError, IntegrityError, UsageError
 from expunge.ledger.chain import checkpoint_message
 from expunge.ledger.entries import Entry, Head
 from expunge.ledger.events import Checkpoint

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from expunge.certificates import (
-    CertificateError,
-    Envelope,
-)
+from expunge.certificates import CertificateError, Envelope
 from expunge.ledger.entries import Entry, Head
 from expunge.ledger.events import Destroy
 from expunge.ledger.state import DocumentState, Location

@@ -9,9 +9,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
-from expunge.certificates import (
-    TrustStore,
-)
+from expunge.certificates import TrustStore
 from expunge.ledger.entries import RawEntry
 from expunge.workflows.audit.verdicts import Verdict, verify_records
 

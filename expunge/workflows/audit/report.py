@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from expunge.core.errors import (
-    EXIT_INTEGRITY,
-    EXIT_OK,
-)
+from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError
 from expunge.ledger.chain import ChainReport
 from expunge.ledger.entries import Head
 
@@ -66,6 +63,18 @@ class AuditReport:
     def exit_code(self) -> int:
         """0 when ok, else 7 (ledger or certificate invalid)."""
         return EXIT_OK if self.ok else EXIT_INTEGRITY
+
+    @property
+    def failure(self) -> IntegrityError | None:
+        """The error to exit with when a problem was found."""
+        if self.ok:
+            return None
+        first = self.problems[0]
+        return IntegrityError(
+            f"the audit found {len(self.problems)} problem(s), first: {first.describe()}",
+            target=self.source,
+            remedy="see the report above",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -9,14 +9,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from expunge.certificates import (
-    TrustStore,
-)
+from expunge.certificates import TrustStore
 from expunge.core.config import Home
-from expunge.core.errors import (
-    TargetError,
-    UsageError,
-)
+from expunge.core.errors import TargetError, UsageError
 from expunge.ledger.chain import verify_and_parse
 from expunge.ledger.entries import RawEntry
 from expunge.ledger.events import Destroy

@@ -18,9 +18,7 @@ from expunge.certificates import (
     TrustStore,
     verify_envelope,
 )
-from expunge.core.errors import (
-    ExpungeError,
-)
+from expunge.core.errors import ExpungeError
 from expunge.ledger.entries import Head
 
 MAX_CERTIFICATE_FILE = 16 << 20

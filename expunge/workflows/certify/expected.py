@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import os
 
-from expunge.certificates import (
-    Certificate,
-)
-from expunge.certificates.subjects import (
-    DriveSubject,
-    FileSubject,
-    SubjectRecord,
-)
+from expunge.certificates import Certificate
+from expunge.certificates.subjects import DriveSubject, FileSubject, SubjectRecord
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.shred.patterns import PassPattern
 

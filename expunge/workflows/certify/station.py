@@ -28,9 +28,7 @@ from expunge.certificates import (
     write_public_key,
 )
 from expunge.certificates.storage import write_envelope
-from expunge.certificates.subjects import (
-    SubjectRecord,
-)
+from expunge.certificates.subjects import SubjectRecord
 from expunge.core.atomic import write_atomic
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings

@@ -11,7 +11,7 @@ from typing import Any
 
 from expunge.certificates.subjects import FileSubject
 from expunge.core.clock import utc_now
-from expunge.core.errors import RefusedError, TargetError
+from expunge.core.errors import ExpungeError, RefusedError, TargetError, VerificationError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred import luks
 from expunge.shred.fsinfo import filesystem_type
@@ -43,6 +43,15 @@ class LuksContainerErase:
     def status(self) -> str:
         """The erase's status."""
         return self.work.status
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
+        if self.status == "success":
+            return None
+        return VerificationError(
+            "the LUKS erase did not read back clean", target=self.path, remedy="run it again"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

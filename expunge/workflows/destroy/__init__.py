@@ -7,7 +7,7 @@ again on the open descriptor right before writing. Layer 2: it ties together ``s
 
 from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
 from expunge.workflows.destroy.files import shred_paths
-from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.outcome import Destruction, destructions_failure
 from expunge.workflows.destroy.plan import preflight
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest
 from expunge.workflows.destroy.run import fingerprint
@@ -20,6 +20,7 @@ __all__ = [
     "Sealing",
     "ShredRequest",
     "destroy_document",
+    "destructions_failure",
     "fingerprint",
     "preflight",
     "seal_document",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from expunge.core.clock import utc_now
-from expunge.core.errors import RefusedError, TargetError
+from expunge.core.errors import ExpungeError, RefusedError, TargetError
 from expunge.core.outcome import Outcome
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.state import Location
@@ -41,6 +41,11 @@ class DocumentDestruction:
     def status(self) -> Outcome:
         """The destruction's status (outstanding copies do not fail it: they are listed)."""
         return self.destruction.status
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
+        return self.destruction.failure
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

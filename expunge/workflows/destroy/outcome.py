@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from expunge.core.errors import ExpungeError, MediaIOError, VerificationError
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FilesWork
 
@@ -15,6 +17,17 @@ class Destruction(FilesWork):
 
     certificate: certify.IssuedCertificate | None = None
     ledger: records.LedgerUpdate | None = None
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
+        return destructions_failure((self,))
+
+    @property
+    def exit_code(self) -> int:
+        """0 for a success, else the exit code of ``failure``."""
+        failure = self.failure
+        return failure.exit_code if failure else 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -30,3 +43,27 @@ class Destruction(FilesWork):
             "errors": list(self.errors),
             "ledger": self.ledger.to_dict() if self.ledger else None,
         }
+
+
+def destructions_failure(results: Sequence[Destruction]) -> ExpungeError | None:
+    """Why some of ``results`` did not succeed: a read-back mismatch first, then an
+    incomplete destruction, then a ledger that could not record it; ``None`` when all did."""
+    unverified = [f for r in results for f in r.files if f.verification_failed]
+    if unverified:
+        return VerificationError(
+            "read-back found content other than what was written",
+            target=", ".join(f.path for f in unverified),
+            remedy="the file was kept for inspection (--remove-on-failure removes it); "
+            "check the medium",
+        )
+    failed = [r for r in results if r.status != "success"]
+    if failed:
+        return MediaIOError(
+            "the destruction did not complete",
+            target=", ".join(r.target for r in failed),
+            remedy="see the errors above; the medium may be failing",
+        )
+    for result in results:
+        if result.ledger is not None and result.ledger.failure is not None:
+            return result.ledger.failure
+    return None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from expunge.core.clock import utc_now
+from expunge.core.errors import ExpungeError
 from expunge.core.outcome import Outcome
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred.files import FileOptions
@@ -31,6 +32,11 @@ class Sealing:
     def status(self) -> Outcome:
         """The plaintext's destruction status (the sealing itself succeeded or raised)."""
         return self.plaintext.status
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
+        return self.plaintext.failure
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -13,9 +13,7 @@ from typing import Any
 
 from expunge.core import clock
 from expunge.core.config import Home
-from expunge.core.errors import (
-    UsageError,
-)
+from expunge.core.errors import UsageError
 from expunge.ledger.classification import (
     DEFAULT_POLICY,
     VERIFY_MODES,

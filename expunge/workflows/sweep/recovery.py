@@ -14,9 +14,7 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.core.config import Home
-from expunge.core.errors import (
-    ExpungeError,
-)
+from expunge.core.errors import ExpungeError
 from expunge.ledger.state import DocumentState
 from expunge.workflows import certify
 

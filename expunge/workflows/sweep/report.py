@@ -11,11 +11,7 @@ from typing import Any, Literal
 from expunge.core.atomic import write_atomic
 from expunge.core.canonical import canonical_bytes
 from expunge.core.config import Home
-from expunge.core.errors import (
-    EXIT_INTEGRITY,
-    EXIT_MEDIA_IO,
-    EXIT_VERIFICATION,
-)
+from expunge.core.errors import EXIT_INTEGRITY, EXIT_MEDIA_IO, EXIT_VERIFICATION, ExpungeError
 from expunge.workflows import destroy
 from expunge.workflows.sweep.policy import PathRule, SweepPolicy
 
@@ -86,6 +82,19 @@ class SweepReport:
     def exit_code(self) -> int:
         """The highest exit code of a failed item (0 when nothing failed)."""
         return max((item.exit_code for item in self.items if item.status == "failed"), default=0)
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """The error to exit with when an item failed (the worst one's exit code)."""
+        if not self.exit_code:
+            return None
+        error = ExpungeError(
+            f"{self.count('failed')} item(s) failed",
+            target="sweep",
+            remedy="see the lines above; the others were done; run the sweep again after fixing",
+        )
+        error.exit_code = self.exit_code
+        return error
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (also written to ``<home>/sweeps/``)."""

@@ -10,15 +10,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from expunge.core.config import Home
-from expunge.core.errors import (
-    BusyError,
-    ExpungeError,
-    UsageError,
-)
+from expunge.core.errors import BusyError, ExpungeError, UsageError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.ledger.classification import (
-    check_destruction_allowed,
-)
+from expunge.ledger.classification import check_destruction_allowed
 from expunge.ledger.state import DocumentState, all_documents
 from expunge.ledger.store import LedgerStore
 from expunge.shred.methods import Method

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from expunge.core.config import Home
-from expunge.core.errors import (
-    UsageError,
-)
+from expunge.core.errors import UsageError
 from expunge.workflows.sweep.policy import SweepPolicy
 
 _UNIT_UNSAFE = re.compile(r"[\s\"'\\%$;]")

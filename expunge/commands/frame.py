@@ -1,0 +1,189 @@
+"""The frame every command shares: the station, its key notice, signals, progress, trust."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from expunge.certificates import (
+    CertificateCheck,
+    TrustStore,
+    load_public_key,
+    verify_certificate_file,
+)
+from expunge.certificates.trust import load_trust
+from expunge.core.config import Home, load_settings
+from expunge.core.errors import ExpungeError, Interrupted, UsageError
+from expunge.core.progress import StopRequest
+from expunge.workflows import certify
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+
+def passphrase(home: Home, passphrase_file: Path | None = None) -> bytes | None:
+    """The station key's passphrase: a file, EXPUNGE_KEY_PASSPHRASE, or config.toml's file."""
+    path = passphrase_file
+    if path is None and os.environ.get("EXPUNGE_KEY_PASSPHRASE"):
+        return os.environ["EXPUNGE_KEY_PASSPHRASE"].encode()
+    if path is None:
+        configured = load_settings(home, os.environ).key_passphrase_file
+        path = Path(configured) if configured else None
+    if path is None:
+        return None
+    try:
+        return path.read_bytes().rstrip(b"\r\n")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the passphrase file: {exc.strerror}",
+            target=str(path),
+            remedy="check the path and its permissions",
+        ) from exc
+
+
+def open_station(home: Home) -> certify.Station:
+    """The station's signing identity; its key is created on first use (see key_notice)."""
+    return certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+
+
+def key_notice(station: certify.Station) -> None:
+    """Say on stderr where the station key was created, if this run created it."""
+    if station.key_created:
+        click.echo(
+            f"expunge: created the station key {station.home.key_path} "
+            f"(public key for auditors: {station.home.public_key_path})",
+            err=True,
+        )
+
+
+def trust_store(home: Home, sources: tuple[Path, ...]) -> TrustStore:
+    """``--trust`` sources, or the home's trusted folder plus the station's own public key."""
+    if sources:
+        return load_trust(sources)
+    store = load_trust([home.trusted], missing_ok=True)
+    if home.public_key_path.exists():
+        own = load_public_key(home.public_key_path.read_bytes(), str(home.public_key_path))
+        store = store.with_key(own, str(home.public_key_path))
+    return store
+
+
+def checked_certificate(
+    path: Path, home: Home, trust: tuple[Path, ...], require: bool
+) -> CertificateCheck:
+    """The verdict on a certificate file under ``--trust`` or the station's defaults."""
+    return verify_certificate_file(path, trust_store(home, trust), require_countersign=require)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[tuple[StopRequest, list[int]]]:
+    """SIGINT/SIGTERM ask the work to stop after the current buffer, instead of killing it."""
+    stop = StopRequest()
+    received: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.request(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class TqdmProgress:
+    """A ProgressSink drawing one tqdm bar per task on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bars: dict[str, tqdm[Any]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, task: str, total: int, label: str) -> None:
+        """Open a bar for ``task``."""
+        if not self._enabled:
+            return
+        with self._lock:
+            old = self._bars.pop(task, None)
+            if old is not None:
+                old.close()
+            name = task if len(task) <= 32 else "…" + task[-31:]
+            # Imported here: scripts without a terminal never pay for tqdm.
+            from tqdm import tqdm
+
+            self._bars[task] = tqdm(
+                total=total,
+                desc=f"{name} {label}",
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                leave=False,
+                position=len(self._bars),
+            )
+
+    def advance(self, task: str, done: int) -> None:
+        """Move ``task``'s bar forward."""
+        with self._lock:
+            bar = self._bars.get(task)
+            if bar is not None:
+                bar.update(done)
+
+    def finish(self, task: str) -> None:
+        """Close ``task``'s bar."""
+        with self._lock:
+            bar = self._bars.pop(task, None)
+            if bar is not None:
+                bar.close()
+
+
+def progress_sink() -> TqdmProgress:
+    """Progress bars on stderr when it is a terminal, nothing otherwise."""
+    return TqdmProgress(sys.stderr.isatty())
+
+
+@dataclass(frozen=True)
+class Job:
+    """A command's work in progress: who signs it, how it is stopped, where progress goes."""
+
+    station: certify.Station
+    stop: StopRequest
+    received: list[int]
+    progress: TqdmProgress
+
+    def conclude(
+        self,
+        failure: ExpungeError | None,
+        *,
+        interrupted: str,
+        remedy: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        """End the command: a signal received wins (exit 128+N), then the result's own
+        failure, which carries its exit code."""
+        if self.received:
+            raise Interrupted(interrupted, signum=self.received[0], target=target, remedy=remedy)
+        if failure is not None:
+            raise failure
+
+
+@contextmanager
+def station_job(home: Home, station: certify.Station | None = None) -> Iterator[Job]:
+    """The frame around a command's work: SIGINT/SIGTERM ask it to stop, progress bars on a
+    terminal, and afterwards the notice of a station key this run created."""
+    station = station or open_station(home)
+    with stop_on_signals() as (stop, received):
+        try:
+            yield Job(station, stop, received, progress_sink())
+        finally:
+            key_notice(station)

@@ -1,0 +1,142 @@
+"""Options shared by several commands, one decorator each."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from expunge.core.config import Home, resolve_home
+from expunge.shred.files import FileOptions
+from expunge.shred.methods import choose_method
+from expunge.verify import VerifyOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def home_option(func: F) -> F:
+    """``--home DIR`` (or EXPUNGE_HOME): where the key, ledger and certificates live."""
+
+    @click.option(
+        "--home",
+        "home",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder for the station key, ledger and certificates [env: EXPUNGE_HOME].",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, home: str | None, **kwargs: Any) -> Any:
+        return func(*args, home=Home(resolve_home(home, os.environ)), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    """``--json``: the report on stdout as JSON."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
+
+
+def cert_out_option(func: F) -> F:
+    """``--cert-out FILE``: where to write the certificate instead of the home folder."""
+    return click.option(
+        "--cert-out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the certificate here instead of <home>/certificates/.",
+    )(func)
+
+
+def trust_option(func: F) -> F:
+    """``--trust KEY_OR_DIR`` (repeatable): public keys to trust."""
+    return click.option(
+        "--trust",
+        "trust_sources",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="A trusted public key file or folder (repeatable); default: <home>/trusted/ "
+        "and this station's own key.",
+    )(func)
+
+
+def file_options(func: F) -> F:
+    """``--allow-hardlinks``, ``--accept-limitations``, ``--force``: overrides of file checks.
+
+    Gives the command ``file_options: FileOptions``; ``--cross-filesystems`` (``-r`` only)
+    is added by ``shred`` itself.
+    """
+
+    @click.option("--allow-hardlinks", is_flag=True, help="Wipe files that have other names.")
+    @click.option(
+        "--accept-limitations", is_flag=True, help="Overwrite where it cannot reach old copies."
+    )
+    @click.option("--force", is_flag=True, help="Wipe files open in other processes.")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, allow_hardlinks: bool, accept_limitations: bool, force: bool, **kwargs: Any
+    ) -> Any:
+        options = FileOptions(allow_hardlinks, accept_limitations, force)
+        return func(*args, file_options=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def method_options(func: F) -> F:
+    """``-m/--method``, ``--passes``, ``--blank``: what to write."""
+
+    @click.option(
+        "-m", "--method", "method_name", default=None, help="Method (see 'expunge methods')."
+    )
+    @click.option("--passes", default=None, help="Custom passes, e.g. 00,ff,R,55aa.")
+    @click.option("--blank", is_flag=True, help="Add a final zero pass.")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, method_name: str | None, passes: str | None, blank: bool, **kwargs: Any
+    ) -> Any:
+        return func(*args, method=choose_method(method_name, passes, blank), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def verify_options(func: F) -> F:
+    """``--verify``, ``--coverage``, ``--verify-all``: how to read the media back."""
+
+    @click.option(
+        "--verify",
+        "verify_mode",
+        type=click.Choice(["nist", "quick", "full", "none"]),
+        default="nist",
+        show_default=True,
+        help="Read-back verification of the final pass.",
+    )
+    @click.option(
+        "--coverage",
+        type=click.FloatRange(0.001, 100.0),
+        default=None,
+        help="Percent of blocks sampled by --verify quick (default 1).",
+    )
+    @click.option("--verify-all", is_flag=True, help="Verify every pass, right after it.")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, verify_mode: str, coverage: float | None, verify_all: bool, **kwargs: Any
+    ) -> Any:
+        options = VerifyOptions(verify_mode, coverage, verify_all)
+        return func(*args, verify=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+resume_option = click.option(
+    "--resume", is_flag=True, help="Finish an interrupted wipe from its journal."
+)
+
+on_error_option = click.option(
+    "--on-error",
+    type=click.Choice(["continue", "abort"]),
+    default="continue",
+    show_default=True,
+    help="On a write error: write everything else, or stop the pass.",
+)
