@@ -96,11 +96,7 @@ def destroy_command(
                 cert_out=cert_out,
             )
     output_format(as_json).report(result, _document_lines)
-    job.conclude(
-        result.failure,
-        interrupted="interrupted; what was written is recorded above",
-        remedy="run the same command with --resume to finish",
-    )
+    job.conclude(result.failure)
 
 
 def _document_lines(result: destroy.DocumentDestruction) -> Iterator[str]:

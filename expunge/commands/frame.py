@@ -165,12 +165,12 @@ class Job:
         self,
         failure: ExpungeError | None,
         *,
-        interrupted: str,
-        remedy: str | None = None,
+        interrupted: str = "interrupted; what was written is recorded above",
+        remedy: str | None = "run the same command with --resume to finish",
         target: str | None = None,
     ) -> None:
-        """End the command: a signal received wins (exit 128+N), then the result's own
-        failure, which carries its exit code."""
+        """End the command: a signal received wins (exit 128+N, saying ``interrupted``
+        and how to resume), then the result's own failure, which carries its exit code."""
         if self.received:
             raise Interrupted(interrupted, signum=self.received[0], target=target, remedy=remedy)
         if failure is not None:

@@ -74,11 +74,7 @@ def seal(
                 cert_out=cert_out,
             )
     output_format(as_json).report(result, _sealing_lines)
-    job.conclude(
-        result.failure,
-        interrupted="interrupted; what was written is recorded above",
-        remedy="run the same command with --resume to finish",
-    )
+    job.conclude(result.failure)
 
 
 def _sealing_lines(result: destroy.Sealing) -> Iterator[str]:
@@ -87,7 +83,7 @@ def _sealing_lines(result: destroy.Sealing) -> Iterator[str]:
         f"sealed {sealed.doc_id} ({sealed.classification}): {sealed.sealed_path} "
         f"(key {sealed.info.key_id}, seq {sealed.seal_seq})"
     )
-    yield from destruction_lines(result.plaintext)
+    yield from destruction_lines(result.destruction)
 
 
 @click.command("unseal")

@@ -130,11 +130,7 @@ def shred(
                 ledger=ledger,
             )
     output_format(as_json).report(results, destructions_lines)
-    job.conclude(
-        destroy.destructions_failure(results),
-        interrupted="interrupted; what was written is recorded above",
-        remedy="run the same command with --resume to finish",
-    )
+    job.conclude(destroy.destructions_failure(results))
 
 
 def _luks_erase(
@@ -151,7 +147,7 @@ def _luks_erase(
             paths[0], job.station, progress=job.progress, stop=job.stop, cert_out=cert_out
         )
     output_format(as_json).report(result, luks_container_lines)
-    job.conclude(result.failure, interrupted="interrupted; what was written is recorded above")
+    job.conclude(result.failure, remedy=None)
 
 
 def _dry_run(

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from expunge.core.errors import BusyError, IntegrityError, TargetError
 
@@ -207,3 +208,24 @@ def integrity_check(conn: sqlite3.Connection) -> tuple[str, ...]:
     """SQLite's ``PRAGMA integrity_check``: empty when the file is sound."""
     rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
     return () if rows == ["ok"] else tuple(rows)
+
+
+class SQLiteFile:
+    """One open expunge database file: its path, its connection, its errors translated."""
+
+    kind: DatabaseKind
+    path: Path
+    _conn: sqlite3.Connection
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
+        return translating_errors(self.path, self.kind, doing)

@@ -15,8 +15,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from expunge.core.clock import rfc3339
 from expunge.core.errors import ExpungeError, IntegrityError, UsageError
 from expunge.core.strictjson import Fields
 from expunge.ledger.ids import validate_document_id
@@ -40,9 +41,8 @@ def utc_second(moment: datetime, what: str = "time") -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    """``2026-11-24T19:40:17Z``: the only time form the ledger writes."""
-    m = moment.astimezone(UTC)
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    """``2026-11-24T19:40:17Z``: the only time form the ledger writes (whole seconds)."""
+    return rfc3339(moment, "seconds")
 
 
 def parse_time(text: str, what: str) -> datetime:
@@ -79,6 +79,41 @@ def _absolute(value: str, what: str) -> None:
 def _unique(values: tuple[str, ...], what: str) -> None:
     if len(set(values)) != len(values):
         raise UsageError(f"{what} lists the same value twice", target=what)
+
+
+class DocumentFields(Protocol):
+    """What a registration says of a document (the event, and the state derived from it)."""
+
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def classification(self) -> str: ...
+    @property
+    def custodian(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def retain_until(self) -> datetime | None: ...
+
+
+def document_fields(document: DocumentFields) -> dict[str, Any]:
+    """The JSON form of a document's registered facts, shared by events and states."""
+    return {
+        "doc_id": document.doc_id,
+        "title": document.title,
+        "classification": document.classification,
+        "custodian": document.custodian,
+        "path": document.path,
+        "size": document.size,
+        "digest": document.digest,
+        "retain_until": format_time(document.retain_until) if document.retain_until else None,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +155,7 @@ class Register:
         """JSON form."""
         return {
             "type": self.kind,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "classification": self.classification,
-            "custodian": self.custodian,
-            "path": self.path,
-            "size": self.size,
-            "digest": self.digest,
-            "retain_until": format_time(self.retain_until) if self.retain_until else None,
+            **document_fields(self),
             "sealed": self.sealed,
         }
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,10 +33,10 @@ from typing import Any
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
+    SQLiteFile,
     durability,
     integrity_check,
     open_database,
-    translating_errors,
     write_transaction,
 )
 from expunge.ledger.events import format_time, parse_time, utc_second
@@ -160,8 +159,10 @@ def scan_file(path: Path, needle: bytes) -> list[int]:
     return offsets
 
 
-class SQLiteKeyStore:
+class SQLiteKeyStore(SQLiteFile):
     """Wrapped document keys in ``<home>/keystore.db``, a file separate from the ledger."""
+
+    kind = KEYSTORE_DB
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0):
         """Open the key store at ``path``, creating it (mode 0600) when ``create`` allows."""
@@ -169,19 +170,6 @@ class SQLiteKeyStore:
         self._conn, _ = open_database(
             self.path, KEYSTORE_DB, create=create, timeout=timeout, new_meta={}
         )
-
-    def __enter__(self) -> SQLiteKeyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def _errors(self, doing: str) -> AbstractContextManager[None]:
-        return translating_errors(self.path, KEYSTORE_DB, doing)
 
     def _tombstone(self, doc_id: str) -> Tombstone | None:
         row = self._conn.execute(

@@ -28,6 +28,7 @@ from expunge.ledger.events import (
     Register,
     Seal,
     Transfer,
+    document_fields,
     format_time,
 )
 
@@ -182,14 +183,7 @@ class DocumentState:
     def to_dict(self) -> dict[str, Any]:
         """JSON form, for ``ledger list --json`` and ``ledger show``."""
         return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "classification": self.classification,
-            "custodian": self.custodian,
-            "path": self.path,
-            "size": self.size,
-            "digest": self.digest,
-            "retain_until": format_time(self.retain_until) if self.retain_until else None,
+            **document_fields(self),
             "registered_seq": self.registered_seq,
             "registered_at": format_time(self.registered_at),
             "registered_sealed": self.registered_sealed,

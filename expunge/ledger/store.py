@@ -26,10 +26,10 @@ from typing import Any, Protocol
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
+    SQLiteFile,
     durability,
     integrity_check,
     open_database,
-    translating_errors,
     write_transaction,
 )
 from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
@@ -106,8 +106,10 @@ def _as_bytes(value: object) -> bytes:
     return value if isinstance(value, bytes) else b""
 
 
-class SQLiteLedgerStore:
+class SQLiteLedgerStore(SQLiteFile):
     """The embedded ledger: one SQLite file. Not shared between threads; open one each."""
+
+    kind = LEDGER_DB
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0):
         """Open the ledger at ``path``, creating it (mode 0600) when ``create`` allows.
@@ -138,19 +140,6 @@ class SQLiteLedgerStore:
     def location(self) -> str:
         """The database file."""
         return str(self.path)
-
-    def __enter__(self) -> SQLiteLedgerStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def _errors(self, doing: str) -> AbstractContextManager[None]:
-        return translating_errors(self.path, LEDGER_DB, doing)
 
     def _write(self) -> AbstractContextManager[None]:
         return write_transaction(self._conn)

@@ -7,12 +7,15 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from expunge.certificates import ErrorRecord, LedgerAnchor, Limitation, Media
-from expunge.certificates.subjects import (
+from expunge.certificates import (
     ByteRange,
     DriveSubject,
+    ErrorRecord,
     FileSubject,
     KeyErasure,
+    LedgerAnchor,
+    Limitation,
+    Media,
     PassKind,
     PassRecord,
     SubjectRecord,

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from expunge.core.clock import utc_now
-from expunge.core.errors import ExpungeError, RefusedError, TargetError
-from expunge.core.outcome import Outcome
+from expunge.core.errors import RefusedError, TargetError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.state import Location
 from expunge.shred import files
@@ -19,14 +18,14 @@ from expunge.shred.methods import Method
 from expunge.verify import VerifyOptions
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
-from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.run import _Run, fingerprint
 
 
 @dataclass(frozen=True)
-class DocumentDestruction:
+class DocumentDestruction(AroundDestruction):
     """``expunge destroy DOC``: the files destroyed under one certificate, and the
     recorded locations still outstanding afterwards (media not present, missing paths,
     files whose content was not the document's)."""
@@ -36,16 +35,6 @@ class DocumentDestruction:
     destruction: Destruction
     outstanding: tuple[Location, ...]
     untouched: tuple[str, ...] = ()
-
-    @property
-    def status(self) -> Outcome:
-        """The destruction's status (outstanding copies do not fail it: they are listed)."""
-        return self.destruction.status
-
-    @property
-    def failure(self) -> ExpungeError | None:
-        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
-        return self.destruction.failure
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

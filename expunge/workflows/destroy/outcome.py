@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expunge.core.errors import ExpungeError, MediaIOError, VerificationError
+from expunge.core.outcome import Outcome
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FilesWork
 
@@ -43,6 +44,22 @@ class Destruction(FilesWork):
             "errors": list(self.errors),
             "ledger": self.ledger.to_dict() if self.ledger else None,
         }
+
+
+class AroundDestruction:
+    """A result built around one destruction, whose status and failure are that one's."""
+
+    destruction: Destruction
+
+    @property
+    def status(self) -> Outcome:
+        """The destruction's status."""
+        return self.destruction.status
+
+    @property
+    def failure(self) -> ExpungeError | None:
+        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
+        return self.destruction.failure
 
 
 def destructions_failure(results: Sequence[Destruction]) -> ExpungeError | None:

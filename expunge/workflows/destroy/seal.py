@@ -8,39 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from expunge.core.clock import utc_now
-from expunge.core.errors import ExpungeError
-from expunge.core.outcome import Outcome
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method
 from expunge.verify import VerifyOptions
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.destroy.files import shred_paths
-from expunge.workflows.destroy.outcome import Destruction
+from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.plan import preflight
 from expunge.workflows.destroy.request import ShredRequest
 
 
 @dataclass(frozen=True)
-class Sealing:
+class Sealing(AroundDestruction):
     """``expunge seal PATH``: the sealed document, and the shredding of its plaintext."""
 
     sealed: cryptoerase.SealedDocument
-    plaintext: Destruction
-
-    @property
-    def status(self) -> Outcome:
-        """The plaintext's destruction status (the sealing itself succeeded or raised)."""
-        return self.plaintext.status
-
-    @property
-    def failure(self) -> ExpungeError | None:
-        """Why it did not succeed, as the error to exit with; ``None`` when it did."""
-        return self.plaintext.failure
+    destruction: Destruction
+    """The plaintext's destruction (the sealing itself succeeded or raised)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {**self.sealed.to_dict(), "plaintext": self.plaintext.to_dict()}
+        return {**self.sealed.to_dict(), "plaintext": self.destruction.to_dict()}
 
 
 def seal_document(
