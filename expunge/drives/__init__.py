@@ -1,4 +1,5 @@
-"""Whole drives: discovery, identity, the safety interlocks, opening for a wipe, hot-plug.
+"""Whole drives: discovery, identity, the safety interlocks, opening for a wipe, hot-plug,
+and what the medium allows.
 
 The only package that imports pyudev. Discovery reads the kernel's view (sysfs) through
 pyudev and works without a udev daemon: udev properties are used when a udev database
@@ -22,12 +23,21 @@ fixed disks; it exists so that station mode can be tested with loop devices.
 
 Modules: ``model`` (the facts), ``interlocks`` (pure rules), ``system`` (mounts, swap,
 system disks), ``discovery`` (pyudev enumeration), ``device`` (the guarded open),
-``watch`` (hot-plug).
+``watch`` (hot-plug), ``media`` (media type and limitations).
 """
 
 from expunge.drives.device import OpenDevice, open_for_wipe
 from expunge.drives.discovery import find_drive, list_drives
 from expunge.drives.interlocks import DriveRefused, Reason, identity_changes, interlock_reasons
+from expunge.drives.media import (
+    HDPARM_TIMEOUT_SECONDS,
+    MediaLimitation,
+    hidden_area_limitation,
+    is_flash,
+    media_limitations,
+    media_type,
+    parse_hdparm_max,
+)
 from expunge.drives.model import Drive, Identity, Partition, SystemFacts, confirm_token_matches
 from expunge.drives.system import (
     BOOT_PATHS,
@@ -43,6 +53,7 @@ from expunge.drives.watch import POLL_SECONDS, WatchFilter, watch_drives
 
 __all__ = [
     "BOOT_PATHS",
+    "HDPARM_TIMEOUT_SECONDS",
     "MOUNTINFO",
     "POLL_SECONDS",
     "SWAPS",
@@ -50,6 +61,7 @@ __all__ = [
     "Drive",
     "DriveRefused",
     "Identity",
+    "MediaLimitation",
     "Mount",
     "OpenDevice",
     "Partition",
@@ -58,10 +70,15 @@ __all__ = [
     "WatchFilter",
     "confirm_token_matches",
     "find_drive",
+    "hidden_area_limitation",
     "identity_changes",
     "interlock_reasons",
+    "is_flash",
     "list_drives",
+    "media_limitations",
+    "media_type",
     "open_for_wipe",
+    "parse_hdparm_max",
     "parse_mountinfo",
     "parse_swaps",
     "system_facts",
