@@ -65,9 +65,12 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
     return number << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[unit]
 
 
+def _vendor_model(drive: Drive) -> str:
+    return " ".join(p for p in (drive.vendor, drive.model) if p) or "-"
+
+
 def _describe(drive: Drive) -> str:
-    name = " ".join(p for p in (drive.vendor, drive.model) if p) or "-"
-    return f"{drive.node} ({human_bytes(drive.size)}, {drive.bus}, {name})"
+    return f"{drive.node} ({human_bytes(drive.size)}, {drive.bus}, {_vendor_model(drive)})"
 
 
 @click.group()
@@ -101,7 +104,7 @@ def list_cmd(
     click.echo(f"{'NODE':<14} {'SIZE':>10}  {'BUS':<8} {'VENDOR/MODEL':<28} {'IDENTITY':<22} WIPE")
     for check in checks:
         d = check.drive
-        name = " ".join(p for p in (d.vendor, d.model) if p) or "-"
+        name = _vendor_model(d)
         verdict = (
             "may be wiped" if check.may_wipe else "no: " + "; ".join(r.text for r in check.reasons)
         )
@@ -168,7 +171,7 @@ def _render(result: drive_wipe.DriveWipe) -> None:
         f"{head} {human_bytes(wipe.identity.size)} {result.drive.bus}, {wipe.method}, "
         f"{len(wipe.passes)}/{wipe.planned_passes} passes{rate}"
     )
-    for check in (*result.pass_verifications, *(v for v in [result.verification] if v)):
+    for check in result.verifications:
         click.echo(f"  {verification_line(check)}")
     for lim in wipe.limitations:
         click.echo(f"  note: {lim.text}")

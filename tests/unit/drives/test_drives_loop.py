@@ -19,13 +19,13 @@ from expunge.core.errors import EXIT_REFUSED, RefusedError, TargetError
 from expunge.drives import (
     DriveRefused,
     Identity,
-    _fd_diskseq,
     find_drive,
     interlock_reasons,
     list_drives,
     open_for_wipe,
     system_facts,
 )
+from expunge.drives.device import _fd_diskseq
 from tests.support.drives import Loops, file_digest, needs_root, write_image, write_mbr
 
 pytestmark = [needs_root, pytest.mark.root]

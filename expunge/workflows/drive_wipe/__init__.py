@@ -1,0 +1,34 @@
+"""Whole drives: wipe several at once, verify and certify each; and the hot-plug station.
+
+Layer 2. For every drive the order is fixed: open it exclusively right before the first
+write (``drives.open_for_wipe`` re-reads size and diskseq through the descriptor and
+re-runs the interlocks), overwrite it with the same engine as files (``O_DIRECT`` from
+page-aligned buffers where the kernel takes it, in multiples of the logical block size),
+read it back with ``O_DIRECT``, and sign one certificate per drive. A refused drive is
+reported with its reason: nothing is written to it and no certificate is issued.
+
+Drives wipe in parallel, one worker thread each: AES-CTR, BLAKE3 and the I/O release the
+GIL, so several drives take about as long as the slowest. One drive's failure never stops
+the others.
+
+Modules: ``checks`` (drives judged for confirmation), ``model`` (request and result),
+``worker`` (one drive), ``certificate`` (its draft, signed and recorded), ``parallel``
+(several drives at once), ``station`` (the watch loop).
+"""
+
+from expunge.workflows.drive_wipe.checks import DriveCheck, check_drives, survey
+from expunge.workflows.drive_wipe.model import DriveRequest, DriveStatus, DriveWipe
+from expunge.workflows.drive_wipe.parallel import wipe_drives
+from expunge.workflows.drive_wipe.station import StationPlan, run_station
+
+__all__ = [
+    "DriveCheck",
+    "DriveRequest",
+    "DriveStatus",
+    "DriveWipe",
+    "StationPlan",
+    "check_drives",
+    "run_station",
+    "survey",
+    "wipe_drives",
+]

@@ -1,0 +1,121 @@
+"""What a drive wipe is asked to do, and what it did: the request and the per-drive result,
+whose status is computed here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from expunge.core.errors import ExpungeError, RefusedError
+from expunge.core.outcome import Outcome
+from expunge.drives import Drive, DriveRefused, Identity
+from expunge.shred.journal import JournalEvent
+from expunge.shred.methods import Method
+from expunge.shred.report import WipeReport
+from expunge.verify import VerificationReport, VerifyOptions
+from expunge.workflows import certify
+
+REFUSED: Literal["refused"] = "refused"
+DriveStatus = Outcome | Literal["refused"]
+"""How one drive ended: an ``Outcome``, or ``refused`` when nothing was written to it."""
+
+
+@dataclass(frozen=True)
+class DriveRequest:
+    """One drive to wipe: as listed, as the operator confirmed it, and how to wipe it."""
+
+    drive: Drive
+    confirmed: Identity
+    method: Method
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    allow_fixed: bool = False
+    include_virtual: bool = False
+    then: Method | None = None
+    """With ``-m luks-erase``: the overwrite of the whole volume after the erase."""
+    resume: bool = False
+    """Finish the interrupted wipe journaled for this drive (same medium only)."""
+    on_error: Literal["continue", "abort"] = "continue"
+
+
+@dataclass(frozen=True)
+class DriveWipe:
+    """One drive: what was written, what read-back found, and its certificate.
+
+    ``problem`` is what stopped the drive from being wiped (a refusal: nothing written,
+    no certificate) or what went wrong around the wipe (a read-back that could not run,
+    a certificate that could not be written). ``drive`` holds the facts re-read after
+    opening when the drive was opened, else as listed.
+    """
+
+    drive: Drive
+    token: str
+    started: datetime
+    finished: datetime
+    wipe: WipeReport | None = None
+    verification: VerificationReport | None = None
+    pass_verifications: tuple[VerificationReport, ...] = ()
+    problem: ExpungeError | None = field(default=None, compare=False)
+    certificate: certify.IssuedCertificate | None = None
+    journal_events: tuple[JournalEvent, ...] = ()
+    ledger_documents: tuple[str, ...] = ()
+
+    @property
+    def node(self) -> str:
+        """The device node."""
+        return self.drive.node
+
+    @property
+    def verifications(self) -> tuple[VerificationReport, ...]:
+        """Every read-back in order: the passes checked one by one, then the final one."""
+        final = () if self.verification is None else (self.verification,)
+        return (*self.pass_verifications, *final)
+
+    @property
+    def refused(self) -> bool:
+        """Refused before anything was written."""
+        return self.wipe is None and isinstance(self.problem, RefusedError)
+
+    @property
+    def verification_failed(self) -> bool:
+        """A read-back found content other than what was written."""
+        return any(v.status == "failed" and not v.interrupted for v in self.verifications)
+
+    @property
+    def outcome(self) -> Outcome:
+        """``success`` only when every pass completed, read-back (if any) matched and the
+        certificate was written; a drive that was never written to ``failed``."""
+        if self.wipe is None:
+            return Outcome.FAILED
+        wiped = Outcome(self.wipe.status)
+        if wiped is not Outcome.SUCCESS:
+            return wiped
+        if any(v.interrupted for v in self.verifications):
+            return Outcome.INTERRUPTED
+        if self.verification_failed or self.problem is not None:
+            return Outcome.FAILED
+        return Outcome.SUCCESS
+
+    @property
+    def status(self) -> DriveStatus:
+        """The outcome, or ``refused`` when the drive was refused (an interlock, a changed
+        identity, a busy device) before anything was written."""
+        return REFUSED if self.refused else self.outcome
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        reasons = self.problem.reasons if isinstance(self.problem, DriveRefused) else ()
+        return {
+            "node": self.node,
+            "identity_token": self.token,
+            "status": self.status,
+            "drive": self.drive.to_dict(),
+            "error": self.problem.diagnostics() if self.problem else None,
+            "reasons": [r.to_dict() for r in reasons],
+            "wipe": self.wipe.to_dict() if self.wipe else None,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "pass_verifications": [v.to_dict() for v in self.pass_verifications],
+            "certificate": str(self.certificate.path) if self.certificate else None,
+            "ledger_documents_destroyed": list(self.ledger_documents),
+            "certificate_outcome": self.certificate.outcome if self.certificate else None,
+        }

@@ -1,0 +1,297 @@
+"""One drive: opened (and so checked again) right before the first write, overwritten or
+crypto-erased, read back, closed, then certified."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from expunge.core.clock import utc_now
+from expunge.core.errors import ExpungeError, TargetError, VerificationError
+from expunge.core.outcome import Outcome
+from expunge.core.progress import ProgressSink, StopRequest
+from expunge.drives import (
+    Drive,
+    OpenDevice,
+    hidden_area_limitation,
+    media_limitations,
+    open_for_wipe,
+)
+from expunge.shred.journal import JournalEvent, JournalTarget
+from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, resolve
+from expunge.shred.overwrite import PassOptions
+from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
+from expunge.shred.resume import JournaledRun, journaled_passes
+from expunge.verify import VerificationReport, make_plan, verify_fd
+from expunge.workflows import certify, cryptoerase
+from expunge.workflows.drive_wipe.certificate import issue, luks_draft, overwrite_draft
+from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
+
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def open_drive(request: DriveRequest, home: Path) -> OpenDevice | DriveWipe:
+    """The drive opened for writing, or why it was not (as a result: nothing written)."""
+    started = utc_now()
+    try:
+        device = open_for_wipe(
+            request.drive,
+            request.confirmed,
+            home=home,
+            allow_fixed=request.allow_fixed,
+            include_virtual=request.include_virtual,
+        )
+        if is_crypto_erase(request.method):
+            with _closed_on_error(device):
+                cryptoerase.check_luks_volume(device.fd, device.node)
+        return device
+    except ExpungeError as exc:
+        problem = exc
+    except OSError as exc:
+        problem = TargetError(
+            f"cannot read the device's identity: {exc.strerror}",
+            target=request.drive.node,
+            remedy="check the drive and its connection",
+        )
+    return DriveWipe(request.drive, request.confirmed.token, started, utc_now(), problem=problem)
+
+
+@dataclass(frozen=True)
+class _Overwrite:
+    """What the passes left: their results, their read-backs, and the journal that ran them."""
+
+    journaled: JournaledRun | None
+    passes: tuple[PassResult, ...]
+    planned: int
+    final: VerificationReport | None
+    pass_checks: tuple[VerificationReport, ...]
+
+
+@dataclass
+class Worker:
+    """Wipes, reads back and certifies one opened drive; errors that do not stop the wipe
+    are collected in ``errors`` for its report."""
+
+    device: OpenDevice
+    request: DriveRequest
+    station: certify.Station
+    progress: ProgressSink
+    stop: StopRequest | None
+    errors: list[str] = field(default_factory=list)
+
+    def run(self, started: datetime) -> DriveWipe:
+        """Wipe and read back the drive, close it, then sign its certificate."""
+        if is_crypto_erase(self.request.method):
+            return self.run_luks(started)
+        return self.run_overwrite(started)
+
+    def run_overwrite(self, started: datetime) -> DriveWipe:
+        """Overwrite the drive with the request's method, journaled so it can resume."""
+        device, request = self.device, self.request
+        with device:
+            limitations = _medium_limitations(device.drive)
+            try:
+                written = self.overwrite()
+            except ExpungeError as exc:
+                # A pending or foreign journal: refused before the first write.
+                return self.result(started, problem=exc)
+            identity = _identity(device)
+        journaled = written.journaled
+        wipe = self.report(
+            identity, request.method.name, written.passes, written.planned, limitations
+        )
+        done = self.result(
+            started,
+            wipe=wipe,
+            verification=written.final,
+            pass_verifications=written.pass_checks,
+            journal_events=journaled.events if journaled is not None else (),
+        )
+        certified = issue(done, overwrite_draft(done, wipe, request, self.stop), self.station)
+        if journaled is not None and certified.certificate and done.status != Outcome.INTERRUPTED:
+            # Certified with a final outcome: nothing is left to resume.
+            journaled.journal.complete()
+        return certified
+
+    def run_luks(self, started: datetime) -> DriveWipe:
+        """Crypto-erase the LUKS volume (then ``--then``)."""
+        device, request = self.device, self.request
+        with device:
+            limitations = _medium_limitations(device.drive)
+            work = cryptoerase.erase_luks(
+                device.fd,
+                device.node,
+                device.size,
+                self.options(),
+                then=request.then,
+                read_back=self.read_back if request.verify.mode != "none" else None,
+            )
+            identity = _identity(device)
+        wipe = self.report(
+            identity, LUKS_ERASE.name, work.passes, 1 + work.then_planned, limitations, work.errors
+        )
+        failed = None
+        if work.report.status == "failed":
+            failed = VerificationError(
+                "the erased LUKS metadata did not read back as written",
+                target=device.node,
+                remedy="wipe it again, or overwrite the whole drive",
+            )
+        done = self.result(started, wipe=wipe, verification=work.then_check, problem=failed)
+        return issue(done, luks_draft(done, wipe, work, request, self.stop), self.station)
+
+    def overwrite(self) -> _Overwrite:
+        """Run the passes; each is read back with ``--verify-all``, else only the last one
+        once every pass completed. The journal's refusal (a pending or foreign journal)
+        raises, before the first write."""
+        verify = self.request.verify
+        every = verify.every_pass and verify.mode != "none"
+        checks: list[VerificationReport | None] = []
+        after = (lambda r: checks.append(self.read_back(r))) if every else None
+        journaled = self.journaled(after)
+        results = journaled.passes if journaled is not None else ()
+        planned = len(resolve(self.request.method))
+        complete = len(results) == planned and all(p.complete for p in results)
+        final: VerificationReport | None = None
+        if every and checks and len(checks) == len(results):
+            final = checks.pop()
+        elif complete and verify.mode != "none" and not every:
+            final = self.read_back(results[-1])
+        pass_checks = tuple(v for v in checks if v is not None)
+        return _Overwrite(journaled, results, planned, final, pass_checks)
+
+    def journaled(self, after: Callable[[PassResult], None] | None) -> JournaledRun | None:
+        """The passes, run under the drive's wipe journal; None when writing stopped on an
+        I/O error before the journal could report (the error is recorded)."""
+        options = replace(self.options(), on_error=self.request.on_error)
+        try:
+            return journaled_passes(
+                self.device.fd,
+                _journal_target(self.device),
+                self.request.method,
+                self.station.home.journal,
+                options,
+                resume=self.request.resume,
+                stop=self.stop,
+                after_pass=after,
+            )
+        except OSError as exc:
+            self.errors.append(f"writing stopped: {exc.strerror}")
+            return None
+
+    def read_back(self, result: PassResult) -> VerificationReport | None:
+        """The drive read back against ``result``'s pattern; errors recorded, not raised."""
+        device, verify = self.device, self.request.verify
+        try:
+            plan = make_plan(
+                device.size, verify.mode, coverage=verify.coverage, align=device.logical_block_size
+            )
+            return verify_fd(
+                device.fd,
+                result.pattern,
+                plan,
+                progress=self.progress,
+                task=f"{device.node} verify",
+                stop=self.stop,
+                name=device.node,
+            )
+        except ExpungeError as exc:
+            self.errors.append(f"read-back of pass {result.index}: {exc.diagnostics()}")
+        except OSError as exc:
+            self.errors.append(f"read-back of pass {result.index}: {exc.strerror}")
+        return None
+
+    def options(self) -> PassOptions:
+        """How passes write to this drive."""
+        device = self.device
+        return PassOptions(
+            block_size=device.logical_block_size,
+            buffered=not device.direct,
+            progress=self.progress,
+            task=device.node,
+            stop=self.stop,
+        )
+
+    def report(
+        self,
+        identity: TargetIdentity,
+        method: str,
+        passes: tuple[PassResult, ...],
+        planned: int,
+        limitations: tuple[Limitation, ...],
+        errors: tuple[str, ...] = (),
+    ) -> WipeReport:
+        """The wipe report of ``passes`` (of ``planned``), with the errors met on the way
+        and ``errors`` of the method itself."""
+        return WipeReport(
+            identity=identity,
+            method=method,
+            passes=passes,
+            planned_passes=planned,
+            limitations=limitations,
+            errors=(*self.errors, *errors),
+        )
+
+    def result(
+        self,
+        started: datetime,
+        *,
+        wipe: WipeReport | None = None,
+        verification: VerificationReport | None = None,
+        pass_verifications: tuple[VerificationReport, ...] = (),
+        journal_events: tuple[JournalEvent, ...] = (),
+        problem: ExpungeError | None = None,
+    ) -> DriveWipe:
+        """This drive's result, finished now, with the facts re-read when it was opened."""
+        return DriveWipe(
+            drive=self.device.drive,
+            token=self.request.confirmed.token,
+            started=started,
+            finished=utc_now(),
+            wipe=wipe,
+            verification=verification,
+            pass_verifications=pass_verifications,
+            problem=problem,
+            journal_events=journal_events,
+        )
+
+
+@contextmanager
+def _closed_on_error(device: OpenDevice) -> Iterator[None]:
+    """Close ``device`` if the block raises (a refusal after opening)."""
+    try:
+        yield
+    except BaseException:
+        device.close()
+        raise
+
+
+def _medium_limitations(drive: Drive) -> tuple[Limitation, ...]:
+    """What the medium keeps from an overwrite, in the wipe report's terms."""
+    found = (*media_limitations(drive), hidden_area_limitation(drive))
+    return tuple(Limitation(f.code, f.text, f.remedy) for f in found)
+
+
+def _journal_target(device: OpenDevice) -> JournalTarget:
+    """The drive as its wipe journal identifies it: a re-attached or other medium differs."""
+    try:
+        boot_id = _BOOT_ID.read_text(encoding="ascii").strip()
+    except OSError:
+        boot_id = ""
+    return JournalTarget.from_identity(
+        _identity(device),
+        diskseq=device.diskseq,
+        serial=device.drive.serial or "",
+        boot_id=boot_id,
+    )
+
+
+def _identity(device: OpenDevice) -> TargetIdentity:
+    st = os.fstat(device.fd)
+    return TargetIdentity(
+        path=device.node, kind="device", size=device.size, device=st.st_rdev, inode=st.st_ino
+    )
