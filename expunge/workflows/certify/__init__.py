@@ -14,6 +14,8 @@ from expunge.workflows.certify.claims import (
     sanitization,
 )
 from expunge.workflows.certify.drafts import (
+    drive_luks_draft,
+    drive_overwrite_draft,
     error_records,
     file_subject,
     files_draft,
@@ -29,6 +31,7 @@ from expunge.workflows.certify.drafts import (
 )
 from expunge.workflows.certify.expected import final_pattern_for
 from expunge.workflows.certify.outcomes import (
+    DriveWork,
     FileOutcome,
     FilesWork,
     KeyErasureOutcome,
@@ -49,6 +52,7 @@ __all__ = [
     "FLASH_NOTE",
     "KEY_ERASE_METHOD",
     "CertificateDraft",
+    "DriveWork",
     "FileOutcome",
     "FilesWork",
     "IssuedCertificate",
@@ -56,6 +60,8 @@ __all__ = [
     "LuksWork",
     "Station",
     "checked_status",
+    "drive_luks_draft",
+    "drive_overwrite_draft",
     "error_records",
     "file_subject",
     "files_draft",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from expunge.certificates.subjects import FileSubject
 from expunge.core.outcome import Outcome
+from expunge.drives import Drive
 from expunge.ledger.keystore import DestroyedKey
 from expunge.shred import luks
 from expunge.shred.journal import JournalEvent
@@ -162,3 +163,41 @@ class LuksWork:
         )
         checked = self.then_check is None or self.then_check.status == "success"
         return Outcome.SUCCESS if done and checked and not self.errors else Outcome.FAILED
+
+
+@dataclass(frozen=True)
+class DriveWork:
+    """One whole drive and what wiping it did, before it is certified: ``drive`` holds the
+    facts re-read after opening when it was opened, else as listed."""
+
+    drive: Drive
+    token: str
+    started: datetime
+    finished: datetime
+    wipe: WipeReport | None = None
+    verification: VerificationReport | None = None
+    pass_verifications: tuple[VerificationReport, ...] = ()
+    journal_events: tuple[JournalEvent, ...] = ()
+
+    @property
+    def node(self) -> str:
+        """The device node."""
+        return self.drive.node
+
+    @property
+    def verifications(self) -> tuple[VerificationReport, ...]:
+        """Every read-back in order: the passes checked one by one, then the final one."""
+        final = () if self.verification is None else (self.verification,)
+        return (*self.pass_verifications, *final)
+
+    @property
+    def verification_failed(self) -> bool:
+        """A read-back found content other than what was written."""
+        return mismatch_found(self.verifications)
+
+    @property
+    def written_outcome(self) -> Outcome:
+        """How the writing and its read-backs ended; a drive never written to ``failed``."""
+        if self.wipe is None:
+            return Outcome.FAILED
+        return checked_status(self.wipe.status, self.verifications)

@@ -4,17 +4,15 @@ whose status is computed here and nowhere else."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from expunge.core.errors import ExpungeError, RefusedError
 from expunge.core.outcome import Outcome
 from expunge.drives import Drive, DriveRefused, Identity
-from expunge.shred.journal import JournalEvent
 from expunge.shred.methods import Method
-from expunge.shred.report import WipeReport
-from expunge.verify import VerificationReport, VerifyOptions
+from expunge.verify import VerifyOptions
 from expunge.workflows import certify
+from expunge.workflows.certify.outcomes import DriveWork
 
 REFUSED: Literal["refused"] = "refused"
 DriveStatus = Outcome | Literal["refused"]
@@ -39,37 +37,17 @@ class DriveRequest:
 
 
 @dataclass(frozen=True)
-class DriveWipe:
+class DriveWipe(DriveWork):
     """One drive: what was written, what read-back found, and its certificate.
 
     ``problem`` is what stopped the drive from being wiped (a refusal: nothing written,
     no certificate) or what went wrong around the wipe (a read-back that could not run,
-    a certificate that could not be written). ``drive`` holds the facts re-read after
-    opening when the drive was opened, else as listed.
+    a certificate that could not be written).
     """
 
-    drive: Drive
-    token: str
-    started: datetime
-    finished: datetime
-    wipe: WipeReport | None = None
-    verification: VerificationReport | None = None
-    pass_verifications: tuple[VerificationReport, ...] = ()
     problem: ExpungeError | None = field(default=None, compare=False)
     certificate: certify.IssuedCertificate | None = None
-    journal_events: tuple[JournalEvent, ...] = ()
     ledger_documents: tuple[str, ...] = ()
-
-    @property
-    def node(self) -> str:
-        """The device node."""
-        return self.drive.node
-
-    @property
-    def verifications(self) -> tuple[VerificationReport, ...]:
-        """Every read-back in order: the passes checked one by one, then the final one."""
-        final = () if self.verification is None else (self.verification,)
-        return (*self.pass_verifications, *final)
 
     @property
     def refused(self) -> bool:
@@ -77,24 +55,13 @@ class DriveWipe:
         return self.wipe is None and isinstance(self.problem, RefusedError)
 
     @property
-    def verification_failed(self) -> bool:
-        """A read-back found content other than what was written."""
-        return any(v.status == "failed" and not v.interrupted for v in self.verifications)
-
-    @property
     def outcome(self) -> Outcome:
         """``success`` only when every pass completed, read-back (if any) matched and the
         certificate was written; a drive that was never written to ``failed``."""
-        if self.wipe is None:
+        written = self.written_outcome
+        if written is Outcome.SUCCESS and self.problem is not None:
             return Outcome.FAILED
-        wiped = Outcome(self.wipe.status)
-        if wiped is not Outcome.SUCCESS:
-            return wiped
-        if any(v.interrupted for v in self.verifications):
-            return Outcome.INTERRUPTED
-        if self.verification_failed or self.problem is not None:
-            return Outcome.FAILED
-        return Outcome.SUCCESS
+        return written
 
     @property
     def status(self) -> DriveStatus:

@@ -28,7 +28,7 @@ from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeRep
 from expunge.shred.resume import JournaledRun, journaled_passes
 from expunge.verify import VerificationReport, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase
-from expunge.workflows.drive_wipe.certificate import issue, luks_draft, overwrite_draft
+from expunge.workflows.drive_wipe.certificate import issue
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -111,7 +111,7 @@ class Worker:
             pass_verifications=written.pass_checks,
             journal_events=journaled.events if journaled is not None else (),
         )
-        certified = issue(done, overwrite_draft(done, wipe, request, self.stop), self.station)
+        certified = issue(done, self.overwrite_draft(done, wipe), self.station)
         if journaled is not None and certified.certificate and done.status != Outcome.INTERRUPTED:
             # Certified with a final outcome: nothing is left to resume.
             journaled.journal.complete()
@@ -142,7 +142,24 @@ class Worker:
                 remedy="wipe it again, or overwrite the whole drive",
             )
         done = self.result(started, wipe=wipe, verification=work.then_check, problem=failed)
-        return issue(done, luks_draft(done, wipe, work, request, self.stop), self.station)
+        return issue(done, self.luks_draft(done, wipe, work), self.station)
+
+    def overwrite_draft(self, done: DriveWipe, wipe: WipeReport) -> certify.CertificateDraft:
+        """The certificate draft of this drive's overwrite."""
+        method, mode = self.request.method, self.request.verify.mode
+        return certify.drive_overwrite_draft(done, wipe, method, mode, self.stop_reason)
+
+    def luks_draft(
+        self, done: DriveWipe, wipe: WipeReport, work: certify.LuksWork
+    ) -> certify.CertificateDraft:
+        """The certificate draft of this drive's LUKS crypto-erase."""
+        mode = self.request.verify.mode
+        return certify.drive_luks_draft(done, wipe, work, mode, self.stop_reason)
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the operator stopped the wipe, if they did."""
+        return self.stop.reason if self.stop is not None and self.stop.is_set() else None
 
     def overwrite(self) -> _Overwrite:
         """Run the passes; each is read back with ``--verify-all``, else only the last one
