@@ -44,14 +44,24 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 import blake3
 
 from expunge.core.errors import IntegrityError, UsageError
 
-Mode = Literal["nist", "quick", "full", "none"]
-MODES: tuple[Mode, ...] = ("nist", "quick", "full", "none")
+
+class VerifyMode(StrEnum):
+    """How a plan chooses the blocks to read back (see the module docstring)."""
+
+    NIST = "nist"
+    QUICK = "quick"
+    FULL = "full"
+    NONE = "none"
+
+
+MODES: tuple[VerifyMode, ...] = tuple(VerifyMode)
 
 NIST_SUBSECTIONS = 1000
 """NIST SP 800-88 Rev. 1: at least 1,000 equal subsections."""
@@ -83,7 +93,7 @@ class SamplePlan:
     random samples were drawn from (0 for ``full`` and ``none``).
     """
 
-    mode: Mode
+    mode: VerifyMode
     seed: bytes
     size: int
     block_size: int
@@ -95,6 +105,8 @@ class SamplePlan:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UsageError(f"unknown verification mode {self.mode!r}")
+        # Callers may name the mode by its string; the plan holds the enum member.
+        object.__setattr__(self, "mode", VerifyMode(self.mode))
         if self.size < 0 or self.block_size <= 0 or self.align <= 0:
             raise UsageError("plan size, block size and alignment must be positive")
         previous = -1
@@ -107,7 +119,7 @@ class SamplePlan:
 
     def __repr__(self) -> str:
         return (
-            f"SamplePlan(mode={self.mode!r}, seed={self.seed_hex!r}, size={self.size}, "
+            f"SamplePlan(mode={self.mode.value!r}, seed={self.seed_hex!r}, size={self.size}, "
             f"block_size={self.block_size}, samples={len(self.offsets)}, "
             f"subsections={self.subsections}, coverage={self.coverage:.4f})"
         )
@@ -148,7 +160,7 @@ class SamplePlan:
     @property
     def coverage(self) -> float:
         """Fraction of the target's bytes the plan reads (1.0 for an empty target)."""
-        if self.mode == "none":
+        if self.mode is VerifyMode.NONE:
             return 0.0
         if self.size == 0:
             return 1.0
@@ -260,7 +272,7 @@ def _round_up(value: int, unit: int) -> int:
     return -(-value // unit) * unit
 
 
-def _check_coverage(mode: Mode, coverage: float | None) -> float:
+def _check_coverage(mode: VerifyMode, coverage: float | None) -> float:
     """The coverage fraction a sampled mode must reach."""
     if coverage is not None and (
         isinstance(coverage, bool) or not isinstance(coverage, int | float)
@@ -268,7 +280,7 @@ def _check_coverage(mode: Mode, coverage: float | None) -> float:
         raise UsageError("coverage must be a number of percent")
     if coverage is not None and not (math.isfinite(coverage) and 0 < coverage <= 100):
         raise UsageError(f"coverage {coverage}% is not in (0, 100]")
-    if mode == "nist":
+    if mode is VerifyMode.NIST:
         if coverage is not None and coverage < NIST_MIN_COVERAGE_PCT:
             raise UsageError(
                 f"nist verification reads at least {NIST_MIN_COVERAGE_PCT:g}%, "
@@ -280,7 +292,7 @@ def _check_coverage(mode: Mode, coverage: float | None) -> float:
 
 def make_plan(
     size: int,
-    mode: str,
+    mode: VerifyMode | str,
     *,
     block_size: int | None = None,
     coverage: float | None = None,
@@ -296,7 +308,7 @@ def make_plan(
     """
     if mode not in MODES:
         raise UsageError(f"unknown verification mode {mode!r}; choose one of {', '.join(MODES)}")
-    the_mode: Mode = mode
+    the_mode = VerifyMode(mode)
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise UsageError(f"target size {size!r} must be a non-negative integer")
     if isinstance(align, bool) or not isinstance(align, int) or align <= 0:
@@ -314,9 +326,9 @@ def make_plan(
         raise UsageError(f"a plan seed is at least {MIN_SEED_BYTES} bytes")
     seed = bytes(seed)
 
-    if the_mode == "none":
+    if the_mode is VerifyMode.NONE:
         return SamplePlan(the_mode, seed, size, block_size or align, (), align, coverage, 0)
-    if the_mode == "full":
+    if the_mode is VerifyMode.FULL:
         block = block_size or _round_up(FULL_BLOCK_BYTES, align)
         return SamplePlan(
             the_mode, seed, size, block, tuple(range(0, size, block)), align, coverage

@@ -7,7 +7,9 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from expunge.core.errors import MediaIOError, TargetError
 from expunge.shred.overwrite import PassOptions, WriteBuffer, write_pass
@@ -145,6 +147,41 @@ def _io_error(name: str, exc: OSError) -> MediaIOError:
     )
 
 
+_Info = TypeVar("_Info", SealInfo, UnsealInfo)
+
+
+def _staged_copy(
+    source: str,
+    destination: str | os.PathLike[str],
+    copy: Callable[[int, int], _Info],
+    *,
+    overwrite: bool,
+    shred: bool,
+) -> _Info:
+    """Run ``copy(src_fd, dst_fd)`` from the file ``source`` into a file staged beside
+    ``destination``, which gets that name only once complete and synced.
+
+    On any failure the staged file is removed (overwritten first with ``shred``).
+    """
+    src = _open_regular(source)
+    try:
+        staged = _Staged(Path(destination), overwrite=overwrite)
+        try:
+            info = copy(src, staged.fd)
+            staged.publish()
+        except OSError as exc:
+            staged.discard(shred=shred)
+            raise _io_error(str(destination), exc) from exc
+        except BaseException:
+            staged.discard(shred=shred)
+            raise
+        finally:
+            staged.close()
+    finally:
+        os.close(src)
+    return info
+
+
 def seal_to_path(
     plain_path: str | os.PathLike[str],
     sealed_path: str | os.PathLike[str],
@@ -156,24 +193,11 @@ def seal_to_path(
     ``sealed_path`` must not exist; it appears only once complete and synced, so the
     plaintext may be shredded as soon as this returns.
     """
-    source = os.fspath(plain_path)
-    src = _open_regular(source)
-    try:
-        staged = _Staged(Path(sealed_path), overwrite=False)
-        try:
-            info = seal_stream(src, staged.fd, document_key, doc_id)
-            staged.publish()
-        except OSError as exc:
-            staged.discard(shred=False)
-            raise _io_error(str(sealed_path), exc) from exc
-        except BaseException:
-            staged.discard(shred=False)
-            raise
-        finally:
-            staged.close()
-    finally:
-        os.close(src)
-    return info
+
+    def seal(src: int, dst: int) -> SealInfo:
+        return seal_stream(src, dst, document_key, doc_id)
+
+    return _staged_copy(os.fspath(plain_path), sealed_path, seal, overwrite=False, shred=False)
 
 
 def unseal_to_path(
@@ -191,23 +215,11 @@ def unseal_to_path(
     plaintext is left behind. OUT must not exist unless ``overwrite``.
     """
     name = os.fspath(sealed_path)
-    src = _open_regular(name)
-    try:
-        staged = _Staged(Path(out_path), overwrite=overwrite)
-        try:
-            info = unseal_stream(src, staged.fd, document_key, name=name)
-            staged.publish()
-        except OSError as exc:
-            staged.discard(shred=True)
-            raise _io_error(str(out_path), exc) from exc
-        except BaseException:
-            staged.discard(shred=True)
-            raise
-        finally:
-            staged.close()
-    finally:
-        os.close(src)
-    return info
+
+    def unseal(src: int, dst: int) -> UnsealInfo:
+        return unseal_stream(src, dst, document_key, name=name)
+
+    return _staged_copy(name, out_path, unseal, overwrite=overwrite, shred=True)
 
 
 def read_sealed_header(path: str | os.PathLike[str]) -> SealHeader:
