@@ -14,6 +14,7 @@ class InvalidField(ValueError):
 
 
 def keys_of(data: object, where: str, required: Sequence[str]) -> Mapping[str, Any]:
+    """``data`` as an object with exactly the ``required`` keys."""
     if not isinstance(data, dict):
         raise InvalidField(f"{where} must be an object")
     if set(data) != set(required):
@@ -23,18 +24,21 @@ def keys_of(data: object, where: str, required: Sequence[str]) -> Mapping[str, A
 
 
 def int_field(value: object, where: str, *, low: int = 0) -> int:
+    """``value`` as an integer of at least ``low`` (a bool is not one)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidField(f"{where} must be an integer >= {low}")
     return value
 
 
 def str_field(value: object, where: str) -> str:
+    """``value`` as a string."""
     if not isinstance(value, str):
         raise InvalidField(f"{where} must be a string")
     return value
 
 
 def time_field(value: object, where: str) -> datetime:
+    """``value`` as an RFC 3339 time with its time zone."""
     text = str_field(value, where)
     try:
         moment = datetime.fromisoformat(text)
@@ -46,6 +50,7 @@ def time_field(value: object, where: str) -> datetime:
 
 
 def ranges_field(value: object, where: str, size: int) -> tuple[ByteRange, ...]:
+    """``value`` as sorted, merged, non-empty ranges inside a ``size``-byte target."""
     if not isinstance(value, list):
         raise InvalidField(f"{where} must be a list")
     out: list[ByteRange] = []
