@@ -6,6 +6,7 @@ drive, a LUKS container and a read-back agree on how big a target is and how it 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import stat
@@ -46,6 +47,36 @@ def logical_block_size(fd: int, st: os.stat_result | None = None) -> int:
     if stat.S_ISBLK(st.st_mode):
         return ioctl_int(fd, BLKSSZGET)
     return DIRECT_IO_ALIGN
+
+
+def round_up(value: int, unit: int) -> int:
+    """``value`` rounded up to a multiple of ``unit`` (an O_DIRECT length or offset)."""
+    return -(-value // unit) * unit
+
+
+def open_direct(path: str, flags: int) -> tuple[int, bool]:
+    """Open ``path`` with ``flags | O_DIRECT``; ``(fd, True)``, or ``(fd, False)`` without it.
+
+    Some filesystems (tmpfs, some FUSE) refuse ``O_DIRECT`` with ``EINVAL``: the path is
+    then opened without it, and the caller must keep the page cache out of its reads
+    another way (sync, then ``POSIX_FADV_DONTNEED``). Any other error is raised.
+    """
+    try:
+        return os.open(path, flags | os.O_DIRECT), True
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    return os.open(path, flags), False
+
+
+def reopen_direct(fd: int, flags: int) -> tuple[int, bool]:
+    """A fresh descriptor on the object ``fd`` is open on, through ``/proc/self/fd/N``.
+
+    Opened with ``flags`` and, where the kernel allows it, ``O_DIRECT`` (see
+    ``open_direct``): reading back through it needs neither ``fd``'s access mode nor its
+    flags, so ``fd`` may be the write-only descriptor that wrote the data.
+    """
+    return open_direct(f"/proc/self/fd/{fd}", flags)
 
 
 def pread_full(fd: int, view: memoryview, offset: int, unit: int = 1) -> int:

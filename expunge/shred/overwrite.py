@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from expunge.core.clock import utc_now
 from expunge.core.progress import NULL_PROGRESS, ProgressSink
-from expunge.shred.patterns import PassPattern
-from expunge.shred.report import ByteRange, PassResult
+from expunge.shred.patterns import PassPattern, PatternStream
+from expunge.shred.report import ByteRange, PassResult, merge_ranges
 
 CHUNK_BYTES = 4 << 20
 # Start writeback every this many bytes: large enough to keep requests big, small enough
@@ -141,16 +141,113 @@ def _reads_back(fd: int, offset: int, block: int) -> bool:
     return True
 
 
-def _gone_reason(
-    fd: int, good_block: int | None, dead_bytes: int, options: PassOptions
-) -> str | None:
-    """After a chunk where no block took a write: why the medium is gone, or ``None`` if
-    these may be bad sectors (``dead_bytes`` refused in a row so far)."""
-    if good_block is not None and not _reads_back(fd, good_block, options.block_size):
-        return "no block takes a write, and blocks written before no longer read"
-    if dead_bytes >= DEAD_BYTES_GONE:
-        return f"no block of the last {dead_bytes} bytes takes a write"
-    return None
+@dataclass
+class _MediumWatch:
+    """Tells bad sectors, which a pass writes around, from a medium that has gone."""
+
+    fd: int
+    block: int
+    good_block: int | None = None
+    """The last block that took a write: if it no longer reads, the medium is gone."""
+    dead_bytes: int = 0
+    """Bytes refused in a row since then."""
+
+    def wrote(self, offset: int) -> None:
+        """The block at ``offset`` took its write."""
+        self.good_block, self.dead_bytes = offset, 0
+
+    def refused(self, view: memoryview, offset: int, exc: OSError) -> list[ByteRange]:
+        """After ``exc`` failed the write of ``view`` at ``offset``: the ranges that stay
+        unwritten; ``MediaGone`` when the medium, not a few sectors, refuses."""
+        if exc.errno in GONE_ERRNOS:
+            raise MediaGone(os.strerror(exc.errno or errno.EIO)) from exc
+        bad = _isolate_bad_ranges(self.fd, view, offset, self.block)
+        first_good = _first_good(offset, len(view), bad)
+        if first_good is not None:
+            self.wrote(first_good)
+            return bad
+        self.dead_bytes += len(view)
+        reason = self._gone_reason()
+        if reason is not None:
+            raise MediaGone(reason) from exc
+        return bad
+
+    def _gone_reason(self) -> str | None:
+        """After a chunk where no block took a write: why the medium is gone, or ``None``
+        if these may be bad sectors."""
+        if self.good_block is not None and not _reads_back(self.fd, self.good_block, self.block):
+            return "no block takes a write, and blocks written before no longer read"
+        if self.dead_bytes >= DEAD_BYTES_GONE:
+            return f"no block of the last {self.dead_bytes} bytes takes a write"
+        return None
+
+
+@dataclass
+class _Writeback:
+    """Starts writeback of a buffered pass as it goes, so the page cache never fills up.
+
+    DONTNEED starts writeback of the dirty window just written, and drops the window before
+    it, whose pages are clean by now: the pass never holds more than two windows of page
+    cache, and never pays for a GiB of fresh pages.
+    """
+
+    fd: int
+    last: int
+    previous: tuple[int, int] | None = None
+
+    def advance(self, offset: int) -> None:
+        """The pass has written up to ``offset``."""
+        written = offset - self.last
+        if written < WRITEBACK_BYTES:
+            return
+        os.posix_fadvise(self.fd, self.last, written, os.POSIX_FADV_DONTNEED)
+        if self.previous is not None:
+            os.posix_fadvise(self.fd, *self.previous, os.POSIX_FADV_DONTNEED)
+        self.previous = (self.last, written)
+        self.last = offset
+
+
+class _Chunks:
+    """The pattern's bytes chunk by chunk, each one generated while the one before is written.
+
+    The keystream and the write syscall both release the GIL, so generating on a helper
+    thread into the other slot of the buffer costs no wall time.
+    """
+
+    def __init__(self, buffer: WriteBuffer, stream: PatternStream, size: int, offset: int) -> None:
+        self._buffer = buffer
+        self._stream = stream
+        self._size = size
+        self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
+        self._slot = 0
+        self._pending = self._filler.submit(self._fill, 0, offset) if offset < size else None
+
+    @property
+    def more(self) -> bool:
+        """Whether a chunk is still to come."""
+        return self._pending is not None
+
+    def _fill(self, slot: int, at: int) -> memoryview:
+        view = self._buffer.view(min(self._buffer.size, self._size - at), slot)
+        self._stream.fill(view, at)
+        return view
+
+    def take(self, offset: int) -> memoryview:
+        """The chunk at ``offset`` (where the previous one ended); the next one is started."""
+        assert self._pending is not None
+        view = self._pending.result()
+        self._slot ^= 1
+        following = offset + len(view)
+        self._pending = (
+            self._filler.submit(self._fill, self._slot, following)
+            if following < self._size
+            else None
+        )
+        return view
+
+    def close(self) -> None:
+        """Wait for the helper thread: the buffer is not written to after this."""
+        self._filler.shutdown(wait=True)
 
 
 def _make_durable(
@@ -162,18 +259,78 @@ def _make_durable(
     except OSError as exc:
         return f"fdatasync failed: {os.strerror(exc.errno or errno.EIO)}"
     if options.on_durable is not None:
-        options.on_durable(index, offset, _merge(unwritten))
+        options.on_durable(index, offset, merge_ranges(unwritten))
     return None
 
 
-def _merge(ranges: list[ByteRange]) -> tuple[ByteRange, ...]:
-    merged: list[ByteRange] = []
-    for r in sorted(ranges, key=lambda r: r.start):
-        if merged and merged[-1].end >= r.start:
-            merged[-1] = ByteRange(merged[-1].start, max(merged[-1].end, r.end))
-        else:
-            merged.append(r)
-    return tuple(merged)
+class _Pass:
+    """One pass in progress: where it stands, what it could not write, why it stopped."""
+
+    def __init__(
+        self, fd: int, size: int, index: int, options: PassOptions, start_offset: int
+    ) -> None:
+        self.fd = fd
+        self.size = size
+        self.index = index
+        self.options = options
+        self.offset = start_offset
+        self.unwritten: list[ByteRange] = []
+        self.error: str | None = None
+        self.sync_error: str | None = None
+        self.interrupted = False
+        self._watch = _MediumWatch(fd, options.block_size)
+        self._writeback = _Writeback(fd, start_offset) if options.buffered else None
+        self._last_checkpoint = start_offset
+
+    def write(self, chunks: _Chunks) -> None:
+        """Write chunks until the end of the target, a stop, an abort or a failed sync."""
+        options = self.options
+        while self.offset < self.size and chunks.more:
+            if options.stop is not None and options.stop.is_set():
+                self.interrupted = True
+                return
+            view = chunks.take(self.offset)
+            if not self._write_chunk(view):
+                return
+            self.offset += len(view)
+            options.progress.advance(options.task, len(view))
+            if self._writeback is not None:
+                self._writeback.advance(self.offset)
+            if self._checkpoint_due():
+                self.sync_error = _make_durable(
+                    self.fd, options, self.index, self.offset, self.unwritten
+                )
+                if self.sync_error is not None:
+                    return
+                self._last_checkpoint = self.offset
+
+    def _write_chunk(self, view: memoryview) -> bool:
+        """Write ``view`` at the current offset; False when the pass is aborted."""
+        try:
+            pwrite_all(self.fd, view, self.offset)
+            self._watch.wrote(self.offset)
+        except OSError as exc:
+            bad = self._watch.refused(view, self.offset, exc)
+            self.unwritten.extend(bad)
+            if bad and self.options.on_error == "abort":
+                self.error = f"write error at offset {bad[0].start}: {os.strerror(exc.errno or 5)}"
+                self.unwritten.append(ByteRange(self.offset + len(view), self.size))
+                self.offset = self.size
+                return False
+        return True
+
+    def _checkpoint_due(self) -> bool:
+        every = self.options.checkpoint_bytes
+        return bool(
+            every and self.offset < self.size and self.offset - self._last_checkpoint >= every
+        )
+
+    def finish(self) -> None:
+        """The final ``fdatasync`` of the pass, unless a checkpoint's sync failed already."""
+        if self.sync_error is None:
+            self.sync_error = _make_durable(
+                self.fd, self.options, self.index, self.offset, self.unwritten
+            )
 
 
 def write_pass(
@@ -194,103 +351,34 @@ def write_pass(
     """
     started = utc_now()
     stream = pattern.stream()
-    offset = start_offset
-    unwritten: list[ByteRange] = []
-    error: str | None = None
-    sync_error: str | None = None
-    interrupted = False
-    last_writeback = last_checkpoint = start_offset
-    previous_window: tuple[int, int] | None = None
-    good_block: int | None = None
-    dead_bytes = 0
     options.progress.start(options.task, size - start_offset, f"pass {index}")
-
-    def fill(slot: int, at: int) -> memoryview:
-        view = buffer.view(min(buffer.size, size - at), slot)
-        stream.fill(view, at)
-        return view
-
-    # One thread generates the next chunk while this one writes it: the keystream and the
-    # write syscall both release the GIL, so generation costs no wall time.
-    filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
-    slot = 0
-    pending = filler.submit(fill, slot, offset) if offset < size else None
+    run = _Pass(fd, size, index, options, start_offset)
+    chunks = _Chunks(buffer, stream, size, start_offset)
     try:
-        while offset < size and pending is not None:
-            if options.stop is not None and options.stop.is_set():
-                interrupted = True
-                break
-            view = pending.result()
-            length = len(view)
-            slot ^= 1
-            following = offset + length
-            pending = filler.submit(fill, slot, following) if following < size else None
-            try:
-                pwrite_all(fd, view, offset)
-                good_block, dead_bytes = offset, 0
-            except OSError as exc:
-                if exc.errno in GONE_ERRNOS:
-                    raise MediaGone(os.strerror(exc.errno or errno.EIO)) from exc
-                bad = _isolate_bad_ranges(fd, view, offset, options.block_size)
-                first_good = _first_good(offset, length, bad)
-                if first_good is not None:
-                    good_block, dead_bytes = first_good, 0
-                else:
-                    dead_bytes += length
-                    reason = _gone_reason(fd, good_block, dead_bytes, options)
-                    if reason is not None:
-                        raise MediaGone(reason) from exc
-                unwritten.extend(bad)
-                if bad and options.on_error == "abort":
-                    error = f"write error at offset {bad[0].start}: {os.strerror(exc.errno or 5)}"
-                    unwritten.append(ByteRange(offset + length, size))
-                    offset = size
-                    break
-            offset += length
-            options.progress.advance(options.task, length)
-            if options.buffered and offset - last_writeback >= WRITEBACK_BYTES:
-                # DONTNEED starts writeback of the dirty window just written, and drops the
-                # window before it, whose pages are clean by now: the pass never holds more
-                # than two windows of page cache, and never pays for a GiB of fresh pages.
-                written = offset - last_writeback
-                os.posix_fadvise(fd, last_writeback, written, os.POSIX_FADV_DONTNEED)
-                if previous_window is not None:
-                    os.posix_fadvise(fd, *previous_window, os.POSIX_FADV_DONTNEED)
-                previous_window = (last_writeback, written)
-                last_writeback = offset
-            if (
-                options.checkpoint_bytes
-                and offset < size
-                and offset - last_checkpoint >= options.checkpoint_bytes
-            ):
-                sync_error = _make_durable(fd, options, index, offset, unwritten)
-                if sync_error is not None:
-                    break
-                last_checkpoint = offset
+        run.write(chunks)
     except MediaGone as gone:
-        filler.shutdown(wait=True)
+        chunks.close()
         options.progress.finish(options.task)
         return PassResult(
-            index, pattern, size, offset, started, utc_now(), False,
-            _merge([*unwritten, ByteRange(offset, size)]),
-            f"the medium stopped answering at offset {offset}: {gone}", True, start_offset,
+            index, pattern, size, run.offset, started, utc_now(), False,
+            merge_ranges(run.unwritten, [ByteRange(run.offset, size)]),
+            f"the medium stopped answering at offset {run.offset}: {gone}", True, start_offset,
         )  # fmt: skip
     finally:
-        filler.shutdown(wait=True)
-    if sync_error is None:
-        sync_error = _make_durable(fd, options, index, offset, unwritten)
+        chunks.close()
+    run.finish()
     options.progress.finish(options.task)
     return PassResult(
         index=index,
         pattern=pattern,
         size=size,
-        bytes_written=offset,
+        bytes_written=run.offset,
         started=started,
         ended=utc_now(),
-        synced=sync_error is None,
-        unwritten=_merge(unwritten),
-        error=error or sync_error,
-        interrupted=interrupted,
+        synced=run.sync_error is None,
+        unwritten=merge_ranges(run.unwritten),
+        error=run.error or run.sync_error,
+        interrupted=run.interrupted,
         resumed_from=start_offset,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -27,6 +28,17 @@ class ByteRange:
     def to_dict(self) -> dict[str, int]:
         """JSON form."""
         return {"start": self.start, "end": self.end}
+
+
+def merge_ranges(*groups: Iterable[ByteRange]) -> tuple[ByteRange, ...]:
+    """The union of ``groups`` as sorted, disjoint, non-adjacent ranges."""
+    merged: list[ByteRange] = []
+    for r in sorted((r for g in groups for r in g), key=lambda r: r.start):
+        if merged and merged[-1].end >= r.start:
+            merged[-1] = ByteRange(merged[-1].start, max(merged[-1].end, r.end))
+        else:
+            merged.append(r)
+    return tuple(merged)
 
 
 @dataclass(frozen=True)

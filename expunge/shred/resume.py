@@ -19,11 +19,10 @@ from expunge.shred.journal import (
     JournalTarget,
     WipeJournal,
     find_journal,
-    merge_ranges,
 )
 from expunge.shred.methods import Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
-from expunge.shred.report import PassResult
+from expunge.shred.report import PassResult, merge_ranges
 
 # A long pass syncs and journals its progress this often, so that a crash costs at most
 # this much rewriting; smaller files are synced once, at the end of each pass.

@@ -6,7 +6,7 @@ hashes with those of the content the pass wrote, and return a ``VerificationRepo
 """
 
 from expunge.verify.options import VerifyOptions
-from expunge.verify.plan import MODES, SamplePlan, make_plan
+from expunge.verify.plan import MODES, SamplePlan, VerifyMode, make_plan
 from expunge.verify.readback import (
     TargetIdentity,
     TargetInfo,
@@ -29,6 +29,7 @@ __all__ = [
     "TargetIdentity",
     "TargetInfo",
     "VerificationReport",
+    "VerifyMode",
     "VerifyOptions",
     "detection_probability",
     "detection_table",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from expunge.verify.plan import VerifyMode
+
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """How to read the media back: mode, coverage, and whether after every pass."""
+    """How to read the media back: mode, coverage, and whether after every pass.
 
-    mode: str = "nist"
+    ``mode`` is a ``VerifyMode`` or its name; ``make_plan`` checks it.
+    """
+
+    mode: str = VerifyMode.NIST
     coverage: float | None = None
     every_pass: bool = False

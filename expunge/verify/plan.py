@@ -44,14 +44,25 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 import blake3
 
+from expunge.core.blockdev import round_up
 from expunge.core.errors import IntegrityError, UsageError
 
-Mode = Literal["nist", "quick", "full", "none"]
-MODES: tuple[Mode, ...] = ("nist", "quick", "full", "none")
+
+class VerifyMode(StrEnum):
+    """How a plan chooses the blocks to read back (see the module docstring)."""
+
+    NIST = "nist"
+    QUICK = "quick"
+    FULL = "full"
+    NONE = "none"
+
+
+MODES: tuple[VerifyMode, ...] = tuple(VerifyMode)
 
 NIST_SUBSECTIONS = 1000
 """NIST SP 800-88 Rev. 1: at least 1,000 equal subsections."""
@@ -83,7 +94,7 @@ class SamplePlan:
     random samples were drawn from (0 for ``full`` and ``none``).
     """
 
-    mode: Mode
+    mode: VerifyMode
     seed: bytes
     size: int
     block_size: int
@@ -95,6 +106,8 @@ class SamplePlan:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UsageError(f"unknown verification mode {self.mode!r}")
+        # Callers may name the mode by its string; the plan holds the enum member.
+        object.__setattr__(self, "mode", VerifyMode(self.mode))
         if self.size < 0 or self.block_size <= 0 or self.align <= 0:
             raise UsageError("plan size, block size and alignment must be positive")
         previous = -1
@@ -107,7 +120,7 @@ class SamplePlan:
 
     def __repr__(self) -> str:
         return (
-            f"SamplePlan(mode={self.mode!r}, seed={self.seed_hex!r}, size={self.size}, "
+            f"SamplePlan(mode={self.mode.value!r}, seed={self.seed_hex!r}, size={self.size}, "
             f"block_size={self.block_size}, samples={len(self.offsets)}, "
             f"subsections={self.subsections}, coverage={self.coverage:.4f})"
         )
@@ -148,7 +161,7 @@ class SamplePlan:
     @property
     def coverage(self) -> float:
         """Fraction of the target's bytes the plan reads (1.0 for an empty target)."""
-        if self.mode == "none":
+        if self.mode is VerifyMode.NONE:
             return 0.0
         if self.size == 0:
             return 1.0
@@ -256,11 +269,7 @@ def _subsections(blocks: int, count: int) -> Iterator[tuple[int, int]]:
         yield index * blocks // count, (index + 1) * blocks // count
 
 
-def _round_up(value: int, unit: int) -> int:
-    return -(-value // unit) * unit
-
-
-def _check_coverage(mode: Mode, coverage: float | None) -> float:
+def _check_coverage(mode: VerifyMode, coverage: float | None) -> float:
     """The coverage fraction a sampled mode must reach."""
     if coverage is not None and (
         isinstance(coverage, bool) or not isinstance(coverage, int | float)
@@ -268,7 +277,7 @@ def _check_coverage(mode: Mode, coverage: float | None) -> float:
         raise UsageError("coverage must be a number of percent")
     if coverage is not None and not (math.isfinite(coverage) and 0 < coverage <= 100):
         raise UsageError(f"coverage {coverage}% is not in (0, 100]")
-    if mode == "nist":
+    if mode is VerifyMode.NIST:
         if coverage is not None and coverage < NIST_MIN_COVERAGE_PCT:
             raise UsageError(
                 f"nist verification reads at least {NIST_MIN_COVERAGE_PCT:g}%, "
@@ -278,25 +287,8 @@ def _check_coverage(mode: Mode, coverage: float | None) -> float:
     return (coverage if coverage is not None else QUICK_DEFAULT_COVERAGE_PCT) / 100
 
 
-def make_plan(
-    size: int,
-    mode: str,
-    *,
-    block_size: int | None = None,
-    coverage: float | None = None,
-    seed: bytes | None = None,
-    align: int = DEFAULT_ALIGN,
-) -> SamplePlan:
-    """Plan a verification of a ``size``-byte target; see the module docstring for the rules.
-
-    ``coverage`` is in percent (``quick``: default 1; ``nist``: default and minimum 10;
-    ignored by ``full`` and ``none``). ``block_size`` must be a multiple of ``align``;
-    ``align`` is the target's logical block size. ``seed`` (16+ bytes) defaults to 32 bytes
-    from ``os.urandom``. Bad arguments raise ``UsageError``.
-    """
-    if mode not in MODES:
-        raise UsageError(f"unknown verification mode {mode!r}; choose one of {', '.join(MODES)}")
-    the_mode: Mode = mode
+def _check_shape(size: int, align: int, block_size: int | None) -> None:
+    """UsageError unless the size, alignment and block size can make a plan."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise UsageError(f"target size {size!r} must be a non-negative integer")
     if isinstance(align, bool) or not isinstance(align, int) or align <= 0:
@@ -308,35 +300,27 @@ def make_plan(
         or block_size % align
     ):
         raise UsageError(f"block size {block_size!r} must be a positive multiple of {align}")
+
+
+def _plan_seed(seed: bytes | None) -> bytes:
+    """The seed given (16+ bytes), or a fresh one from the OS CSPRNG."""
     if seed is None:
-        seed = os.urandom(SEED_BYTES)
-    elif not isinstance(seed, bytes | bytearray) or len(seed) < MIN_SEED_BYTES:
+        return os.urandom(SEED_BYTES)
+    if not isinstance(seed, bytes | bytearray) or len(seed) < MIN_SEED_BYTES:
         raise UsageError(f"a plan seed is at least {MIN_SEED_BYTES} bytes")
-    seed = bytes(seed)
+    return bytes(seed)
 
-    if the_mode == "none":
-        return SamplePlan(the_mode, seed, size, block_size or align, (), align, coverage, 0)
-    if the_mode == "full":
-        block = block_size or _round_up(FULL_BLOCK_BYTES, align)
-        return SamplePlan(
-            the_mode, seed, size, block, tuple(range(0, size, block)), align, coverage
-        )
 
-    fraction = _check_coverage(the_mode, coverage)
-    if block_size is None:
-        per_sample = math.ceil(fraction * size / (NIST_SUBSECTIONS * SAMPLES_PER_SUBSECTION))
-        block = min(max(_round_up(per_sample, align), align), _round_up(MAX_SAMPLE_BYTES, align))
-    else:
-        block = block_size
+def _sample_bytes(fraction: float, size: int, align: int) -> int:
+    """The smallest sample with which two per subsection reach ``fraction`` (module doc)."""
+    per_sample = math.ceil(fraction * size / (NIST_SUBSECTIONS * SAMPLES_PER_SUBSECTION))
+    return min(max(round_up(per_sample, align), align), round_up(MAX_SAMPLE_BYTES, align))
+
+
+def _choose_blocks(xof: _Xof, size: int, block: int, strata: int, fraction: float) -> list[int]:
+    """Block indexes of a sampled plan, sorted: the first, the last, and ``fraction`` of
+    each of ``strata`` subsections (at least two), drawn from ``xof``."""
     blocks = -(-size // block)
-    if blocks == 0:
-        return SamplePlan(the_mode, seed, size, block, (), align, coverage, 0)
-    strata = min(NIST_SUBSECTIONS, blocks // SAMPLES_PER_SUBSECTION)
-    if strata == 0:  # one block: read it whole
-        return SamplePlan(the_mode, seed, size, block, (0,), align, coverage, 0)
-
-    params = f"{the_mode}|{size}|{block}|{align}".encode()
-    xof = _Xof(seed, params)
     last = blocks - 1
     chosen: list[int] = []
     for lo, hi in _subsections(blocks, strata):
@@ -363,5 +347,49 @@ def make_plan(
         while candidate in taken:
             candidate = (candidate + 1) % blocks
         taken.add(candidate)
-    offsets = tuple(index * block for index in sorted(taken))
+    return sorted(taken)
+
+
+def make_plan(
+    size: int,
+    mode: VerifyMode | str,
+    *,
+    block_size: int | None = None,
+    coverage: float | None = None,
+    seed: bytes | None = None,
+    align: int = DEFAULT_ALIGN,
+) -> SamplePlan:
+    """Plan a verification of a ``size``-byte target; see the module docstring for the rules.
+
+    ``coverage`` is in percent (``quick``: default 1; ``nist``: default and minimum 10;
+    ignored by ``full`` and ``none``). ``block_size`` must be a multiple of ``align``;
+    ``align`` is the target's logical block size. ``seed`` (16+ bytes) defaults to 32 bytes
+    from ``os.urandom``. Bad arguments raise ``UsageError``.
+    """
+    if mode not in MODES:
+        raise UsageError(f"unknown verification mode {mode!r}; choose one of {', '.join(MODES)}")
+    the_mode = VerifyMode(mode)
+    _check_shape(size, align, block_size)
+    seed = _plan_seed(seed)
+
+    if the_mode is VerifyMode.NONE:
+        return SamplePlan(the_mode, seed, size, block_size or align, (), align, coverage, 0)
+    if the_mode is VerifyMode.FULL:
+        block = block_size or round_up(FULL_BLOCK_BYTES, align)
+        return SamplePlan(
+            the_mode, seed, size, block, tuple(range(0, size, block)), align, coverage
+        )
+
+    fraction = _check_coverage(the_mode, coverage)
+    block = block_size if block_size is not None else _sample_bytes(fraction, size, align)
+    blocks = -(-size // block)
+    if blocks == 0:
+        return SamplePlan(the_mode, seed, size, block, (), align, coverage, 0)
+    strata = min(NIST_SUBSECTIONS, blocks // SAMPLES_PER_SUBSECTION)
+    if strata == 0:  # one block: read it whole
+        return SamplePlan(the_mode, seed, size, block, (0,), align, coverage, 0)
+
+    xof = _Xof(seed, f"{the_mode}|{size}|{block}|{align}".encode())
+    chosen = _choose_blocks(xof, size, block, strata, fraction)
+    offsets = tuple(index * block for index in chosen)
     return SamplePlan(the_mode, seed, size, block, offsets, align, coverage, strata)

@@ -31,7 +31,7 @@ import blake3
 
 from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError
-from expunge.verify.plan import MODES, SamplePlan, make_plan
+from expunge.verify.plan import MODES, SamplePlan, VerifyMode, make_plan
 
 Status = Literal["success", "failed", "skipped"]
 CacheBypass = Literal["O_DIRECT", "fadvise-dontneed", "none"]
@@ -81,7 +81,7 @@ class VerificationReport:
     read). ``requested_coverage`` and ``align`` are kept so that ``plan()`` replays the plan.
     """
 
-    mode: str
+    mode: VerifyMode
     seed: str
     block_size: int
     align: int
@@ -104,7 +104,7 @@ class VerificationReport:
     @property
     def coverage(self) -> float:
         """Fraction of the target's bytes that were read and compared."""
-        if self.mode == "none":
+        if self.mode == VerifyMode.NONE:
             return 0.0
         if self.target_size == 0:
             return 1.0 if self.blocks_checked == self.blocks_planned else 0.0
@@ -113,7 +113,7 @@ class VerificationReport:
     @property
     def status(self) -> Status:
         """``success``, ``skipped`` (mode ``none``) or ``failed``."""
-        if self.mode == "none":
+        if self.mode == VerifyMode.NONE:
             return "skipped"
         if (
             not self.interrupted
@@ -245,7 +245,7 @@ class VerificationReport:
             raise IntegrityError("verification report: ended before it started")
 
         report = cls(
-            mode=mode,
+            mode=VerifyMode(mode),
             seed=seed,
             block_size=integer("block_size"),
             align=integer("align"),
@@ -326,7 +326,7 @@ def detection_probability(
         raise ValueError("bad_fraction must be between 0 and 1")
     if isinstance(plan_or_samples, SamplePlan):
         plan = plan_or_samples
-        if plan.mode == "full" and plan.size and bad_fraction > 0:
+        if plan.mode is VerifyMode.FULL and plan.size and bad_fraction > 0:
             return 1.0
         samples = plan.sample_count if unit is None else -(-plan.bytes_planned // unit)
     else:
@@ -353,10 +353,10 @@ class DetectionRow:
 
 DEFAULT_TABLE_FRACTIONS: tuple[float, ...] = (0.00001, 0.0001, 0.001, 0.01, 0.02)
 DEFAULT_TABLE_PLANS: tuple[tuple[str, float | None], ...] = (
-    ("quick", 0.1),
-    ("quick", 1.0),
-    ("nist", None),
-    ("full", None),
+    (VerifyMode.QUICK, 0.1),
+    (VerifyMode.QUICK, 1.0),
+    (VerifyMode.NIST, None),
+    (VerifyMode.FULL, None),
 )
 
 

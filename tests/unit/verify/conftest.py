@@ -84,7 +84,7 @@ def loop_attach() -> Iterator[Callable[[Path], str]]:
 @pytest.fixture(params=["aio", "threads"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with each read engine: native AIO (the default for O_DIRECT) and threads."""
-    from expunge.verify import readback
+    from expunge.verify.readback import engine as read_engine
 
-    monkeypatch.setattr(readback, "_AIO_ENABLED", request.param == "aio")
+    monkeypatch.setattr(read_engine, "_AIO_ENABLED", request.param == "aio")
     return str(request.param)

@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from expunge.core.errors import TargetError
 from expunge.shred.patterns import PassPattern, expected_bytes
-from expunge.verify import readback
-from expunge.verify._aio import AioReader
 from expunge.verify.plan import make_plan
 from expunge.verify.readback import (
     TargetIdentity,
@@ -26,6 +24,8 @@ from expunge.verify.readback import (
     verify_fd,
     verify_path,
 )
+from expunge.verify.readback.linux_aio import AioReader
+from expunge.verify.readback.tally import Tally
 from expunge.verify.report import VerificationReport
 from tests.support.verify import corrupt_block, flipped, write_direct, write_pattern
 
@@ -430,16 +430,16 @@ def test_stop_event_interrupts(
 ) -> None:
     path, pattern = fresh
     stop = threading.Event()
-    real_evaluate = readback._Run._evaluate
+    real_evaluate = Tally.evaluate
     calls: list[int] = []
 
-    def counting(self: readback._Run, *args: object) -> None:
+    def counting(self: Tally, *args: object) -> None:
         calls.append(1)
         if len(calls) == 3:
             stop.set()
         real_evaluate(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(readback._Run, "_evaluate", counting)
+    monkeypatch.setattr(Tally, "evaluate", counting)
     plan = make_plan(SIZE, "quick", seed=SEED)
     report = verify_path(path, pattern, plan, stop=stop, workers=1)
     assert report.interrupted

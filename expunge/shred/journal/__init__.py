@@ -1,0 +1,47 @@
+"""The wipe journal: where a running wipe stands, so that an interrupted one can be finished.
+
+One JSON file per running wipe, in a folder the caller names (``<home>/journal/``). It holds
+the target's identity (re-checked before resuming: a different medium is refused), the
+method and its resolved passes, the pass in progress and the offset up to which that pass
+is known durable, the ranges the medium refused so far, the passes already completed, and
+the interruptions and resumes.
+
+What it claims. The offset only moves through ``WipeJournal.update``, which is meant to be
+the engine's ``PassOptions.on_durable`` callback: the engine calls it only after the
+``fdatasync`` that made the offset durable, at the end of each pass and, with periodic
+checkpoints (``checkpoint_bytes``), every so many bytes within a pass. The journal never
+claims more than was synced; after a crash or a power cut, resuming from it rewrites at
+most what was written since the last checkpoint. Ranges the medium refused are recorded
+with the offset that covers them, so a resumed wipe still reports them and can never turn a
+partial wipe into a success.
+
+Keys. A random pass can only be resumed by writing the same keystream, so the keys of the
+random passes are kept here, in hex, until the journal is removed. That is acceptable: a
+key protects nothing. It encrypts no data; it only generates the bytes that overwrite data
+being destroyed, and the final pass's key is published in the certificate anyway as its
+verification seed. The file is still private (mode 0600): it says what is being wiped.
+
+Writes are atomic: a temporary file in the same folder, ``fsync``, ``rename`` over the
+journal, ``fsync`` of the folder. A crash at any point leaves the previous journal or the
+new one, never a torn one.
+"""
+
+from expunge.shred.journal.record import (
+    JOURNAL_SCHEMA,
+    DonePass,
+    JournalEvent,
+    JournalRecord,
+)
+from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal
+from expunge.shred.journal.target import JournalTarget
+
+__all__ = [
+    "JOURNAL_SCHEMA",
+    "SUFFIX",
+    "DonePass",
+    "JournalEvent",
+    "JournalRecord",
+    "JournalTarget",
+    "WipeJournal",
+    "find_journal",
+]

@@ -1,0 +1,189 @@
+"""Journal files: created, updated and removed atomically, found again by target."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from expunge.core.atomic import fsync_dir, write_atomic
+from expunge.core.clock import utc_now
+from expunge.core.errors import IntegrityError, RefusedError, TargetError
+from expunge.shred.journal.record import JournalEvent, JournalRecord
+from expunge.shred.journal.target import JournalTarget
+from expunge.shred.patterns import PassPattern
+from expunge.shred.report import ByteRange
+
+SUFFIX = ".journal.json"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp file, fsync, rename, fsync of the folder."""
+    try:
+        write_atomic(path, data, 0o600)
+    except OSError as exc:
+        raise TargetError(
+            f"cannot write the wipe journal: {exc.strerror or exc}",
+            target=str(path),
+            remedy="free space or fix the permissions of the journal folder",
+        ) from exc
+
+
+class WipeJournal:
+    """One journal file and its current record; every change is written atomically first.
+
+    Not thread-safe: one wipe, one writer (the thread running the engine).
+    """
+
+    def __init__(self, path: Path, record: JournalRecord) -> None:
+        self.path = path
+        self._record = record
+
+    @property
+    def record(self) -> JournalRecord:
+        """What the journal holds now (exactly what is on disk)."""
+        return self._record
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        target: JournalTarget,
+        method: str,
+        passes: Sequence[PassPattern],
+        *,
+        now: datetime | None = None,
+    ) -> WipeJournal:
+        """Start the journal of a new wipe of ``target`` (folder created if needed, 0700).
+
+        Refused when a journal for the same target exists: that wipe is running or was
+        interrupted, and must be resumed or its journal removed first.
+        """
+        existing = _matching(folder, target)
+        if existing:
+            raise RefusedError(
+                "a wipe of this target is already journaled (running, or interrupted)",
+                target=target.path,
+                remedy=f"resume it with --resume, or remove {existing[0].path} to start over",
+            )
+        moment = now or utc_now()
+        record = JournalRecord(
+            wipe_id=uuid.uuid4().hex,
+            target=target,
+            method=method,
+            passes=tuple(passes),
+            pass_index=1,
+            offset=0,
+            started=moment,
+            updated=moment,
+        )
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetError(
+                f"cannot create the journal folder: {exc.strerror or exc}", target=str(folder)
+            ) from exc
+        journal = cls(folder / f"{record.wipe_id}{SUFFIX}", record)
+        journal._save(record)
+        return journal
+
+    @classmethod
+    def load(cls, path: Path) -> WipeJournal:
+        """Read a journal; ``IntegrityError`` if it is not one this version wrote."""
+        try:
+            data = json.loads(path.read_bytes())
+            return cls(path, JournalRecord.from_dict(data))
+        except OSError as exc:
+            raise TargetError(
+                f"cannot read the wipe journal: {exc.strerror or exc}", target=str(path)
+            ) from exc
+        except ValueError as exc:  # JSON errors and InvalidField are both ValueError
+            raise IntegrityError(
+                f"invalid wipe journal: {exc}",
+                target=str(path),
+                remedy="remove it and wipe the target again from the start",
+            ) from exc
+
+    def update(self, pass_index: int, offset: int, unwritten: Sequence[ByteRange]) -> None:
+        """Record that ``[.., offset)`` of pass ``pass_index`` is durable, except
+        ``unwritten``. Meant as ``PassOptions.on_durable``: call it only after the
+        ``fdatasync`` that made the bytes durable, never before."""
+        self._save(self._record.advanced(pass_index, offset, unwritten, utc_now()))
+
+    def record_interruption(self, reason: str, *, now: datetime | None = None) -> None:
+        """Note that the wipe stopped (a signal, a gone medium) where it durably stands."""
+        self._event("interrupted", reason, now)
+
+    def record_resume(self, *, now: datetime | None = None) -> None:
+        """Note that the wipe resumes from where it durably stands."""
+        self._event("resumed", "", now)
+
+    def complete(self) -> None:
+        """The wipe is over (its outcome is in its report): remove the journal, durably."""
+        try:
+            self.path.unlink(missing_ok=True)
+            fsync_dir(self.path.parent)
+        except OSError as exc:
+            raise TargetError(
+                f"cannot remove the wipe journal: {exc.strerror or exc}", target=str(self.path)
+            ) from exc
+
+    def _event(
+        self, kind: Literal["interrupted", "resumed"], reason: str, now: datetime | None
+    ) -> None:
+        moment = now or utc_now()
+        record = self._record
+        event = JournalEvent(kind, moment, record.pass_index, record.offset, reason)
+        self._save(replace(record, events=(*record.events, event), updated=moment))
+
+    def _save(self, record: JournalRecord) -> None:
+        text = json.dumps(record.to_dict(), indent=1, sort_keys=True) + "\n"
+        _write_atomic(self.path, text.encode())
+        self._record = record
+
+
+def _journals(folder: Path) -> list[WipeJournal]:
+    try:
+        names = sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise TargetError(
+            f"cannot read the journal folder: {exc.strerror or exc}", target=str(folder)
+        ) from exc
+    return [WipeJournal.load(p) for p in names if not p.name.startswith(".")]
+
+
+def _matching(folder: Path, target: JournalTarget) -> list[WipeJournal]:
+    return [j for j in _journals(folder) if j.record.target.same_place(target)]
+
+
+def find_journal(folder: Path, target: JournalTarget) -> WipeJournal | None:
+    """The journal of an interrupted wipe of ``target`` in ``folder``, or ``None``.
+
+    A journal is found by the target's path (or a device's serial); it is returned only if
+    the medium is the same one, field by field. Otherwise ``RefusedError`` names what
+    differs: resuming would certify bytes of another medium as overwritten.
+    """
+    found = _matching(folder, target)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise IntegrityError(
+            f"{len(found)} journals claim this target",
+            target=target.path,
+            remedy=f"keep one of {', '.join(str(j.path) for j in found)}",
+        )
+    journal = found[0]
+    differences = journal.record.target.differences(target)
+    if differences:
+        raise RefusedError(
+            "not the medium the interrupted wipe was writing: " + "; ".join(differences),
+            target=target.path,
+            remedy=f"wipe it from the start (remove {journal.path} to drop the old journal)",
+        )
+    return journal
