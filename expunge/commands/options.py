@@ -13,7 +13,7 @@ import click
 from expunge.core.config import Home, resolve_home
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import choose_method
-from expunge.verify import VerifyOptions
+from expunge.verify import VerifyMode, VerifyOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,8 +107,8 @@ def verify_options(func: F) -> F:
     @click.option(
         "--verify",
         "verify_mode",
-        type=click.Choice(["nist", "quick", "full", "none"]),
-        default="nist",
+        type=click.Choice([m.value for m in VerifyMode]),
+        default=VerifyMode.NIST.value,
         show_default=True,
         help="Read-back verification of the final pass.",
     )

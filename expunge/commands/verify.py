@@ -12,7 +12,7 @@ from expunge.commands.render import emit_json, verification_line
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, UsageError, VerificationError
 from expunge.shred.patterns import KEY_BYTES, PassPattern
-from expunge.verify import make_plan, probe_target, verify_path
+from expunge.verify import VerifyMode, make_plan, probe_target, verify_path
 from expunge.workflows import certify
 
 
@@ -53,7 +53,10 @@ def _expected_pattern(expect: str | None, key: str | None) -> PassPattern:
 @click.option("--expect", default=None, help="The fixed pattern the target should hold (hex).")
 @click.option("--key", default=None, help="The AES key (hex) of the final random pass.")
 @click.option(
-    "--mode", type=click.Choice(["nist", "quick", "full"]), default="nist", show_default=True
+    "--mode",
+    type=click.Choice([m.value for m in VerifyMode if m is not VerifyMode.NONE]),
+    default=VerifyMode.NIST.value,
+    show_default=True,
 )
 @click.option("--coverage", type=click.FloatRange(0.001, 100.0), default=None)
 @trust_option

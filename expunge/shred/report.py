@@ -8,9 +8,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from expunge.core.clock import rfc3339
+from expunge.core.outcome import Outcome
 from expunge.shred.patterns import PassPattern
-
-WipeStatus = Literal["success", "failed", "partial", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -166,19 +165,19 @@ class WipeReport:
         return tuple(r for p in self.passes for r in p.unwritten)
 
     @property
-    def status(self) -> WipeStatus:
+    def status(self) -> Outcome:
         """``success`` only when every planned pass completed and nothing went wrong."""
         if self.interrupted or any(p.interrupted for p in self.passes):
-            return "interrupted"
+            return Outcome.INTERRUPTED
         all_done = len(self.passes) == self.planned_passes and all(p.complete for p in self.passes)
         if all_done and not self.errors:
-            return "success"
+            return Outcome.SUCCESS
         if len(self.passes) == self.planned_passes and all(
             p.synced and p.error is None for p in self.passes
         ):
             # Every pass ran to the end and synced, but some ranges refused the writes.
-            return "partial"
-        return "failed"
+            return Outcome.PARTIAL
+        return Outcome.FAILED
 
     def marked_removed(self) -> WipeReport:
         """The same report after the file's name was removed."""

@@ -11,6 +11,7 @@ from expunge import TOOL_NAME, __version__
 from expunge.certificates import Category, MethodUsed, Sanitization
 from expunge.shred import luks
 from expunge.shred.methods import LUKS_ERASE, Method
+from expunge.verify import VerifyMode
 from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
 
 KEY_ERASE_METHOD = "cryptographic erase"
@@ -36,7 +37,7 @@ def sanitization(method: Method, verify_mode: str, media_note: str) -> Sanitizat
         tool_name=TOOL_NAME,
         tool_version=__version__,
         verification_method=f"{verify_mode} read-back, BLAKE3 hash comparison"
-        if verify_mode != "none"
+        if verify_mode != VerifyMode.NONE
         else "none",
         post_classification="unclassified (media may be reused)",
     )

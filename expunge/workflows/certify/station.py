@@ -32,6 +32,7 @@ from expunge.certificates.subjects import SubjectRecord
 from expunge.core.atomic import write_atomic
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
+from expunge.core.outcome import Outcome
 
 CERT_SUFFIX = ".cert.json"
 
@@ -95,9 +96,9 @@ class IssuedCertificate:
     envelope: Envelope
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         """The certificate's computed outcome."""
-        return self.certificate.outcome.value
+        return self.certificate.outcome
 
 
 @contextmanager

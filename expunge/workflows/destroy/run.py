@@ -20,7 +20,7 @@ from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
-from expunge.verify import VerificationReport, make_plan, verify_fd
+from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import _check_top_level
@@ -72,7 +72,7 @@ class _Run:
         def check_pass(result: PassResult) -> None:
             per_pass.append(self.read_back(target, result))
 
-        after = check_pass if verify.every_pass and verify.mode != "none" else None
+        after = check_pass if verify.every_pass and verify.mode != VerifyMode.NONE else None
         journaled: JournaledRun | None = None
         if self.journal_dir is None:
             results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
@@ -99,7 +99,7 @@ class _Run:
         final: VerificationReport | None = None
         if verify.every_pass and per_pass and len(per_pass) == len(results):
             final = per_pass.pop()
-        elif report.status == "success" and verify.mode != "none":
+        elif report.status == "success" and verify.mode != VerifyMode.NONE:
             final = self.read_back(target, results[-1])
         events = journaled.events if journaled else ()
         outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest, events)

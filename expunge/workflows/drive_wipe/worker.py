@@ -26,7 +26,7 @@ from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, resolve
 from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
-from expunge.verify import VerificationReport, make_plan, verify_fd
+from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase
 from expunge.workflows.drive_wipe.certificate import issue
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
@@ -128,7 +128,7 @@ class Worker:
                 device.size,
                 self.options(),
                 then=request.then,
-                read_back=self.read_back if request.verify.mode != "none" else None,
+                read_back=self.read_back if request.verify.mode != VerifyMode.NONE else None,
             )
             identity = _identity(device)
         wipe = self.report(
@@ -166,7 +166,7 @@ class Worker:
         once every pass completed. The journal's refusal (a pending or foreign journal)
         raises, before the first write."""
         verify = self.request.verify
-        every = verify.every_pass and verify.mode != "none"
+        every = verify.every_pass and verify.mode != VerifyMode.NONE
         checks: list[VerificationReport | None] = []
         after = (lambda r: checks.append(self.read_back(r))) if every else None
         journaled = self.journaled(after)
@@ -176,7 +176,7 @@ class Worker:
         final: VerificationReport | None = None
         if every and checks and len(checks) == len(results):
             final = checks.pop()
-        elif complete and verify.mode != "none" and not every:
+        elif complete and verify.mode != VerifyMode.NONE and not every:
             final = self.read_back(results[-1])
         pass_checks = tuple(v for v in checks if v is not None)
         return _Overwrite(journaled, results, planned, final, pass_checks)

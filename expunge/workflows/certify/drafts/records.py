@@ -19,7 +19,7 @@ from expunge.core.clock import rfc3339
 from expunge.shred.journal import JournalEvent
 from expunge.shred.report import Limitation as WipeLimitation
 from expunge.shred.report import PassResult, WipeReport
-from expunge.verify import VerificationReport
+from expunge.verify import VerificationReport, VerifyMode
 
 
 def pass_record(result: PassResult) -> PassRecord:
@@ -72,7 +72,9 @@ def subject_record(
     ``verifications`` pairs each read-back with the (0-based) pass whose content it checked.
     """
     passes = tuple(pass_record(p) for p in wipe.passes)
-    checks = tuple(verification_record(v, index) for v, index in verifications if v.mode != "none")
+    checks = tuple(
+        verification_record(v, index) for v, index in verifications if v.mode != VerifyMode.NONE
+    )
     return SubjectRecord(subject, wipe.planned_passes, passes, checks, removed)
 
 
