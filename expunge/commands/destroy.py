@@ -12,19 +12,14 @@ import click
 from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import (
     cert_out_option,
-    file_options,
     home_option,
     json_option,
-    method_options,
-    verify_options,
+    technique_options,
 )
 from expunge.commands.render import destruction_lines, output_format
 from expunge.core.config import Home
 from expunge.core.errors import RefusedError
 from expunge.ledger.state import DocumentState
-from expunge.shred.files import FileOptions
-from expunge.shred.methods import Method
-from expunge.verify import VerifyOptions
 from expunge.workflows import destroy, records
 
 
@@ -48,18 +43,14 @@ def _confirm(state: DocumentState, plan: records.DocumentPlan) -> None:
 @click.command("destroy")
 @click.argument("doc_id", metavar="DOC")
 @click.option("--yes", is_flag=True, help="Do not ask (scripts); required without a terminal.")
-@method_options
-@verify_options
-@file_options
+@technique_options
 @cert_out_option
 @json_option
 @home_option
 def destroy_command(
     doc_id: str,
     yes: bool,
-    method: Method,
-    verify: VerifyOptions,
-    file_options: FileOptions,
+    technique: destroy.Technique,
     cert_out: Path | None,
     as_json: bool,
     home: Home,
@@ -88,9 +79,7 @@ def destroy_command(
                 doc_id,
                 job.station,
                 link,
-                method=method,
-                verify=verify,
-                file_options=file_options,
+                technique,
                 progress=job.progress,
                 stop=job.stop,
                 cert_out=cert_out,

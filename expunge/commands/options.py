@@ -12,7 +12,7 @@ import click
 
 from expunge.core.config import Home, resolve_home
 from expunge.shred.files import FileOptions
-from expunge.shred.methods import choose_method
+from expunge.shred.methods import Method, choose_method
 from expunge.verify import VerifyMode, VerifyOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,3 +140,26 @@ on_error_option = click.option(
     show_default=True,
     help="On a write error: write everything else, or stop the pass.",
 )
+
+
+def technique_options(func: F) -> F:
+    """``-m``/``--passes``/``--blank``, ``--verify``/``--coverage``/``--verify-all`` and the
+    file-check overrides: how files are destroyed, given to the command as ``technique``."""
+
+    @method_options
+    @verify_options
+    @file_options
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        method: Method,
+        verify: VerifyOptions,
+        file_options: FileOptions,
+        **kwargs: Any,
+    ) -> Any:
+        # Imported here: commands that take no technique do not load the destroy workflow.
+        from expunge.workflows.destroy import Technique
+
+        return func(*args, technique=Technique(method, verify, file_options), **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -10,17 +10,12 @@ import click
 from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import (
     cert_out_option,
-    file_options,
     home_option,
     json_option,
-    method_options,
-    verify_options,
+    technique_options,
 )
 from expunge.commands.render import destruction_lines, emit_json, output_format
 from expunge.core.config import Home
-from expunge.shred.files import FileOptions
-from expunge.shred.methods import Method
-from expunge.verify import VerifyOptions
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -32,9 +27,7 @@ from expunge.workflows import cryptoerase, destroy, records
     default=None,
     help="Level to register an unregistered file with (required then).",
 )
-@method_options
-@verify_options
-@file_options
+@technique_options
 @cert_out_option
 @json_option
 @home_option
@@ -42,9 +35,7 @@ def seal(
     path: str,
     doc_id: str | None,
     classification: str | None,
-    method: Method,
-    verify: VerifyOptions,
-    file_options: FileOptions,
+    technique: destroy.Technique,
     cert_out: Path | None,
     as_json: bool,
     home: Home,
@@ -64,11 +55,9 @@ def seal(
                 path,
                 job.station,
                 link,
+                technique,
                 doc_id=doc_id,
                 classification=classification,
-                method=method,
-                verify=verify,
-                file_options=file_options,
                 progress=job.progress,
                 stop=job.stop,
                 cert_out=cert_out,

@@ -11,13 +11,11 @@ import click
 from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import (
     cert_out_option,
-    file_options,
     home_option,
     json_option,
-    method_options,
     on_error_option,
     resume_option,
-    verify_options,
+    technique_options,
 )
 from expunge.commands.render import (
     destructions_lines,
@@ -28,9 +26,7 @@ from expunge.commands.render import (
 )
 from expunge.core.config import Home
 from expunge.core.errors import UsageError
-from expunge.shred.files import FileOptions
-from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, Method, is_crypto_erase
-from expunge.verify import VerifyOptions
+from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, is_crypto_erase
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -58,12 +54,10 @@ def methods(as_json: bool) -> None:
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-r", "--recursive", is_flag=True, help="Destroy directories and their contents.")
-@method_options
-@verify_options
+@technique_options
 @click.option("--keep", is_flag=True, help="Overwrite, but do not remove.")
 @click.option("--dry-run", is_flag=True, help="Check and list; write nothing.")
 @click.option("-i", "--interactive", is_flag=True, help="Ask before each file.")
-@file_options
 @click.option("--cross-filesystems", is_flag=True, help="Let -r descend into other filesystems.")
 @click.option("--remove-on-failure", is_flag=True, help="Unlink even when verification fails.")
 @click.option("--fingerprint", is_flag=True, help="Record each file's BLAKE3 digest before wiping.")
@@ -75,12 +69,10 @@ def methods(as_json: bool) -> None:
 def shred(
     paths: tuple[str, ...],
     recursive: bool,
-    method: Method,
-    verify: VerifyOptions,
+    technique: destroy.Technique,
     keep: bool,
     dry_run: bool,
     interactive: bool,
-    file_options: FileOptions,
     cross_filesystems: bool,
     remove_on_failure: bool,
     fingerprint: bool,
@@ -95,19 +87,19 @@ def shred(
     With -m luks-erase, PATH is a LUKS container file: its headers and keyslots are
     crypto-erased and read back, and the file is kept (as with --keep).
     """
-    if is_crypto_erase(method):
+    if is_crypto_erase(technique.method):
         _luks_erase(paths, home, cert_out, as_json, dry_run or recursive or interactive)
         return
     request = destroy.ShredRequest(
         paths=paths,
-        method=method,
+        method=technique.method,
         recursive=recursive,
         keep=keep,
         dry_run=dry_run,
         remove_on_failure=remove_on_failure,
         fingerprint=fingerprint,
-        file_options=replace(file_options, cross_filesystems=cross_filesystems),
-        verify=verify,
+        file_options=replace(technique.file_options, cross_filesystems=cross_filesystems),
+        verify=technique.verify,
         resume=resume,
         on_error=on_error,
     )

@@ -229,3 +229,13 @@ class SQLiteFile:
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return translating_errors(self.path, self.kind, doing)
+
+    def integrity_check(self) -> tuple[str, ...]:
+        """SQLite's own ``PRAGMA integrity_check``: empty when the file is sound."""
+        with self._errors(f"check the {self.kind.noun}"):
+            return integrity_check(self._conn)
+
+    def durability(self) -> dict[str, object]:
+        """The settings this connection runs with (journal mode, synchronous, secure_delete)."""
+        with self._errors(f"read the {self.kind.noun} settings"):
+            return durability(self._conn)

@@ -34,8 +34,6 @@ from expunge.core.errors import IntegrityError, RefusedError, TargetError, Usage
 from expunge.ledger._sqlite import (
     DatabaseKind,
     SQLiteFile,
-    durability,
-    integrity_check,
     open_database,
     write_transaction,
 )
@@ -324,13 +322,3 @@ class SQLiteKeyStore(SQLiteFile):
             residue=tuple(Residue(name, offset) for name, offset in residue),
             vacuumed=vacuumed,
         )
-
-    def integrity_check(self) -> tuple[str, ...]:
-        """SQLite's own ``PRAGMA integrity_check``: empty when the file is sound."""
-        with self._errors("check the key store"):
-            return integrity_check(self._conn)
-
-    def durability(self) -> dict[str, object]:
-        """The settings this connection runs with (journal mode, synchronous, secure_delete)."""
-        with self._errors("read the key store settings"):
-            return durability(self._conn)

@@ -27,8 +27,6 @@ from expunge.core.errors import IntegrityError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
     SQLiteFile,
-    durability,
-    integrity_check,
     open_database,
     write_transaction,
 )
@@ -200,16 +198,6 @@ class SQLiteLedgerStore(SQLiteFile):
         """The entries of one document, in seq order (found through the doc id index)."""
         with self._errors("read the ledger"):
             return self._document_entries(doc_id)
-
-    def integrity_check(self) -> tuple[str, ...]:
-        """SQLite's own ``PRAGMA integrity_check``: empty when the file is sound."""
-        with self._errors("check the ledger"):
-            return integrity_check(self._conn)
-
-    def durability(self) -> dict[str, object]:
-        """The settings this connection runs with (journal mode, synchronous, secure_delete)."""
-        with self._errors("read the ledger settings"):
-            return durability(self._conn)
 
     # -- appending -----------------------------------------------------------------------
 

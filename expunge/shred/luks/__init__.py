@@ -37,25 +37,21 @@ from expunge.shred.luks.holders import (
     refuse_if_open,
 )
 from expunge.shred.luks.layout import (
-    LUKS2_HEADER_SIZES,
     LUKS2_SECONDARY_MAGIC,
     LUKS_MAGIC,
     MAGIC_OFFSETS,
-    KeyslotArea,
     LuksLayout,
 )
 from expunge.shred.luks.verification import LuksVerification, verify_erased
 
 __all__ = [
     "HEADER_BACKUP_NOTE",
-    "LUKS2_HEADER_SIZES",
     "LUKS2_SECONDARY_MAGIC",
     "LUKS_MAGIC",
     "MAGIC_OFFSETS",
     "METHOD",
     "NIST_CATEGORY",
     "BlockUse",
-    "KeyslotArea",
     "LuksEraseReport",
     "LuksLayout",
     "LuksVerification",

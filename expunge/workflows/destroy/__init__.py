@@ -9,7 +9,7 @@ from expunge.workflows.destroy.document import DocumentDestruction, destroy_docu
 from expunge.workflows.destroy.files import shred_paths
 from expunge.workflows.destroy.outcome import Destruction, destructions_failure
 from expunge.workflows.destroy.plan import preflight
-from expunge.workflows.destroy.request import PlannedFile, ShredRequest
+from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
 from expunge.workflows.destroy.run import fingerprint
 from expunge.workflows.destroy.seal import Sealing, seal_document
 
@@ -19,6 +19,7 @@ __all__ = [
     "PlannedFile",
     "Sealing",
     "ShredRequest",
+    "Technique",
     "destroy_document",
     "destructions_failure",
     "fingerprint",

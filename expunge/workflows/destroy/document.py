@@ -10,18 +10,16 @@ from typing import Any
 from expunge.core.clock import utc_now
 from expunge.core.errors import RefusedError, TargetError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.ledger.state import Location
+from expunge.ledger.state import DocumentState, Location
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
 from expunge.shred.journal import JournalTarget, find_journal
-from expunge.shred.methods import Method
-from expunge.verify import VerifyOptions
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
-from expunge.workflows.destroy.request import ShredRequest
-from expunge.workflows.destroy.run import _Run, fingerprint
+from expunge.workflows.destroy.request import ShredRequest, Technique
+from expunge.workflows.destroy.run import FileDestroyer, fingerprint
 
 
 @dataclass(frozen=True)
@@ -87,14 +85,45 @@ def _location_note(loc: Location, untouched: Sequence[str]) -> str:
     return f"{loc.path} (seq {loc.seq}): {why}"
 
 
+def _refuse_unreachable(state: DocumentState, plan: records.DocumentPlan) -> None:
+    """Nothing to overwrite and no key to erase: say why, before anything is written."""
+    if not plan.unreachable:
+        raise TargetError(
+            f"already destroyed (seq {state.destructions[-1].seq}, certificate "
+            f"{state.destructions[-1].certificate_id}); nothing is outstanding",
+            target=state.doc_id,
+            remedy="see 'expunge ledger show'",
+        )
+    raise TargetError(
+        "no recorded location of the document is present: "
+        + ", ".join(_location_note(loc, ()) for loc in plan.unreachable),
+        target=state.doc_id,
+        remedy="mount or attach the medium holding a copy and run again",
+    )
+
+
+def _notes(state: DocumentState, destroyed: Sequence[str], untouched: Sequence[str]) -> list[str]:
+    """The certificate's notes: the document, and its recorded locations left standing."""
+    left = [
+        loc
+        for loc in state.locations
+        if loc.outstanding and (loc.path is None or loc.path not in destroyed)
+    ]
+    notes = [f"document {state.doc_id} ({state.classification})"]
+    if left:
+        notes.append(
+            "recorded locations not destroyed: "
+            + ", ".join(_location_note(loc, untouched) for loc in left)
+        )
+    return notes
+
+
 def destroy_document(
     doc_id: str,
     station: certify.Station,
     ledger: records.LedgerLink,
+    technique: Technique,
     *,
-    method: Method,
-    verify: VerifyOptions = VerifyOptions(),
-    file_options: FileOptions | None = None,
     progress: ProgressSink = NULL_PROGRESS,
     stop: StopRequest | None = None,
     cert_out: Path | None = None,
@@ -115,24 +144,11 @@ def destroy_document(
     """
     state = records.document(ledger.store, doc_id, utc_now())
     plan = records.plan_document(state)
-    records.check_policy(plan.reachable, method, verify.mode, ledger.policy)
+    records.check_policy(plan.reachable, technique.method, technique.verify.mode, ledger.policy)
     sealed = cryptoerase.sealed_and_keyed(state)
     if not plan.reachable and not sealed:
-        if not plan.unreachable:
-            raise TargetError(
-                f"already destroyed (seq {state.destructions[-1].seq}, certificate "
-                f"{state.destructions[-1].certificate_id}); nothing is outstanding",
-                target=doc_id,
-                remedy="see 'expunge ledger show'",
-            )
-        raise TargetError(
-            "no recorded location of the document is present: "
-            + ", ".join(_location_note(loc, ()) for loc in plan.unreachable),
-            target=doc_id,
-            remedy="mount or attach the medium holding a copy and run again",
-        )
-    file_options = file_options or FileOptions()
-    opened, untouched = _open_document_files(plan, file_options, station.home.journal)
+        _refuse_unreachable(state, plan)
+    opened, untouched = _open_document_files(plan, technique.file_options, station.home.journal)
     try:
         if not opened and not sealed:
             raise RefusedError(
@@ -144,13 +160,13 @@ def destroy_document(
         # (a killed sweep, say) is resumed from its journal rather than refused.
         request = ShredRequest(
             paths=tuple(t.path for t, _ in opened),
-            method=method,
-            verify=verify,
-            file_options=file_options,
+            method=technique.method,
+            verify=technique.verify,
+            file_options=technique.file_options,
             resume=True,
         )
         station.ready()
-        run = _Run(request, progress, stop, None, journal_dir=station.home.journal)
+        run = FileDestroyer(request, progress, stop, None, journal_dir=station.home.journal)
         started = utc_now()
         erasure = None
         if sealed:
@@ -171,17 +187,7 @@ def destroy_document(
     done = Destruction(
         doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
     )
-    left = [
-        loc
-        for loc in state.locations
-        if loc.outstanding and (loc.path is None or loc.path not in request.paths)
-    ]
-    notes = [f"document {doc_id} ({state.classification})"]
-    if left:
-        notes.append(
-            "recorded locations not destroyed: "
-            + ", ".join(_location_note(loc, untouched) for loc in left)
-        )
+    notes = _notes(state, request.paths, untouched)
     registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
     result = certify_and_record(
         done, request, stop, station, cert_out, ledger, registered, notes, erasure

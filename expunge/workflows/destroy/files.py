@@ -14,7 +14,7 @@ from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import _checked
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest
-from expunge.workflows.destroy.run import _Run
+from expunge.workflows.destroy.run import FileDestroyer
 
 
 def shred_paths(
@@ -49,7 +49,7 @@ def shred_paths(
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
     _, registered = _checked(request, ledger, station.home.journal)
     station.ready()
-    run = _Run(request, progress, stop, confirm, registered, station.home.journal)
+    run = FileDestroyer(request, progress, stop, confirm, registered, station.home.journal)
     results: list[Destruction] = []
     for path in request.paths:
         if run.stopped:

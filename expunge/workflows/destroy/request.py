@@ -12,6 +12,15 @@ from expunge.verify import VerifyOptions
 
 
 @dataclass(frozen=True)
+class Technique:
+    """How files are destroyed: the method, the read-back, the file checks' overrides."""
+
+    method: Method
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    file_options: FileOptions = field(default_factory=FileOptions)
+
+
+@dataclass(frozen=True)
 class ShredRequest:
     """Everything ``expunge shred`` was asked to do."""
 

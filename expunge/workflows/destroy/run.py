@@ -42,7 +42,10 @@ def fingerprint(fd: int) -> str:
 
 
 @dataclass
-class _Run:
+class FileDestroyer:
+    """Destroys the files of one request, one at a time: overwrite (journaled), read back,
+    remove; and keeps the journals of finished wipes until their certificate is written."""
+
     request: ShredRequest
     progress: ProgressSink
     stop: StopRequest | None

@@ -9,14 +9,11 @@ from typing import Any
 
 from expunge.core.clock import utc_now
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.shred.files import FileOptions
-from expunge.shred.methods import Method
-from expunge.verify import VerifyOptions
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.destroy.files import shred_paths
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.plan import preflight
-from expunge.workflows.destroy.request import ShredRequest
+from expunge.workflows.destroy.request import ShredRequest, Technique
 
 
 @dataclass(frozen=True)
@@ -36,12 +33,10 @@ def seal_document(
     path: str,
     station: certify.Station,
     ledger: records.LedgerLink,
+    technique: Technique,
     *,
     doc_id: str | None,
     classification: str | None,
-    method: Method,
-    verify: VerifyOptions = VerifyOptions(),
-    file_options: FileOptions | None = None,
     progress: ProgressSink = NULL_PROGRESS,
     stop: StopRequest | None = None,
     cert_out: Path | None = None,
@@ -54,9 +49,9 @@ def seal_document(
     """
     request = ShredRequest(
         paths=(os.path.abspath(path),),
-        method=method,
-        verify=verify,
-        file_options=file_options or FileOptions(),
+        method=technique.method,
+        verify=technique.verify,
+        file_options=technique.file_options,
     )
     preflight(request, ledger)
     cryptoerase.check_sealable(
@@ -71,7 +66,7 @@ def seal_document(
         pending = records.RegisteredLocation(
             request.paths[0], doc_id or "the document", classification, 0, "original", None
         )
-        records.check_policy((pending,), method, verify.mode, ledger.policy)
+        records.check_policy((pending,), technique.method, technique.verify.mode, ledger.policy)
     station.ready()
     sealed = cryptoerase.seal_document(
         station.home,

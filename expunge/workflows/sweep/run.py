@@ -144,8 +144,7 @@ class _Sweep:
                 state.doc_id,
                 self.station,
                 link,
-                method=method,
-                verify=VerifyOptions(verify),
+                destroy.Technique(method, VerifyOptions(verify)),
                 progress=self.progress,
                 stop=self.stop,
             )
