@@ -133,6 +133,10 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
             yield f"  to finish: expunge shred --resume {outcome.path}"
     for err in result.errors:
         yield f"  error: {err}"
+    for left in result.left:
+        yield f"  left alone: {left}"
+    if not result.files and result.skipped and result.certificate is None:
+        yield f"skipped: {result.target} (declined; nothing was written)"
     if result.kind == "directory":
         yield f"{_MARK[result.status]}: {result.target} ({len(result.files)} files)"
     if result.certificate is not None:

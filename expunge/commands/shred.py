@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,7 @@ from expunge.commands.render import (
     output_format,
 )
 from expunge.core.config import Home
-from expunge.core.errors import UsageError
+from expunge.core.errors import Interrupted, UsageError
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, is_crypto_erase
 from expunge.workflows import cryptoerase, destroy, records
 
@@ -106,18 +107,23 @@ def shred(
     station = open_station(home)
     with records.station_ledger(home, station.settings.operator) as ledger:
         if dry_run:
-            _dry_run(request, ledger, as_json)
+            _dry_run(request, home, ledger, as_json)
             return
-        confirm = (
-            (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
+        # Every question is asked before anything is written; Ctrl-C at a prompt leaves
+        # everything as it was.
+        plan = destroy.plan_paths(
+            request,
+            station,
+            confirm=_ask if interactive else None,
+            cert_out=cert_out,
+            ledger=ledger,
         )
         with station_job(home, station) as job:
-            results = destroy.shred_paths(
-                request,
+            results = destroy.execute(
+                plan,
                 job.station,
                 progress=job.progress,
                 stop=job.stop,
-                confirm=confirm,
                 cert_out=cert_out,
                 ledger=ledger,
             )
@@ -142,10 +148,20 @@ def _luks_erase(
     job.conclude(result.failure, remedy=None)
 
 
+def _ask(path: str) -> bool:
+    try:
+        return click.confirm(f"destroy {path}?", err=True)
+    except click.exceptions.Abort:
+        # Ctrl-C or end of input at a question: every question comes before any write.
+        raise Interrupted(
+            "stopped at the question; nothing was written", signum=signal.SIGINT, target=path
+        ) from None
+
+
 def _dry_run(
-    request: destroy.ShredRequest, ledger: records.LedgerLink | None, as_json: bool
+    request: destroy.ShredRequest, home: Home, ledger: records.LedgerLink | None, as_json: bool
 ) -> None:
-    planned = destroy.preflight(request, ledger)
+    planned = destroy.preflight(request, ledger, home.root)
     if as_json:
         emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
         return

@@ -97,6 +97,8 @@ class FilesWork:
     skipped: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     interrupted: bool = False
+    left: tuple[str, ...] = ()
+    """Planned entries not acted on because they changed since they were checked."""
 
     @property
     def status(self) -> Outcome:
@@ -104,7 +106,7 @@ class FilesWork:
         statuses = [f.status for f in self.files]
         if self.interrupted or Outcome.INTERRUPTED in statuses:
             return Outcome.INTERRUPTED
-        if not self.errors and all(s == Outcome.SUCCESS for s in statuses):
+        if not self.errors and not self.left and all(s == Outcome.SUCCESS for s in statuses):
             return Outcome.SUCCESS
         if Outcome.SUCCESS in statuses or Outcome.PARTIAL in statuses:
             return Outcome.PARTIAL

@@ -6,7 +6,7 @@ again on the open descriptor right before writing. Layer 2: it ties together ``s
 """
 
 from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
-from expunge.workflows.destroy.files import shred_paths
+from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
 from expunge.workflows.destroy.outcome import Destruction, destructions_failure
 from expunge.workflows.destroy.plan import preflight
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
@@ -22,7 +22,9 @@ __all__ = [
     "Technique",
     "destroy_document",
     "destructions_failure",
+    "execute",
     "fingerprint",
+    "plan_paths",
     "preflight",
     "seal_document",
     "shred_paths",

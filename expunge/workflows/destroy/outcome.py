@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from expunge.core.errors import ExpungeError, MediaIOError, VerificationError
+from expunge.core.errors import ExpungeError, MediaIOError, TargetError, VerificationError
 from expunge.core.outcome import Outcome
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FilesWork
@@ -42,6 +42,7 @@ class Destruction(FilesWork):
             "removed_entries": list(self.removed_entries),
             "skipped": list(self.skipped),
             "errors": list(self.errors),
+            "left_alone": list(self.left),
             "ledger": self.ledger.to_dict() if self.ledger else None,
         }
 
@@ -72,6 +73,13 @@ def destructions_failure(results: Sequence[Destruction]) -> ExpungeError | None:
             target=", ".join(f.path for f in unverified),
             remedy="the file was kept for inspection (--remove-on-failure removes it); "
             "check the medium",
+        )
+    changed = [r for r in results if r.left and not r.errors]
+    if changed and all(f.status == "success" for r in changed for f in r.files):
+        return TargetError(
+            "some entries changed after they were checked and were left alone",
+            target=", ".join(r.target for r in changed),
+            remedy="see 'left alone' above; check them and run the command again",
         )
     failed = [r for r in results if r.status != "success"]
     if failed:

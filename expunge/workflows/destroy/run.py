@@ -20,11 +20,12 @@ from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
+from expunge.shred.tree import Node, Skip, replay
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import Destruction
-from expunge.workflows.destroy.plan import _check_top_level
-from expunge.workflows.destroy.request import ShredRequest
+from expunge.workflows.destroy.plan import TargetPlan
+from expunge.workflows.destroy.request import PlannedFile, ShredRequest
 
 _FINGERPRINT_CHUNK = 4 << 20
 
@@ -111,8 +112,7 @@ class FileDestroyer:
         done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
             # Verified before the name goes: a failed file is kept for inspection.
-            files.remove_file(target)
-            outcome = replace(outcome, wipe=report.marked_removed())
+            outcome = _removed(outcome, target)
         return outcome
 
     def read_back(self, target: OpenFile, result: PassResult) -> VerificationReport:
@@ -128,74 +128,149 @@ class FileDestroyer:
             name=target.path,
         )
 
-    def destroy_path(self, path: str) -> Destruction:
-        kind = _check_top_level(path, self.request.recursive)
-        started = utc_now()
-        if kind == "file":
-            if self.confirm is not None and not self.confirm(path):
-                return Destruction(path, "file", (), started, utc_now(), skipped=(path,))
-            with files.open_file(path, self.request.file_options) as target:
-                outcome = self.destroy_file(target)
-            return Destruction(
-                path, "file", (outcome,), started, utc_now(), interrupted=self.stopped
-            )
-        return self.destroy_tree(path, started)
-
     @property
     def stopped(self) -> bool:
+        """Whether a stop was requested (Ctrl-C, SIGTERM)."""
         return self.stop is not None and self.stop.is_set()
 
-    def destroy_tree(self, path: str, started: datetime) -> Destruction:
-        options = self.request.file_options
-        outcomes: list[FileOutcome] = []
-        removed: list[str] = []
-        skipped: list[str] = []
-        errors: list[str] = []
-        parent_fd, dir_fd, name = files.open_tree(path, options)
+    def destroy_target(self, target: TargetPlan) -> Destruction:
+        """Destroy what ``target`` planned, and only that."""
+        started = utc_now()
+        if target.kind == "directory":
+            return self.destroy_tree(target, started)
+        if not target.chosen:
+            return Destruction(target.path, "file", (), started, utc_now(), skipped=target.declined)
+        (planned,) = target.chosen
+        with files.open_file(target.path, self.request.file_options) as opened:
+            if not _same_object(opened, planned):
+                left = (f"{target.path}: replaced since it was checked; left alone",)
+                return Destruction(target.path, "file", (), started, utc_now(), left=left)
+            outcome = self.destroy_file(opened)
+        return Destruction(
+            target.path, "file", (outcome,), started, utc_now(), interrupted=self.stopped
+        )
+
+    def destroy_tree(self, target: TargetPlan, started: datetime) -> Destruction:
+        """Replay the tree's plan: its files destroyed, then its folders removed once empty;
+        whatever changed since planning is left alone, with the folders holding it."""
+        assert target.tree is not None
+        run = _TreeRun(self, target)
+        parent_fd, dir_fd, name = files.open_tree(target.path, self.request.file_options)
         try:
-            for entry in files.walk_tree(dir_fd, path, options):
-                if self.stop is not None and self.stop.is_set():
-                    break
-                if self.confirm is not None and not self.confirm(entry.path):
-                    skipped.append(entry.path)
-                    continue
-                try:
-                    if entry.kind == "file":
-                        with files.open_file_at(entry.dir_fd, entry.name, entry.path, options) as t:
-                            outcomes.append(self.destroy_file(t))
-                    elif self.request.keep:
-                        continue
-                    elif entry.kind == "other":
-                        files.remove_other(entry.dir_fd, entry.name)
-                        removed.append(entry.path)
-                    else:
-                        files.remove_directory(entry.dir_fd, entry.name)
-                        removed.append(entry.path)
-                except ExpungeError as exc:
-                    errors.append(exc.diagnostics())
-                except OSError as exc:
-                    errors.append(f"{entry.path}: {exc.strerror}")
-            interrupted = self.stopped
-            if not self.request.keep and not interrupted and not errors and not skipped:
+            top = os.fstat(dir_fd)
+            if (top.st_dev, top.st_ino) != (target.tree.dev, target.tree.ino):
+                run.left.append(f"{target.path}: replaced since it was checked; left alone")
+            else:
+                run.replay(dir_fd)
+            removable = not (self.request.keep or self.stopped or run.dirty)
+            if removable and not run.errors and not run.left:
                 os.close(dir_fd)
                 dir_fd = -1
-                try:
-                    files.remove_directory(parent_fd, name)
-                    removed.append(path)
-                except OSError as exc:
-                    errors.append(f"{path}: not removed: {exc.strerror}")
+                run.remove_top(parent_fd, name)
         finally:
             if dir_fd >= 0:
                 os.close(dir_fd)
             os.close(parent_fd)
         return Destruction(
-            path,
+            target.path,
             "directory",
-            tuple(outcomes),
+            tuple(run.outcomes),
             started,
             utc_now(),
-            removed_entries=tuple(removed),
-            skipped=tuple(skipped),
-            errors=tuple(errors),
-            interrupted=interrupted,
+            removed_entries=tuple(run.removed),
+            skipped=target.declined,
+            errors=tuple(run.errors),
+            interrupted=self.stopped,
+            left=tuple(run.left),
         )
+
+
+def _removed(outcome: FileOutcome, target: OpenFile) -> FileOutcome:
+    """Remove the overwritten file; a removal that fails is recorded, never raised: the
+    content is already gone and the certificate must say what became of the name."""
+    try:
+        files.remove_file(target)
+    except (ExpungeError, OSError) as exc:
+        why = exc.diagnostics() if isinstance(exc, ExpungeError) else exc.strerror
+        error = f"overwritten, but the name could not be removed: {why}"
+        return replace(outcome, wipe=replace(outcome.wipe, errors=(*outcome.wipe.errors, error)))
+    return replace(outcome, wipe=outcome.wipe.marked_removed())
+
+
+def _same_object(opened: OpenFile, planned: PlannedFile) -> bool:
+    return (opened.identity.device, opened.identity.inode) == (planned.device, planned.inode)
+
+
+class _TreeRun:
+    """One tree's replay: what was destroyed, removed, left alone, and why."""
+
+    def __init__(self, destroyer: FileDestroyer, target: TargetPlan) -> None:
+        self.destroyer = destroyer
+        self.target = target
+        self.planned = {f.path: f for f in target.chosen}
+        self.declined = set(target.declined)
+        self.outcomes: list[FileOutcome] = []
+        self.removed: list[str] = []
+        self.errors: list[str] = []
+        self.left: list[str] = []
+        # Folders (by parts) that must stay: something inside them stays.
+        self.dirty: set[tuple[str, ...]] = set()
+
+    def keep_folder_of(self, node: Node) -> None:
+        parts = node.folder
+        for length in range(len(parts) + 1):
+            self.dirty.add(parts[:length])
+
+    def replay(self, dir_fd: int) -> None:
+        assert self.target.tree is not None
+        request = self.destroyer.request
+        for step in replay(self.target.tree, dir_fd):
+            if self.destroyer.stopped:
+                self.dirty.add(())
+                break
+            node = step.node
+            if isinstance(step, Skip):
+                self.left.append(f"{node.path}: {step.reason}")
+                self.keep_folder_of(node)
+                continue
+            try:
+                if node.kind == "file":
+                    self.file(step.dir_fd, node)
+                elif request.keep or node.parts in self.dirty:
+                    self.keep_folder_of(node)
+                elif node.kind == "other":
+                    files.remove_other(step.dir_fd, node.name)
+                    self.removed.append(node.path)
+                else:
+                    files.remove_directory(step.dir_fd, node.name)
+                    self.removed.append(node.path)
+            except ExpungeError as exc:
+                self.errors.append(exc.diagnostics())
+                self.keep_folder_of(node)
+            except OSError as exc:
+                self.errors.append(f"{node.path}: {exc.strerror}")
+                self.keep_folder_of(node)
+
+    def file(self, dir_fd: int, node: Node) -> None:
+        if node.path in self.declined:
+            self.keep_folder_of(node)
+            return
+        planned = self.planned[node.path]
+        options = self.destroyer.request.file_options
+        with files.open_file_at(dir_fd, node.name, node.path, options) as opened:
+            if not _same_object(opened, planned):
+                self.left.append(f"{node.path}: replaced since it was checked; left alone")
+                self.keep_folder_of(node)
+                return
+            outcome = self.destroyer.destroy_file(opened)
+        self.outcomes.append(outcome)
+        if not outcome.wipe.removed:
+            self.keep_folder_of(node)
+
+    def remove_top(self, parent_fd: int, name: str) -> None:
+        path = self.target.path
+        try:
+            files.remove_directory(parent_fd, name)
+            self.removed.append(path)
+        except OSError as exc:
+            self.errors.append(f"{path}: not removed: {exc.strerror}")

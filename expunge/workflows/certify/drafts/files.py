@@ -86,6 +86,8 @@ def files_draft(
     all_notes = [*notes, *resumes]
     if work.skipped:
         all_notes.append(f"skipped at the operator's request: {', '.join(work.skipped)}")
+    if work.left:
+        all_notes.append(f"left alone, changed since checked: {'; '.join(work.left)}")
     if interrupted_by is None and work.status == "interrupted":
         # Not stopped by the operator: a medium that stopped answering says so in its pass.
         gone = [p.error for f in work.files for p in f.wipe.passes if p.interrupted and p.error]
