@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "key": ("expunge.commands.key", "key"),
     "ledger": ("expunge.commands.ledger", "ledger"),
     "methods": ("expunge.commands.shred", "methods"),
+    "recover": ("expunge.commands.recover", "recover_command"),
     "seal": ("expunge.commands.seal", "seal"),
     "shred": ("expunge.commands.shred", "shred"),
     "sweep": ("expunge.commands.sweep", "sweep_command"),

@@ -9,7 +9,7 @@ from typing import Literal
 
 import click
 
-from expunge.commands.frame import open_station, station_job
+from expunge.commands.frame import open_station_recovering, station_job
 from expunge.commands.options import (
     cert_out_option,
     home_option,
@@ -104,7 +104,7 @@ def shred(
         resume=resume,
         on_error=on_error,
     )
-    station = open_station(home)
+    station, recovered = open_station_recovering(home)
     with records.station_ledger(home, station.settings.operator) as ledger:
         if dry_run:
             _dry_run(request, home, ledger, as_json)
@@ -117,6 +117,7 @@ def shred(
             confirm=_ask if interactive else None,
             cert_out=cert_out,
             ledger=ledger,
+            recovered=[r.destruction for r in recovered if r.destruction is not None],
         )
         with station_job(home, station) as job:
             results = destroy.execute(

@@ -97,6 +97,11 @@ class Home:
         return self.root / "journal"
 
     @property
+    def runs(self) -> Path:
+        """Logs of destructions in progress, until each is certified and recorded."""
+        return self.root / "runs"
+
+    @property
     def sweeps(self) -> Path:
         """JSON reports of scheduled sweeps."""
         return self.root / "sweeps"

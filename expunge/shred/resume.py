@@ -43,7 +43,7 @@ class JournaledRun:
         return self.journal.record.events
 
 
-def _earlier_passes(record: JournalRecord) -> list[PassResult]:
+def earlier_passes(record: JournalRecord) -> list[PassResult]:
     """Passes completed by earlier runs, rebuilt from the journal (only the final pass
     keeps its key: it is the verification seed)."""
     out: list[PassResult] = []
@@ -128,4 +128,4 @@ def journaled_passes(
     if stopped or (results and results[-1].interrupted):
         gone = results[-1].error if results else None
         journal.record_interruption(gone or (stop.reason if stop else None) or "stopped")
-    return JournaledRun((*_earlier_passes(record), *results), journal)
+    return JournaledRun((*earlier_passes(record), *results), journal)

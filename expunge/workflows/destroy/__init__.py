@@ -9,6 +9,7 @@ from expunge.workflows.destroy.document import DocumentDestruction, destroy_docu
 from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
 from expunge.workflows.destroy.outcome import Destruction, destructions_failure
 from expunge.workflows.destroy.plan import preflight
+from expunge.workflows.destroy.recover import Recovered, recover_runs
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
 from expunge.workflows.destroy.run import fingerprint
 from expunge.workflows.destroy.seal import Sealing, seal_document
@@ -17,6 +18,7 @@ __all__ = [
     "Destruction",
     "DocumentDestruction",
     "PlannedFile",
+    "Recovered",
     "Sealing",
     "ShredRequest",
     "Technique",
@@ -26,6 +28,7 @@ __all__ = [
     "fingerprint",
     "plan_paths",
     "preflight",
+    "recover_runs",
     "seal_document",
     "shred_paths",
 ]

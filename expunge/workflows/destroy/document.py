@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
+from expunge.workflows.destroy.recover import documents_header, header_for
 from expunge.workflows.destroy.request import ShredRequest, Technique
 from expunge.workflows.destroy.run import FileDestroyer, fingerprint
+from expunge.workflows.destroy.runlog import RunLog
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,12 @@ def destroy_document(
             resume=True,
         )
         station.ready()
-        run = FileDestroyer(request, progress, stop, None, journal_dir=station.home.journal)
+        registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
+        header = header_for(request, doc_id, "document", cert_out)
+        log = RunLog.create(station.home, {**header, "documents": documents_header(registered)})
+        run = FileDestroyer(
+            request, progress, stop, None, journal_dir=station.home.journal, log=log
+        )
         started = utc_now()
         erasure = None
         if sealed:
@@ -180,7 +187,7 @@ def destroy_document(
         for target, digest in opened:
             if run.stopped:
                 break
-            outcomes.append(replace(run.destroy_file(target), content_digest=digest))
+            outcomes.append(run.destroy_file(target, digest))
     finally:
         for target, _ in opened:
             target.close()
@@ -188,12 +195,16 @@ def destroy_document(
         doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
     )
     notes = _notes(state, request.paths, untouched)
-    registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
-    result = certify_and_record(
-        done, request, stop, station, cert_out, ledger, registered, notes, erasure
-    )
+    try:
+        result = certify_and_record(
+            done, request, stop, station, cert_out, ledger, registered, notes, erasure, log
+        )
+    except BaseException:
+        log.close()
+        raise
     while run.finished:
         run.finished.pop().complete()
+    log.finish()
     after = records.document(ledger.store, doc_id, utc_now())
     return DocumentDestruction(
         doc_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from expunge.core.errors import UsageError
@@ -10,8 +11,10 @@ from expunge.workflows import certify, records
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import Confirm, ShredPlan, plan_shred
 from expunge.workflows.destroy.record import certify_and_record
+from expunge.workflows.destroy.recover import documents_header, header_for
 from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.run import FileDestroyer
+from expunge.workflows.destroy.runlog import RunLog
 
 
 def plan_paths(
@@ -21,6 +24,7 @@ def plan_paths(
     confirm: Confirm | None = None,
     cert_out: Path | None = None,
     ledger: records.LedgerLink | None = None,
+    recovered: Sequence[Destruction] = (),
 ) -> ShredPlan:
     """The plan of destroying every path of ``request`` at this station: every check
     (file checks, pending journals, the station's own home, documents' classification),
@@ -32,7 +36,14 @@ def plan_paths(
             remedy="give one path per command, or let certificates go to the home folder",
         )
     home = station.home
-    return plan_shred(request, ledger, home=home.root, journals=home.journal, confirm=confirm)
+    return plan_shred(
+        request,
+        ledger,
+        home=home.root,
+        journals=home.journal,
+        confirm=confirm,
+        recovered=recovered,
+    )
 
 
 def execute(
@@ -53,23 +64,38 @@ def execute(
     ``destroy`` events citing it.
     """
     request = plan.request
-    station.ready()
+    if any(t.chosen or (t.kind == "directory" and not t.recovered) for t in plan.targets):
+        station.ready()
     run = FileDestroyer(request, progress, stop, None, plan.registered, station.home.journal)
     results: list[Destruction] = []
     for target in plan.targets:
         if run.stopped:
             break
-        done = run.destroy_target(target)
-        if not done.files and not done.removed_entries and not done.left and done.skipped:
-            results.append(done)  # declined entirely: nothing to certify
+        if target.recovered is not None:
+            results.append(target.recovered)
             continue
-        certified = certify_and_record(
-            done, request, stop, station, cert_out, ledger, plan.registered
-        )
+        if target.kind == "file" and not target.chosen:
+            results.append(run.destroy_target(target))  # declined: nothing to certify
+            continue
+        registered = {
+            f.path: plan.registered[f.path] for f in target.files if f.path in plan.registered
+        }
+        header = header_for(request, target.path, target.kind, cert_out)
+        run.log = RunLog.create(station.home, {**header, "documents": documents_header(registered)})
+        try:
+            done = run.destroy_target(target)
+            certified = certify_and_record(
+                done, request, stop, station, cert_out, ledger, plan.registered, log=run.log
+            )
+        except BaseException:
+            run.log.close()  # kept: the next command finishes what this one began
+            raise
         results.append(certified)
-        # Certified: the journals of finished wipes are no longer needed to resume.
+        # Certified and recorded: the journals of finished wipes are no longer needed, and
+        # then neither is the log.
         while run.finished:
             run.finished.pop().complete()
+        run.log.finish()
     return tuple(results)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -24,6 +24,7 @@ from expunge.shred.resume import pending_journal
 from expunge.shred.tree import Node, TreePlan, plan_tree
 from expunge.verify import make_plan
 from expunge.workflows import records
+from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest
 
 Confirm = Callable[[str], bool]
@@ -39,6 +40,9 @@ class TargetPlan:
     tree: TreePlan | None = None
     declined: tuple[str, ...] = ()
     """Files the operator answered "no" for (``-i``): never touched."""
+    recovered: Destruction | None = None
+    """With ``--resume``: the destruction of this path, already finished by the recovery of
+    the run that was interrupted; nothing is done again."""
 
     @property
     def chosen(self) -> tuple[PlannedFile, ...]:
@@ -81,12 +85,14 @@ def _refuse_home(path: str, home: Path | None) -> None:
         return
     real = os.path.realpath(path)
     own = os.path.realpath(home)
-    if real == own or real.startswith(own + os.sep) or own.startswith(real.rstrip(os.sep) + os.sep):
+    inside = real == own or real.startswith(own + os.sep)
+    if inside or own.startswith(real.rstrip(os.sep) + os.sep):
+        what = "is part of" if inside else "holds"
         raise RefusedError(
-            f"holds expunge's own state ({own}: station key, ledger, certificates); "
+            f"{what} expunge's own state ({own}: station key, ledger, certificates); "
             "nothing was written",
             target=path,
-            remedy="expunge never destroys its home; to retire a station, see the README",
+            remedy="expunge never destroys its own home; name what to destroy outside it",
         )
 
 
@@ -178,6 +184,7 @@ def plan_shred(
     home: Path | None = None,
     journals: Path | None = None,
     confirm: Confirm | None = None,
+    recovered: Sequence[Destruction] = (),
 ) -> ShredPlan:
     """Check every target completely, writing nothing; raise the first refusal.
 
@@ -185,11 +192,19 @@ def plan_shred(
     ``ledger``, files recorded as documents are named, and a method or verification weaker
     than a document's classification requires is refused. ``home`` (expunge's own state)
     and anything holding it is refused. ``confirm`` (``-i``) is asked for every file once
-    all checks passed; the files it declines are never touched.
+    all checks passed; the files it declines are never touched. With ``--resume``, a path
+    whose interrupted run was just finished by recovery (``recovered``) is not destroyed
+    again: its recovered destruction stands.
     """
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
     checker = _Checker(request, journals, home)
-    targets = [_plan_target(path, checker) for path in request.paths]
+    finished = {d.target: d for d in recovered} if request.resume else {}
+    targets = [
+        TargetPlan(path, "file", (), recovered=finished[path])
+        if path in finished
+        else _plan_target(path, checker)
+        for path in request.paths
+    ]
     registered: dict[str, tuple[records.RegisteredLocation, ...]] = {}
     if ledger is not None:
         found = records.locate(ledger.store, request.paths, utc_now())

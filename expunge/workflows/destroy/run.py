@@ -26,6 +26,7 @@ from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import TargetPlan
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest
+from expunge.workflows.destroy.runlog import RunLog
 
 _FINGERPRINT_CHUNK = 4 << 20
 
@@ -57,10 +58,17 @@ class FileDestroyer:
     journal_dir: Path | None = None
     # Journals of wipes whose outcome is final: removed once their certificate is written.
     finished: list[WipeJournal] = field(default_factory=list)
+    # The log of the target being destroyed (see runlog): what recovery needs after a kill.
+    log: RunLog | None = None
 
-    def destroy_file(self, target: OpenFile) -> FileOutcome:
+    def destroy_file(self, target: OpenFile, digest: str | None = None) -> FileOutcome:
+        """Overwrite, read back and remove one checked, open file; ``digest`` is its
+        content's, when the caller already read it."""
         hashed = self.request.fingerprint or target.path in self.registered
-        digest = fingerprint(target.fd) if hashed else None
+        if digest is None and hashed:
+            digest = fingerprint(target.fd)
+        if self.log is not None:
+            self.log.file(target.identity, target.limitations, digest)
         passes = resolve(self.request.method)
         options = PassOptions(
             block_size=512,
@@ -107,12 +115,21 @@ class FileDestroyer:
             final = self.read_back(target, results[-1])
         events = journaled.events if journaled else ()
         outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest, events)
+        if self.log is not None and final is not None:
+            self.log.path_step("verified", target.path, report=final.to_dict())
         if journaled is not None and outcome.status != "interrupted":
             self.finished.append(journaled.journal)
         done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
             # Verified before the name goes: a failed file is kept for inspection.
             outcome = _removed(outcome, target)
+            if self.log is not None:
+                removed = outcome.wipe.removed
+                self.log.path_step(
+                    "removed" if removed else "remove-failed",
+                    target.path,
+                    **({} if removed else {"error": outcome.wipe.errors[-1]}),
+                )
         return outcome
 
     def read_back(self, target: OpenFile, result: PassResult) -> VerificationReport:
