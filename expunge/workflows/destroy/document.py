@@ -18,10 +18,14 @@ from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
-from expunge.workflows.destroy.recover import documents_header, header_for
 from expunge.workflows.destroy.request import ShredRequest, Technique
 from expunge.workflows.destroy.run import FileDestroyer, fingerprint
-from expunge.workflows.destroy.runlog import RunLog
+from expunge.workflows.destroy.runlog import (
+    RunLog,
+    documents_header,
+    drop_spent_logs,
+    header_for,
+)
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,7 @@ def destroy_document(
     while run.finished:
         run.finished.pop().complete()
     log.finish()
+    drop_spent_logs(station.home)
     after = records.document(ledger.store, doc_id, utc_now())
     return DocumentDestruction(
         doc_id,

@@ -11,10 +11,15 @@ from expunge.workflows import certify, records
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import Confirm, ShredPlan, plan_shred
 from expunge.workflows.destroy.record import certify_and_record
-from expunge.workflows.destroy.recover import documents_header, header_for
 from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.run import FileDestroyer
-from expunge.workflows.destroy.runlog import RunLog
+from expunge.workflows.destroy.runlog import (
+    RunLog,
+    documents_header,
+    drop_spent_logs,
+    header_for,
+    pending_digests,
+)
 
 
 def plan_paths(
@@ -67,6 +72,8 @@ def execute(
     if any(t.chosen or (t.kind == "directory" and not t.recovered) for t in plan.targets):
         station.ready()
     run = FileDestroyer(request, progress, stop, None, plan.registered, station.home.journal)
+    if request.resume:
+        run.logged_digests = pending_digests(station.home)
     results: list[Destruction] = []
     for target in plan.targets:
         if run.stopped:
@@ -96,6 +103,7 @@ def execute(
         while run.finished:
             run.finished.pop().complete()
         run.log.finish()
+    drop_spent_logs(station.home)
     return tuple(results)
 
 

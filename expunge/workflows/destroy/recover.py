@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,18 @@ from expunge.shred.resume import earlier_passes
 from expunge.verify import VerificationReport, VerifyOptions, make_plan, verify_path
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FileOutcome
+from expunge.workflows.destroy.files import shred_paths
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest
-from expunge.workflows.destroy.runlog import FileSteps, LoggedRun, RunLog, abandoned_logs, read_log
+from expunge.workflows.destroy.runlog import (
+    FileSteps,
+    LoggedRun,
+    RunLog,
+    abandoned_logs,
+    journal_of,
+    read_log,
+)
 
 # A killed run's files may be anything the checks accepted then; the checks are not run
 # again to finish removing a name that was already overwritten.
@@ -50,9 +58,17 @@ class Recovered:
     target: str
     destruction: Destruction | None
     certificate: str | None
+    pending: tuple[str, ...] = ()
+    """Files whose overwrite had not completed: their journal is kept for ``--resume``."""
 
     def line(self) -> str:
         """What the operator is told."""
+        if self.destruction is None and self.certificate is None:
+            return (
+                f"an interrupted run of {self.target} left an unfinished overwrite of "
+                f"{', '.join(self.pending)}: finish it with 'expunge shred --resume' "
+                "(with the same method), or 'expunge destroy' for a document"
+            )
         if self.destruction is not None and self.destruction.certificate is not None:
             cert = self.destruction.certificate
             return (
@@ -64,32 +80,6 @@ class Recovered:
         )
 
 
-def header_for(
-    request: ShredRequest, target: str, kind: str, cert_out: Path | None
-) -> dict[str, Any]:
-    """The ``run`` line of a run log: what recovery needs to certify the run as asked."""
-    method = request.method
-    return {
-        "target": target,
-        "kind": kind,
-        "method": {
-            "name": method.name,
-            "passes": list(method.passes),
-            "source": method.source,
-            "note": method.note,
-            "shuffle": list(method.shuffle) if method.shuffle else None,
-        },
-        "verify": {
-            "mode": str(request.verify.mode),
-            "coverage": request.verify.coverage,
-            "every_pass": request.verify.every_pass,
-        },
-        "keep": request.keep,
-        "cert_out": str(cert_out) if cert_out else None,
-        "started": utc_now().isoformat(),
-    }
-
-
 def _request(header: Mapping[str, Any]) -> ShredRequest:
     m = header["method"]
     shuffle = tuple(m["shuffle"]) if m["shuffle"] else None
@@ -99,19 +89,6 @@ def _request(header: Mapping[str, Any]) -> ShredRequest:
     return ShredRequest(
         paths=(header["target"],), method=method, verify=verify, keep=header["keep"]
     )
-
-
-def _journal_of(folder: Path, steps: FileSteps) -> WipeJournal | None:
-    ident = steps.identity
-    for path in sorted(folder.glob("*.journal.json")):
-        try:
-            journal = WipeJournal.load(path)
-        except ExpungeError:
-            continue
-        target = journal.record.target
-        if (target.path, target.device, target.inode) == (ident.path, ident.device, ident.inode):
-            return journal
-    return None
 
 
 def _present(steps: FileSteps) -> bool:
@@ -160,7 +137,7 @@ class _Finisher:
         self.finished: list[WipeJournal] = []
 
     def outcome(self, steps: FileSteps) -> FileOutcome | None:
-        journal = _journal_of(self.station.home.journal, steps)
+        journal = journal_of(self.station.home.journal, steps)
         if journal is None:
             return None  # never written: its journal comes before its first byte
         record = journal.record
@@ -248,25 +225,6 @@ def _registered(header: Mapping[str, Any]) -> dict[str, tuple[records.Registered
     return found
 
 
-def documents_header(
-    registered: Mapping[str, tuple[records.RegisteredLocation, ...]],
-) -> dict[str, list[dict[str, Any]]]:
-    """The ``documents`` of a run log's header: what the ledger knew at these paths."""
-    return {
-        path: [
-            {
-                "doc_id": loc.doc_id,
-                "classification": loc.classification,
-                "seq": loc.seq,
-                "kind": loc.kind,
-                "expected_digest": loc.expected_digest,
-            }
-            for loc in locations
-        ]
-        for path, locations in registered.items()
-    }
-
-
 def _record_only(
     run: LoggedRun, station: certify.Station, ledger: records.LedgerLink | None
 ) -> None:
@@ -300,60 +258,118 @@ def _record_only(
 
 
 def recover_runs(
-    station: certify.Station, ledger: records.LedgerLink | None
+    station: certify.Station, ledger: records.LedgerLink | None, *, resume: bool = False
 ) -> tuple[Recovered, ...]:
-    """Finish every run log of the station's home that no running process holds."""
+    """Finish every run log of the station's home that no running process holds.
+
+    Files whose passes all completed are read back (if they were not yet), removed, and
+    certified; files whose overwrite had not completed keep their journal and a log of
+    their own, to be finished by ``--resume`` (or, with ``resume``, right away: what a
+    sweep does before its own work).
+    """
     found: list[Recovered] = []
     with abandoned_logs(station.home) as logs:
         for path, fd in logs:
-            run = read_log(path)
-            log = RunLog(path, fd)
-            if run is None:
-                log.finish()  # died before its first step: nothing was written
-                continue
-            target = str(run.header["target"])
-            if run.certificate is not None:
-                _record_only(run, station, ledger)
-                for steps in run.files:
-                    journal = _journal_of(station.home.journal, steps)
-                    if journal is not None and journal.record.finished:
-                        journal.complete()
-                found.append(Recovered(path, target, None, run.certificate))
-                log.finish()
-                continue
-            finisher = _Finisher(station, log, run)
-            outcomes = [o for o in map(finisher.outcome, run.files) if o is not None]
-            if not outcomes:
-                log.finish()
-                continue
-            done = Destruction(
-                target,
-                run.header["kind"],
-                tuple(outcomes),
-                _started(run.header),
-                utc_now(),
-                interrupted=any(o.status == "interrupted" for o in outcomes),
-            )
-            cert_out = run.header.get("cert_out")
-            notes = (
-                "the run was interrupted (its process ended) and was completed from its log "
-                "and wipe journals; files whose passes had not all completed are interrupted",
-            )
-            certified = certify_and_record(
-                done,
-                finisher.request,
-                None,
-                station,
-                Path(cert_out) if cert_out else None,
-                ledger,
-                _registered(run.header),
-                notes,
-            )
-            for journal in finisher.finished:
-                journal.complete()
-            found.append(Recovered(path, target, certified, None))
-            log.finish()
+            found.extend(_recover_one(station, ledger, RunLog(path, fd), resume))
     return tuple(found)
+
+
+def _recover_one(
+    station: certify.Station, ledger: records.LedgerLink | None, log: RunLog, resume: bool
+) -> list[Recovered]:
+    run = read_log(log.path)
+    if run is None:
+        log.finish()  # died before its first step: nothing was written
+        return []
+    target = str(run.header["target"])
+    if run.certificate is not None:
+        _record_only(run, station, ledger)
+        for steps in run.files:
+            journal = journal_of(station.home.journal, steps)
+            if journal is not None and journal.record.finished:
+                journal.complete()
+        log.finish()
+        return [Recovered(log.path, target, None, run.certificate)]
+    finisher = _Finisher(station, log, run)
+    outcomes = [o for o in map(finisher.outcome, run.files) if o is not None]
+    finished = [o for o in outcomes if o.status != "interrupted"]
+    pending = [o.path for o in outcomes if o.status == "interrupted"]
+    found: list[Recovered] = []
+    if finished:
+        certified = _certify_finished(station, ledger, run, finisher, finished, pending)
+        found.append(Recovered(log.path, target, certified, None, tuple(pending)))
+    if not pending:
+        log.finish()
+        return found
+    kept = _keep_pending(station, run, pending)
+    log.finish()
+    if resume and run.header["kind"] != "document":
+        found.extend(_resume(station, ledger, finisher.request, pending, kept))
+    elif not finished:
+        found.append(Recovered(kept.path, target, None, None, tuple(pending)))
+    return found
+
+
+def _certify_finished(
+    station: certify.Station,
+    ledger: records.LedgerLink | None,
+    run: LoggedRun,
+    finisher: _Finisher,
+    finished: list[FileOutcome],
+    pending: list[str],
+) -> Destruction:
+    done = Destruction(
+        str(run.header["target"]),
+        run.header["kind"],
+        tuple(finished),
+        _started(run.header),
+        utc_now(),
+    )
+    notes = [
+        "the run was interrupted (its process ended); these files had been overwritten "
+        "and were completed from the run's log and wipe journals"
+    ]
+    if pending:
+        notes.append(f"not completed, left to finish with --resume: {', '.join(pending)}")
+    cert_out = run.header.get("cert_out")
+    certified = certify_and_record(
+        done,
+        finisher.request,
+        None,
+        station,
+        Path(cert_out) if cert_out else None,
+        ledger,
+        _registered(run.header),
+        notes,
+    )
+    for journal in finisher.finished:
+        journal.complete()
+    return certified
+
+
+def _keep_pending(station: certify.Station, run: LoggedRun, pending: list[str]) -> RunLog:
+    """A log of the files still to finish (the old log then goes)."""
+    kept = RunLog.create(station.home, {k: v for k, v in run.header.items() if k != "type"})
+    for steps in run.files:
+        if steps.identity.path in pending:
+            kept.file(steps.identity, steps.limitations, steps.digest)
+    kept.close()
+    return kept
+
+
+def _resume(
+    station: certify.Station,
+    ledger: records.LedgerLink | None,
+    request: ShredRequest,
+    pending: list[str],
+    kept: RunLog,
+) -> list[Recovered]:
+    """Finish interrupted overwrites now, from their journals, each certified on its own."""
+    resumed = replace(request, paths=tuple(pending), resume=True)
+    results = shred_paths(resumed, station, ledger=ledger)
+    with contextlib.suppress(FileNotFoundError):
+        kept.path.unlink()
+    return [Recovered(kept.path, r.target, r, None) for r in results]
 
 
 def _started(header: Mapping[str, Any]) -> datetime:

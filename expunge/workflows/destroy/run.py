@@ -60,11 +60,16 @@ class FileDestroyer:
     finished: list[WipeJournal] = field(default_factory=list)
     # The log of the target being destroyed (see runlog): what recovery needs after a kill.
     log: RunLog | None = None
+    # Digests logged before the first write by runs that died, for resumed overwrites.
+    logged_digests: Mapping[tuple[str, int, int], str] = field(default_factory=dict)
 
     def destroy_file(self, target: OpenFile, digest: str | None = None) -> FileOutcome:
         """Overwrite, read back and remove one checked, open file; ``digest`` is its
         content's, when the caller already read it."""
         hashed = self.request.fingerprint or target.path in self.registered
+        ident = target.identity
+        if digest is None and hashed:
+            digest = self.logged_digests.get((ident.path, ident.device, ident.inode))
         if digest is None and hashed:
             digest = fingerprint(target.fd)
         if self.log is not None:

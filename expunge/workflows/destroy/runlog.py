@@ -33,9 +33,13 @@ from typing import Any
 
 from expunge.core import paths
 from expunge.core.canonical import canonical_bytes
+from expunge.core.clock import utc_now
 from expunge.core.config import Home
-from expunge.core.errors import IntegrityError, TargetError
+from expunge.core.errors import ExpungeError, IntegrityError, TargetError
+from expunge.shred.journal import WipeJournal
 from expunge.shred.report import Limitation, TargetIdentity
+from expunge.workflows import records
+from expunge.workflows.destroy.request import ShredRequest
 
 SUFFIX = ".log"
 
@@ -43,6 +47,51 @@ SUFFIX = ".log"
 def runs_folder(home: Home) -> Path:
     """Where the logs of runs in progress live."""
     return home.runs
+
+
+def header_for(
+    request: ShredRequest, target: str, kind: str, cert_out: Path | None
+) -> dict[str, Any]:
+    """The ``run`` line of a run log: what recovery needs to certify the run as asked."""
+    method = request.method
+    return {
+        "target": target,
+        "kind": kind,
+        "method": {
+            "name": method.name,
+            "passes": list(method.passes),
+            "source": method.source,
+            "note": method.note,
+            "shuffle": list(method.shuffle) if method.shuffle else None,
+        },
+        "verify": {
+            "mode": str(request.verify.mode),
+            "coverage": request.verify.coverage,
+            "every_pass": request.verify.every_pass,
+        },
+        "keep": request.keep,
+        "cert_out": str(cert_out) if cert_out else None,
+        "started": utc_now().isoformat(),
+    }
+
+
+def documents_header(
+    registered: Mapping[str, tuple[records.RegisteredLocation, ...]],
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``documents`` of a run log's header: what the ledger knew at these paths."""
+    return {
+        path: [
+            {
+                "doc_id": loc.doc_id,
+                "classification": loc.classification,
+                "seq": loc.seq,
+                "kind": loc.kind,
+                "expected_digest": loc.expected_digest,
+            }
+            for loc in locations
+        ]
+        for path, locations in registered.items()
+    }
 
 
 class RunLog:
@@ -251,3 +300,53 @@ def abandoned_logs(home: Home) -> Iterator[Sequence[tuple[Path, int]]]:
         for _, fd in held:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def pending_digests(home: Home) -> dict[tuple[str, int, int], str]:
+    """The content digests logged by runs that died before finishing a file, by
+    ``(path, device, inode)``: what a resumed overwrite confirms its document with (the
+    content it finds now is already partly overwritten)."""
+    found: dict[tuple[str, int, int], str] = {}
+    folder = runs_folder(home)
+    for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+        try:
+            run = read_log(path)
+        except IntegrityError:
+            continue
+        for steps in run.files if run is not None else ():
+            ident = steps.identity
+            if steps.digest is not None:
+                found[(ident.path, ident.device, ident.inode)] = steps.digest
+    return found
+
+
+def journal_of(folder: Path, steps: FileSteps) -> WipeJournal | None:
+    """The wipe journal of a logged file (the same path and object), if it has one."""
+    ident = steps.identity
+    for path in sorted(folder.glob("*.journal.json")):
+        try:
+            journal = WipeJournal.load(path)
+        except ExpungeError:
+            continue
+        target = journal.record.target
+        if (target.path, target.device, target.inode) == (ident.path, ident.device, ident.inode):
+            return journal
+    return None
+
+
+def drop_spent_logs(home: Home) -> None:
+    """Remove the logs of dead runs that have nothing left: no certificate to record and
+    no file whose journal is still pending (a ``--resume`` finished them)."""
+    with abandoned_logs(home) as logs:
+        for path, _ in logs:
+            try:
+                run = read_log(path)
+            except IntegrityError:
+                continue
+            spent = run is None or (
+                run.certificate is None
+                and all(journal_of(home.journal, f) is None for f in run.files)
+            )
+            if spent:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
