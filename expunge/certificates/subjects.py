@@ -20,6 +20,7 @@ from expunge.certificates._strict import (
     fields_dict,
     located,
 )
+from expunge.core import paths
 from expunge.core.errors import IntegrityError
 from expunge.core.strictjson import Fields
 
@@ -34,6 +35,10 @@ class FileSubject:
     ``content_blake3`` is the hex BLAKE3 digest of the content taken before wiping (only
     with ``--fingerprint``), so an auditor can match the certificate to a known document;
     ``document_id`` is the ledger's id for the document, when it is registered.
+
+    A name that is not UTF-8 is recorded as ``path`` (readable, each raw byte ``\\xHH``)
+    and ``path_bytes`` (the raw bytes, base64), which then is the name; ``path_bytes`` is
+    absent otherwise (see ``expunge.core.paths``).
     """
 
     path: str
@@ -43,12 +48,29 @@ class FileSubject:
     filesystem: str
     content_blake3: str | None = None
     document_id: str | None = None
+    path_bytes: str | None = None
 
     KIND = "file"
 
     def __post_init__(self) -> None:
         if self.content_blake3 is not None:
             check_hex(self.content_blake3, "content_blake3", _DIGEST_BYTES)
+        if paths.is_raw(self.path):
+            raise Unlocated("path must be readable text; raw bytes go in path_bytes")
+        try:
+            paths.from_fields(self.path, self.path_bytes)
+        except ValueError as exc:
+            raise Unlocated(f"path_bytes: {exc}") from None
+
+    @classmethod
+    def named(cls, name: str, **facts: Any) -> FileSubject:
+        """The subject of the file named ``name`` (any bytes), recorded losslessly."""
+        return cls(path=paths.readable(name), path_bytes=paths.raw_b64(name), **facts)
+
+    @property
+    def raw_path(self) -> str:
+        """The file's name itself (undecodable bytes as ``os.fsdecode`` gives them)."""
+        return paths.from_fields(self.path, self.path_bytes)
 
     @property
     def name(self) -> str:
@@ -56,15 +78,20 @@ class FileSubject:
         return self.path
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form, tagged ``"kind": "file"``."""
-        return {"kind": self.KIND, **fields_dict(self)}
+        """JSON form, tagged ``"kind": "file"`` (``path_bytes`` only when there is one)."""
+        data = {"kind": self.KIND, **fields_dict(self)}
+        if self.path_bytes is None:
+            del data["path_bytes"]
+        return data
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> FileSubject:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _FILE_FIELDS)
+        raw = isinstance(data, dict) and "path_bytes" in data
+        f = Fields(data, where, _FILE_FIELDS if raw else _FILE_FIELDS - {"path_bytes"})
         return cls(
+            path_bytes=f.opt_text("path_bytes") if raw else None,
             path=f.text("path"),
             size=f.integer("size"),
             inode=f.integer("inode"),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import click
 
+from expunge.core import paths
+from expunge.shred.methods import DEFAULT_METHOD
 from expunge.shred.report import ByteRange
 from expunge.verify import VerificationReport
 from expunge.workflows import cryptoerase, destroy
@@ -115,7 +118,8 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
         written = sum(p.bytes_written - p.resumed_from for p in wipe.passes)
         rate = f", {human_bytes(written / seconds)}/s" if seconds else ""
         yield (
-            f"{_MARK[outcome.status]}: {outcome.path} ({human_bytes(wipe.identity.size)}, "
+            f"{_MARK[outcome.status]}: {paths.readable(outcome.path)} "
+            f"({human_bytes(wipe.identity.size)}, "
             f"{wipe.method}, {len(wipe.passes)}/{wipe.planned_passes} passes{rate}"
             f"{', removed' if wipe.removed else ', kept'})"
         )
@@ -130,15 +134,15 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
         for event in outcome.journal_events:
             yield f"  {event.kind} at pass {event.pass_index}, offset {event.offset}"
         if outcome.status == "interrupted" and not wipe.removed:
-            yield f"  to finish: expunge shred --resume {outcome.path}"
+            yield f"  to finish: {resume_command(outcome.path, wipe.method)}"
     for err in result.errors:
         yield f"  error: {err}"
     for left in result.left:
         yield f"  left alone: {left}"
     if not result.files and result.skipped and result.certificate is None:
-        yield f"skipped: {result.target} (declined; nothing was written)"
+        yield f"skipped: {paths.readable(result.target)} (declined; nothing was written)"
     if result.kind == "directory":
-        yield f"{_MARK[result.status]}: {result.target} ({len(result.files)} files)"
+        yield f"{_MARK[result.status]}: {paths.readable(result.target)} ({len(result.files)} files)"
     if result.certificate is not None:
         yield f"certificate ({result.certificate.outcome}): {result.certificate.path}"
     if result.ledger is not None:
@@ -149,6 +153,17 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
             yield f"ledger: note: {note}"
         if result.ledger.error:
             yield f"ledger: ERROR: {result.ledger.error}"
+
+
+def resume_command(path: str, method: str) -> str:
+    """The command that finishes an interrupted wipe of ``path``, with the method it used."""
+    base, blank = method.removesuffix("+blank"), method.endswith("+blank")
+    if base == "custom":
+        how = " --passes LIST"  # the same list as before; the journal refuses another
+    else:
+        how = "" if base == DEFAULT_METHOD else f" -m {shlex.quote(base)}"
+    how += " --blank" if blank else ""
+    return f"expunge shred --resume{how} {shlex.quote(paths.readable(path))}"
 
 
 def destructions_lines(results: Sequence[destroy.Destruction]) -> Iterator[str]:

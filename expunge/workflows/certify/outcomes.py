@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from expunge.certificates.subjects import FileSubject
+from expunge.core import paths
 from expunge.core.outcome import Outcome
 from expunge.drives import Drive
 from expunge.ledger.keystore import DestroyedKey
@@ -74,7 +75,7 @@ class FileOutcome:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "path": self.path,
+            **paths.path_fields(self.path),
             "status": self.status,
             "content_blake3": self.content_digest,
             "wipe": self.wipe.to_dict(),

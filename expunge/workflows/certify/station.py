@@ -29,6 +29,7 @@ from expunge.certificates import (
 )
 from expunge.certificates.storage import write_envelope
 from expunge.certificates.subjects import SubjectRecord
+from expunge.core import paths
 from expunge.core.atomic import write_atomic
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
@@ -156,7 +157,7 @@ def issue(
     with _chain_lock(home):
         certificate = Certificate(
             certificate_id=new_certificate_id(draft.finished),
-            target=draft.target,
+            target=paths.readable(draft.target),
             issued_at=rfc3339(datetime.now(draft.finished.tzinfo)),
             started_at=rfc3339(draft.started),
             finished_at=rfc3339(draft.finished),
@@ -169,7 +170,7 @@ def issue(
             errors=draft.errors,
             interrupted_by=draft.interrupted_by,
             destination=draft.destination,
-            notes=draft.notes,
+            notes=paths.readable(draft.notes),
             previous_certificate_sha256=_previous_digest(home),
             ledger_anchor=draft.ledger_anchor,
         )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from expunge.core import paths
 from expunge.core.errors import ExpungeError, MediaIOError, TargetError, VerificationError
 from expunge.core.outcome import Outcome
 from expunge.workflows import certify, records
@@ -33,16 +34,16 @@ class Destruction(FilesWork):
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "target": self.target,
+            **paths.path_fields(self.target, "target"),
             "kind": self.kind,
             "status": self.status,
             "files": [f.to_dict() for f in self.files],
             "certificate": str(self.certificate.path) if self.certificate else None,
             "certificate_outcome": self.certificate.outcome if self.certificate else None,
-            "removed_entries": list(self.removed_entries),
-            "skipped": list(self.skipped),
-            "errors": list(self.errors),
-            "left_alone": list(self.left),
+            "removed_entries": [paths.readable(p) for p in self.removed_entries],
+            "skipped": [paths.readable(p) for p in self.skipped],
+            "errors": [paths.readable(e) for e in self.errors],
+            "left_alone": [paths.readable(e) for e in self.left],
             "ledger": self.ledger.to_dict() if self.ledger else None,
         }
 

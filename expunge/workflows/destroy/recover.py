@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from expunge.certificates import FileSubject, keyid, read_envelope, verify_envelope
+from expunge.core import paths
 from expunge.core.clock import utc_now
 from expunge.core.errors import ExpungeError
 from expunge.shred import files
@@ -42,6 +43,7 @@ from expunge.workflows.destroy.runlog import (
     RunLog,
     abandoned_logs,
     journal_of,
+    logged_target,
     read_log,
 )
 
@@ -215,12 +217,13 @@ class _Finisher:
 
 def _registered(header: Mapping[str, Any]) -> dict[str, tuple[records.RegisteredLocation, ...]]:
     found: dict[str, tuple[records.RegisteredLocation, ...]] = {}
-    for path, locations in header.get("documents", {}).items():
+    for entry in header.get("documents", []):
+        path = paths.from_fields(entry["path"], entry.get("path_bytes"))
         found[path] = tuple(
             records.RegisteredLocation(
                 path, d["doc_id"], d["classification"], d["seq"], d["kind"], d["expected_digest"]
             )
-            for d in locations
+            for d in entry["locations"]
         )
     return found
 
@@ -239,9 +242,9 @@ def _record_only(
         issued = certify.IssuedCertificate(path, verified.certificate, envelope)
         registered = _registered(run.header)
         digests = {
-            r.subject.path: r.subject.content_blake3
+            r.subject.raw_path: r.subject.content_blake3
             for r in verified.certificate.subjects
-            if isinstance(r.subject, FileSubject) and r.subject.path in registered
+            if isinstance(r.subject, FileSubject) and r.subject.raw_path in registered
         }
         documents, notes = records.confirmed_documents(registered, digests)
         cited = set()
@@ -281,7 +284,7 @@ def _recover_one(
     if run is None:
         log.finish()  # died before its first step: nothing was written
         return []
-    target = str(run.header["target"])
+    target = logged_target(run.header)
     if run.certificate is not None:
         _record_only(run, station, ledger)
         for steps in run.files:
@@ -319,7 +322,7 @@ def _certify_finished(
     pending: list[str],
 ) -> Destruction:
     done = Destruction(
-        str(run.header["target"]),
+        logged_target(run.header),
         run.header["kind"],
         tuple(finished),
         _started(run.header),

@@ -55,7 +55,7 @@ def header_for(
     """The ``run`` line of a run log: what recovery needs to certify the run as asked."""
     method = request.method
     return {
-        "target": target,
+        **paths.path_fields(target, "target"),
         "kind": kind,
         "method": {
             "name": method.name,
@@ -77,21 +77,29 @@ def header_for(
 
 def documents_header(
     registered: Mapping[str, tuple[records.RegisteredLocation, ...]],
-) -> dict[str, list[dict[str, Any]]]:
+) -> list[dict[str, Any]]:
     """The ``documents`` of a run log's header: what the ledger knew at these paths."""
-    return {
-        path: [
-            {
-                "doc_id": loc.doc_id,
-                "classification": loc.classification,
-                "seq": loc.seq,
-                "kind": loc.kind,
-                "expected_digest": loc.expected_digest,
-            }
-            for loc in locations
-        ]
+    return [
+        {
+            **paths.path_fields(path),
+            "locations": [
+                {
+                    "doc_id": loc.doc_id,
+                    "classification": loc.classification,
+                    "seq": loc.seq,
+                    "kind": loc.kind,
+                    "expected_digest": loc.expected_digest,
+                }
+                for loc in locations
+            ],
+        }
         for path, locations in registered.items()
-    }
+    ]
+
+
+def logged_target(header: Mapping[str, Any]) -> str:
+    """The target a run log's header names."""
+    return paths.from_fields(str(header["target"]), header.get("target_bytes"))
 
 
 class RunLog:

@@ -29,8 +29,8 @@ from expunge.workflows.certify.station import CertificateDraft
 def file_subject(outcome: FileOutcome, document_id: str | None) -> FileSubject:
     """A destroyed file as a certificate subject."""
     ident = outcome.wipe.identity
-    return FileSubject(
-        path=ident.path,
+    return FileSubject.named(
+        ident.path,
         size=ident.size,
         inode=ident.inode,
         device=ident.device,
