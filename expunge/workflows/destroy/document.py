@@ -25,6 +25,8 @@ from expunge.workflows.destroy.runlog import (
     documents_header,
     drop_spent_logs,
     header_for,
+    pending_digests,
+    reserve_record,
 )
 
 
@@ -174,9 +176,16 @@ def destroy_document(
         station.ready()
         registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
         header = header_for(request, doc_id, "document", cert_out)
+        room = reserve_record(station.home, len(opened), len(registered) or 1)
         log = RunLog.create(station.home, {**header, "documents": documents_header(registered)})
         run = FileDestroyer(
-            request, progress, stop, None, journal_dir=station.home.journal, log=log
+            request,
+            progress,
+            stop,
+            None,
+            journal_dir=station.home.journal,
+            log=log,
+            logged_digests=pending_digests(station.home),
         )
         started = utc_now()
         erasure = None
@@ -199,6 +208,7 @@ def destroy_document(
         doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
     )
     notes = _notes(state, request.paths, untouched)
+    room.release()
     try:
         result = certify_and_record(
             done, request, stop, station, cert_out, ledger, registered, notes, erasure, log

@@ -19,6 +19,7 @@ from expunge.workflows.destroy.runlog import (
     drop_spent_logs,
     header_for,
     pending_digests,
+    reserve_record,
 )
 
 
@@ -88,13 +89,16 @@ def execute(
             f.path: plan.registered[f.path] for f in target.files if f.path in plan.registered
         }
         header = header_for(request, target.path, target.kind, cert_out)
+        room = reserve_record(station.home, len(target.chosen), len(registered))
         run.log = RunLog.create(station.home, {**header, "documents": documents_header(registered)})
         try:
             done = run.destroy_target(target)
+            room.release()
             certified = certify_and_record(
                 done, request, stop, station, cert_out, ledger, plan.registered, log=run.log
             )
         except BaseException:
+            room.release()
             run.log.close()  # kept: the next command finishes what this one began
             raise
         results.append(certified)

@@ -36,6 +36,7 @@ from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import utc_now
 from expunge.core.config import Home
 from expunge.core.errors import ExpungeError, IntegrityError, TargetError
+from expunge.core.reserve import SpaceReserve
 from expunge.shred.journal import WipeJournal
 from expunge.shred.report import Limitation, TargetIdentity
 from expunge.workflows import records
@@ -100,6 +101,18 @@ def documents_header(
 def logged_target(header: Mapping[str, Any]) -> str:
     """The target a run log's header names."""
     return paths.from_fields(str(header["target"]), header.get("target_bytes"))
+
+
+def reserve_record(home: Home, files: int, documents: int) -> SpaceReserve:
+    """Take, before the first write, the room the record of destroying ``files`` files
+    (``documents`` of them registered) needs: journals and this log while it runs, then
+    the certificate and the ledger's entries (which carry the certificate)."""
+    certificate = 8192 + 2048 * files
+    during = (8192 + 1536) * files  # journals (rewritten through a copy) and log lines
+    ledger = documents * (certificate + 4096) * 3 + (256 << 10)  # pages, WAL, shared memory
+    hold = certificate + ledger
+    home.ensure()
+    return SpaceReserve.take(home.root, hold, hold + during, "the record of this destruction")
 
 
 class RunLog:

@@ -21,13 +21,15 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support import need_tool, run_cli
 
-DOC = "DOC-2026-000001"
+# Registered first in a fresh ledger: the first id of the current year.
+DOC = f"DOC-{datetime.now(UTC).year}-000001"
 CONTENT = bytes(range(256)) * 4096  # 1 MiB, recognisable
 
 
@@ -167,6 +169,6 @@ def test_a_destroying_command_recovers_first(tmp_path: Path) -> None:
     other.write_bytes(b"x" * 100)
     shredded = run_cli("shred", other, home=home)
     assert shredded.code == 0, shredded
-    assert "finished an interrupted run of DOC-2026-000001" in shredded.err
+    assert f"finished an interrupted run of {DOC}" in shredded.err
     _assert_complete(home, target)
     shutil.rmtree(tmp_path / "docs")
