@@ -216,6 +216,12 @@ def choose_method(name: str | None, passes: str | None, blank: bool) -> Method:
         raise UsageError(
             "--method and --passes both given", target="--passes", remedy="give one of them"
         )
+    if passes is not None and not passes.strip():
+        raise UsageError(
+            "is empty", target="--passes", remedy="list the passes, e.g. --passes 00,ff,R"
+        )
+    if name is not None and not name.strip():
+        raise UsageError("is empty", target="--method", remedy="see 'expunge methods'")
     method = parse_passes(passes) if passes else get_method(name or DEFAULT_METHOD)
     if blank and is_crypto_erase(method):
         raise UsageError(
