@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -145,12 +145,17 @@ class CertificateDraft:
 
 
 def issue(
-    draft: CertificateDraft, station: Station, cert_out: Path | None = None
+    draft: CertificateDraft,
+    station: Station,
+    cert_out: Path | None = None,
+    *,
+    before_write: Callable[[Path], None] | None = None,
 ) -> IssuedCertificate:
     """Sign ``draft`` as this station's next certificate and write it.
 
     Written to ``cert_out`` or ``<home>/certificates/<id>.cert.json``; the station chain
-    (``last-certificate``) then names its digest.
+    (``last-certificate``) then names its digest. ``before_write(path)`` is told where
+    right before the file is written (a run log notes it, in case the run dies there).
     """
     home = station.home
     home.certificates.mkdir(parents=True, exist_ok=True)
@@ -176,6 +181,8 @@ def issue(
         )
         envelope = sign_certificate(certificate, station.key)
         path = cert_out or home.certificates / f"{certificate.certificate_id}{CERT_SUFFIX}"
+        if before_write is not None:
+            before_write(path)
         write_envelope(path, envelope)
         _write_last(home, certificate.digest)
     return IssuedCertificate(path, certificate, envelope)

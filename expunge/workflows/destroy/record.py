@@ -57,9 +57,8 @@ def certify_and_record(
         interrupted_by=(stop.reason or "signal") if stop is not None and stopped else None,
         erasure=erasure,
     )
-    issued = certify.issue(draft, station, cert_out)
-    if log is not None:
-        log.step({"type": "certified", "certificate": str(issued.path)})
+    noted = None if log is None else log.certifying
+    issued = certify.issue(draft, station, cert_out, before_write=noted)
     update = None
     if erasure is not None:
         cryptoerase.record_key_certificate(

@@ -285,7 +285,7 @@ def _recover_one(
         log.finish()  # died before its first step: nothing was written
         return []
     target = logged_target(run.header)
-    if run.certificate is not None:
+    if run.certificate is not None and Path(run.certificate).exists():
         _record_only(run, station, ledger)
         for steps in run.files:
             journal = journal_of(station.home.journal, steps)

@@ -12,7 +12,7 @@ at every step that matters:
   passes and the final pass's key);
 - ``verified``: its read-back, before its name is touched;
 - ``removed`` / ``remove-failed``: what became of its name;
-- ``certified``: the certificate, once written (then the ledger is recorded).
+- ``certified``: where the certificate is being written (then the ledger is recorded).
 
 The log is removed once the ledger has recorded the certificate. The running process
 holds an exclusive ``flock`` on it: a log nobody holds belongs to a run that died, and
@@ -191,6 +191,11 @@ class RunLog:
     def path_step(self, kind: str, path: str, **extra: Any) -> None:
         """A step about the file at ``path`` (``verified``, ``removed``, ``remove-failed``)."""
         self.step({"type": kind, **paths.path_fields(path), **extra})
+
+    def certifying(self, path: Path) -> None:
+        """The certificate is about to be written at ``path``: a run that dies from here on
+        is certified by that file, if it is there (never by a second certificate)."""
+        self.step({"type": "certified", "certificate": str(path)})
 
     def finish(self) -> None:
         """The run is certified and recorded: its log goes."""
