@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import resource
 import subprocess
 from pathlib import Path
 
@@ -210,3 +211,33 @@ def test_the_home_and_bad_options_are_refused_before_anything_is_written(
     assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
     after = {p: p.read_bytes() for p in parent.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_tree_1200_folders_deep_is_destroyed(tmp_path: Path) -> None:
+    top = tmp_path / "deep"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for level in range(1200):
+            os.mkdir("d", dir_fd=fd)
+            child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            if level % 300 == 0 or level == 1199:
+                leaf = os.open("f", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+                os.write(leaf, SECRET)
+                os.close(leaf)
+    finally:
+        os.close(fd)
+    home = tmp_path / "home"
+
+    def low_limit() -> None:  # the usual default, below one descriptor per level
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        )
+
+    result = run_cli("shred", "-r", top, home=home, preexec_fn=low_limit)
+    assert result.code == 0, result.err[-500:]
+    assert "Traceback" not in result.err
+    assert not top.exists()
+    assert "(5 files)" in result.out
