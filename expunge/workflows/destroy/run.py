@@ -20,13 +20,13 @@ from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
-from expunge.shred.tree import Node, Skip, replay
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import TargetPlan
-from expunge.workflows.destroy.request import PlannedFile, ShredRequest
+from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.runlog import RunLog
+from expunge.workflows.destroy.tree_run import TreeRun, same_object
 
 _FINGERPRINT_CHUNK = 4 << 20
 
@@ -164,7 +164,7 @@ class FileDestroyer:
             return Destruction(target.path, "file", (), started, utc_now(), skipped=target.declined)
         (planned,) = target.chosen
         with files.open_file(target.path, self.request.file_options) as opened:
-            if not _same_object(opened, planned):
+            if not same_object(opened.identity.device, opened.identity.inode, planned):
                 left = (f"{target.path}: replaced since it was checked; left alone",)
                 return Destruction(target.path, "file", (), started, utc_now(), left=left)
             outcome = self.destroy_file(opened)
@@ -176,7 +176,7 @@ class FileDestroyer:
         """Replay the tree's plan: its files destroyed, then its folders removed once empty;
         whatever changed since planning is left alone, with the folders holding it."""
         assert target.tree is not None
-        run = _TreeRun(self, target)
+        run = TreeRun(self, target)
         parent_fd, dir_fd, name = files.open_tree(target.path, self.request.file_options)
         try:
             top = os.fstat(dir_fd)
@@ -217,82 +217,3 @@ def _removed(outcome: FileOutcome, target: OpenFile) -> FileOutcome:
         error = f"overwritten, but the name could not be removed: {why}"
         return replace(outcome, wipe=replace(outcome.wipe, errors=(*outcome.wipe.errors, error)))
     return replace(outcome, wipe=outcome.wipe.marked_removed())
-
-
-def _same_object(opened: OpenFile, planned: PlannedFile) -> bool:
-    return (opened.identity.device, opened.identity.inode) == (planned.device, planned.inode)
-
-
-class _TreeRun:
-    """One tree's replay: what was destroyed, removed, left alone, and why."""
-
-    def __init__(self, destroyer: FileDestroyer, target: TargetPlan) -> None:
-        self.destroyer = destroyer
-        self.target = target
-        self.planned = {f.path: f for f in target.chosen}
-        self.declined = set(target.declined)
-        self.outcomes: list[FileOutcome] = []
-        self.removed: list[str] = []
-        self.errors: list[str] = []
-        self.left: list[str] = []
-        # Folders (by parts) that must stay: something inside them stays.
-        self.dirty: set[tuple[str, ...]] = set()
-
-    def keep_folder_of(self, node: Node) -> None:
-        parts = node.folder
-        for length in range(len(parts) + 1):
-            self.dirty.add(parts[:length])
-
-    def replay(self, dir_fd: int) -> None:
-        assert self.target.tree is not None
-        request = self.destroyer.request
-        for step in replay(self.target.tree, dir_fd):
-            if self.destroyer.stopped:
-                self.dirty.add(())
-                break
-            node = step.node
-            if isinstance(step, Skip):
-                self.left.append(f"{node.path}: {step.reason}")
-                self.keep_folder_of(node)
-                continue
-            try:
-                if node.kind == "file":
-                    self.file(step.dir_fd, node)
-                elif request.keep or node.parts in self.dirty:
-                    self.keep_folder_of(node)
-                elif node.kind == "other":
-                    files.remove_other(step.dir_fd, node.name)
-                    self.removed.append(node.path)
-                else:
-                    files.remove_directory(step.dir_fd, node.name)
-                    self.removed.append(node.path)
-            except ExpungeError as exc:
-                self.errors.append(exc.diagnostics())
-                self.keep_folder_of(node)
-            except OSError as exc:
-                self.errors.append(f"{node.path}: {exc.strerror}")
-                self.keep_folder_of(node)
-
-    def file(self, dir_fd: int, node: Node) -> None:
-        if node.path in self.declined:
-            self.keep_folder_of(node)
-            return
-        planned = self.planned[node.path]
-        options = self.destroyer.request.file_options
-        with files.open_file_at(dir_fd, node.name, node.path, options) as opened:
-            if not _same_object(opened, planned):
-                self.left.append(f"{node.path}: replaced since it was checked; left alone")
-                self.keep_folder_of(node)
-                return
-            outcome = self.destroyer.destroy_file(opened)
-        self.outcomes.append(outcome)
-        if not outcome.wipe.removed:
-            self.keep_folder_of(node)
-
-    def remove_top(self, parent_fd: int, name: str) -> None:
-        path = self.target.path
-        try:
-            files.remove_directory(parent_fd, name)
-            self.removed.append(path)
-        except OSError as exc:
-            self.errors.append(f"{path}: not removed: {exc.strerror}")
