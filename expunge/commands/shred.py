@@ -9,6 +9,7 @@ from typing import Literal
 
 import click
 
+from expunge.commands.destruction_text import Detail, destructions_lines
 from expunge.commands.frame import open_station_recovering, station_job
 from expunge.commands.options import (
     cert_out_option,
@@ -18,13 +19,7 @@ from expunge.commands.options import (
     resume_option,
     technique_options,
 )
-from expunge.commands.render import (
-    destructions_lines,
-    emit_json,
-    human_bytes,
-    luks_container_lines,
-    output_format,
-)
+from expunge.commands.render import emit_json, human_bytes, luks_container_lines, output_format
 from expunge.core.config import Home
 from expunge.core.errors import Interrupted, UsageError
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, is_crypto_erase
@@ -65,6 +60,8 @@ def methods(as_json: bool) -> None:
 @resume_option
 @on_error_option
 @cert_out_option
+@click.option("-v", "--verbose", is_flag=True, help="List every file (with -r or several paths).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the certificate path and errors.")
 @json_option
 @home_option
 def shred(
@@ -80,6 +77,8 @@ def shred(
     resume: bool,
     on_error: Literal["continue", "abort"],
     cert_out: Path | None,
+    verbose: bool,
+    quiet: bool,
     as_json: bool,
     home: Home,
 ) -> None:
@@ -128,7 +127,8 @@ def shred(
                 cert_out=cert_out,
                 ledger=ledger,
             )
-    output_format(as_json).report(results, destructions_lines)
+    detail = Detail.QUIET if quiet else Detail.FILES if verbose else Detail.SUMMARY
+    output_format(as_json).report(results, lambda r: destructions_lines(r, detail))
     job.conclude(destroy.destructions_failure(results))
 
 
