@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from expunge.core.errors import RefusedError
-from expunge.shred.files import target_error
+from expunge.shred.fsinfo import on_another_mount
+from expunge.shred.oserror import target_error
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -88,7 +89,7 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def _open_dir(parent_fd: int, name: str, path: str, expected: tuple[int, int]) -> int:
+def open_folder(parent_fd: int, name: str, path: str, expected: tuple[int, int]) -> int:
     """Open the folder ``name`` in ``parent_fd``; refused if it is not ``expected``."""
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
@@ -156,13 +157,16 @@ def plan_tree(
                     on_file(frame.fd, node)
                 nodes.append(node)
                 continue
-            if st.st_dev != top.st_dev and not cross_filesystems:
+            child_fd = open_folder(frame.fd, name, child, _identity(st))
+            # By mount ID: a bind mount of a folder of the same filesystem has its st_dev.
+            if not cross_filesystems and on_another_mount(child_fd, frame.fd):
+                os.close(child_fd)
                 raise RefusedError(
-                    "is on another filesystem; nothing was written",
+                    "is a mount point (another filesystem, or a bind mount of a folder from "
+                    "elsewhere); nothing was written",
                     target=child,
                     remedy="unmount it, or pass --cross-filesystems",
                 )
-            child_fd = _open_dir(frame.fd, name, child, _identity(st))
             stack.append(_Frame(child_fd, child, parts, _identity(st), []))
             try:
                 stack[-1].names = sorted(os.listdir(child_fd))
@@ -202,7 +206,7 @@ def replay(plan: TreePlan, top_fd: int) -> Iterator[Visit | Skip]:
                 parts = node.folder[: len(chain[-1][0]) + 1]
                 where = os.path.join(plan.path, *parts)
                 try:
-                    fd = _open_dir(chain[-1][1], parts[-1], where, folders[parts])
+                    fd = open_folder(chain[-1][1], parts[-1], where, folders[parts])
                 except (RefusedError, OSError) as exc:
                     failed = f"{where} changed since it was planned ({exc}); left alone"
                     broken[parts] = failed

@@ -13,6 +13,7 @@ from typing import Literal
 from expunge.core.atomic import fsync_dir, write_atomic
 from expunge.core.clock import utc_now
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
+from expunge.shred.journal.pin import content_mismatch
 from expunge.shred.journal.record import JournalEvent, JournalRecord
 from expunge.shred.journal.target import JournalTarget
 from expunge.shred.patterns import PassPattern
@@ -162,12 +163,17 @@ def _matching(folder: Path, target: JournalTarget) -> list[WipeJournal]:
     return [j for j in _journals(folder) if j.record.target.same_place(target)]
 
 
-def find_journal(folder: Path, target: JournalTarget) -> WipeJournal | None:
+def find_journal(
+    folder: Path, target: JournalTarget, *, fd: int | None = None
+) -> WipeJournal | None:
     """The journal of an interrupted wipe of ``target`` in ``folder``, or ``None``.
 
     A journal is found by the target's path (or a device's serial); it is returned only if
-    the medium is the same one, field by field. Otherwise ``RefusedError`` names what
-    differs: resuming would certify bytes of another medium as overwritten.
+    the medium is the same one, field by field (a file's generation and birth time
+    included). Otherwise ``RefusedError`` names what differs: resuming would certify bytes
+    of another medium as overwritten. With ``fd`` (the target, open), a file must also
+    hold what the journal's passes durably wrote (``pin.content_mismatch``). A file
+    journal of schema 1 pins nothing but the inode number and is never resumed.
     """
     found = _matching(folder, target)
     if not found:
@@ -179,11 +185,20 @@ def find_journal(folder: Path, target: JournalTarget) -> WipeJournal | None:
             remedy=f"keep one of {', '.join(str(j.path) for j in found)}",
         )
     journal = found[0]
+    start_over = f"wipe it from the start (remove {journal.path} to drop the old journal)"
     differences = journal.record.target.differences(target)
+    if journal.record.schema < 2 and target.kind == "file":
+        differences = (
+            "the journal was written by an older expunge that did not pin the file "
+            "(generation, birth time): it cannot be told from a new file at that place",
+        )
+    if not differences and fd is not None and target.kind == "file":
+        mismatch = content_mismatch(fd, journal.record)
+        differences = (mismatch,) if mismatch else ()
     if differences:
         raise RefusedError(
             "not the medium the interrupted wipe was writing: " + "; ".join(differences),
             target=target.path,
-            remedy=f"wipe it from the start (remove {journal.path} to drop the old journal)",
+            remedy=start_over,
         )
     return journal

@@ -13,7 +13,7 @@ from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.state import DocumentState, Location
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
-from expunge.shred.journal import JournalTarget, find_journal
+from expunge.shred.journal import find_journal
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
@@ -69,11 +69,16 @@ def _open_document_files(
     try:
         for loc in plan.reachable:
             target = files.open_file(loc.path, options)
+            try:
+                files.check_removable(target.dir_fd, target.name, target.path)
+            except BaseException:
+                target.close()
+                raise
             digest = fingerprint(target.fd)
             if loc.confirmed_by(digest):
                 opened.append((target, digest))
             elif loc.expected_digest is not None and (
-                find_journal(journals, JournalTarget.from_identity(target.identity)) is not None
+                find_journal(journals, target.journal_target, fd=target.fd) is not None
             ):
                 opened.append((target, loc.expected_digest))
             else:

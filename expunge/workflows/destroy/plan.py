@@ -19,7 +19,6 @@ from expunge.core.clock import utc_now
 from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import JournalTarget
 from expunge.shred.resume import pending_journal
 from expunge.shred.tree import Node, TreePlan, plan_tree
 from expunge.verify import make_plan
@@ -110,11 +109,16 @@ class _Checker:
         """Every refusal for one opened file: its checks, a pending journal, the home."""
         with opened:
             ident = opened.identity
+            if not self.request.keep:
+                files.check_removable(opened.dir_fd, opened.name, opened.path)
             if self.journals is not None:
                 # A pending or foreign journal refuses every path, before the first write.
-                target = JournalTarget.from_identity(ident)
                 pending_journal(
-                    self.journals, target, self.request.method, resume=self.request.resume
+                    self.journals,
+                    opened.journal_target,
+                    self.request.method,
+                    resume=self.request.resume,
+                    fd=opened.fd,
                 )
             verify = self.request.verify
             make_plan(ident.size, verify.mode, coverage=verify.coverage)

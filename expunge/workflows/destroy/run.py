@@ -15,7 +15,7 @@ from expunge.core.errors import ExpungeError
 from expunge.core.progress import ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import JournalTarget, WipeJournal
+from expunge.shred.journal import WipeJournal
 from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
@@ -96,7 +96,7 @@ class FileDestroyer:
         else:
             journaled = journaled_passes(
                 target.fd,
-                JournalTarget.from_identity(target.identity),
+                target.journal_target,
                 self.request.method,
                 self.journal_dir,
                 options,
