@@ -35,9 +35,9 @@ from expunge.core import paths
 from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import utc_now
 from expunge.core.config import Home
-from expunge.core.errors import ExpungeError, IntegrityError, TargetError
+from expunge.core.errors import IntegrityError, TargetError
 from expunge.core.reserve import SpaceReserve
-from expunge.shred.journal import WipeJournal
+from expunge.shred.journal import WipeJournal, journal_of_file
 from expunge.shred.report import Limitation, TargetIdentity
 from expunge.workflows import records
 from expunge.workflows.destroy.request import ShredRequest
@@ -349,15 +349,11 @@ def pending_digests(home: Home) -> dict[tuple[str, int, int], str]:
 def journal_of(folder: Path, steps: FileSteps) -> WipeJournal | None:
     """The wipe journal of a logged file (the same path and object), if it has one."""
     ident = steps.identity
-    for path in sorted(folder.glob("*.journal.json")):
-        try:
-            journal = WipeJournal.load(path)
-        except ExpungeError:
-            continue
-        target = journal.record.target
-        if (target.path, target.device, target.inode) == (ident.path, ident.device, ident.inode):
-            return journal
-    return None
+    journal = journal_of_file(folder, ident.path)
+    if journal is None:
+        return None
+    target = journal.record.target
+    return journal if (target.device, target.inode) == (ident.device, ident.inode) else None
 
 
 def drop_spent_logs(home: Home) -> None:
