@@ -44,19 +44,27 @@ def next_kek(home: Home) -> bytes:
     return _read_kek(path)
 
 
+def read_next_kek(home: Home) -> bytes:
+    """The content of ``station.kek.next`` as it is (all zeros once it was discarded)."""
+    return _read_kek(next_kek_path(home))
+
+
 def replace_kek_in_place(home: Home, kek: bytes) -> SlotCheck:
     """Overwrite ``station.kek`` with ``kek`` in place (the old KEK's block is overwritten,
-    not freed), synced and read back from the medium; then destroy ``station.kek.next``
-    the same way (zeros) and remove it."""
-    check = _overwrite(home.kek_path, kek)
-    if not check.matches:
-        return check
+    not freed), synced and read back from the medium."""
+    return _overwrite(home.kek_path, kek)
+
+
+def discard_next_kek(home: Home) -> None:
+    """Destroy ``station.kek.next`` once ``station.kek`` holds it: zeros written in place,
+    then removed (with any copy a killed run left half made)."""
     spare = next_kek_path(home)
-    if spare.exists():
-        _overwrite(spare, bytes(len(kek)))
-        spare.unlink()
-        fsync_dir(home.root)
-    return check
+    _overwrite(spare, bytes(sealing.KEY_BYTES))
+    spare.unlink()
+    for stale in home.root.glob(f".{spare.name}.*.tmp"):  # from a write_new cut short
+        _overwrite(stale, bytes(stale.stat().st_size))
+        stale.unlink()
+    fsync_dir(home.root)
 
 
 def _overwrite(path: Path, data: bytes) -> SlotCheck:

@@ -62,6 +62,9 @@ class LuksContainerErase:
             "then": [p.to_dict() for p in self.work.then_passes],
             "certificate": str(self.certificate.path),
             "certificate_outcome": self.certificate.outcome,
+            # The category certified (Clear where the medium may keep the old header),
+            # beside the method's own ("luks": ..., "nist_category").
+            "category": self.certificate.certificate.sanitization.category.value,
         }
 
 

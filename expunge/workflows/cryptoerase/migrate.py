@@ -32,14 +32,16 @@ from typing import Any
 
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home
-from expunge.core.errors import MediaIOError
+from expunge.core.errors import IntegrityError, MediaIOError
 from expunge.ledger.keystore import KeyStore, SQLiteKeyStore, legacy_files
 from expunge.shred import sealing
 from expunge.shred.report import Limitation
 from expunge.workflows.cryptoerase.kek import (
+    discard_next_kek,
     kek_tag,
     next_kek,
     next_kek_path,
+    read_next_kek,
     replace_kek_in_place,
     station_kek,
 )
@@ -59,12 +61,12 @@ LEFTOVERS = Limitation(
 
 @dataclass(frozen=True)
 class Migration:
-    """What migrating the old store did, as recorded in the new one."""
+    """What migrating the old store did, as recorded in the new one (once the old store's
+    keys were taken over, before its files are destroyed)."""
 
     time: datetime
     keys: int
     tombstones: int
-    destroyed_files: tuple[str, ...]
     kek_replaced: bool
     old_kek_limitations: tuple[Limitation, ...]
     """Why the old KEK may survive on the medium (and unwrap the old store's leftovers)."""
@@ -85,7 +87,6 @@ class Migration:
             "time": rfc3339(self.time, "seconds"),
             "keys": self.keys,
             "tombstones": self.tombstones,
-            "destroyed_files": list(self.destroyed_files),
             "kek_replaced": self.kek_replaced,
             "old_kek_limitations": [lim.to_dict() for lim in self.old_kek_limitations],
         }
@@ -106,7 +107,6 @@ def recorded_migration(store: KeyStore) -> Migration | None:
         time=datetime.fromisoformat(data["time"]),
         keys=int(data["keys"]),
         tombstones=int(data["tombstones"]),
-        destroyed_files=tuple(data["destroyed_files"]),
         kek_replaced=bool(data["kek_replaced"]),
         old_kek_limitations=tuple(
             Limitation(d["code"], d["text"], d["remedy"]) for d in data["old_kek_limitations"]
@@ -115,19 +115,25 @@ def recorded_migration(store: KeyStore) -> Migration | None:
 
 
 def migrate_legacy(home: Home, store: KeyStore, *, now: datetime) -> Migration | None:
-    """Finish moving the old key store of ``home`` into ``store`` (see the module notes)."""
+    """Finish moving the old key store of ``home`` into ``store`` (see the module notes).
+
+    The migration is recorded once every key was taken over, before any old file is
+    destroyed; a resumed run finds that record and only finishes the destruction.
+    """
     with store.exclusive():
         if not migration_pending(home):
             return None  # another process finished it while this one waited
-        keys, tombs = _take_over(home, store) if home.keystore_path.exists() else (0, 0)
-        destroyed = tuple(destroy_in_place(path) for path in legacy_files(home.keystore_path))
-        replaced, survives = _replace_kek(home)
-        earlier = recorded_migration(store)
-        if earlier is not None:  # resumed: the first run counted the keys it moved
-            keys, tombs = keys or earlier.keys, tombs or earlier.tombstones
-            destroyed = earlier.destroyed_files + destroyed
-        done = Migration(now, keys, tombs, destroyed, replaced, survives)
-        store.note(MIGRATION_NOTE, json.dumps(done.to_dict()))
+        done = recorded_migration(store)
+        if done is None:
+            keys, tombs = _take_over(home, store) if home.keystore_path.exists() else (0, 0)
+            replacing = next_kek_path(home).exists()
+            survives = _old_kek_survives(home) if replacing else ()
+            done = Migration(now, keys, tombs, replacing, survives)
+            store.note(MIGRATION_NOTE, json.dumps(done.to_dict()))
+        for path in legacy_files(home.keystore_path):
+            destroy_in_place(path)
+        if next_kek_path(home).exists():
+            _replace_kek(home, store)
     return done
 
 
@@ -155,27 +161,40 @@ def _take_over(home: Home, store: KeyStore) -> tuple[int, int]:
     return len(live), len(tombs)
 
 
-def _replace_kek(home: Home) -> tuple[bool, tuple[Limitation, ...]]:
-    """Put the new KEK in place of the old one: whether it was replaced, and why the old
-    one may survive on the medium all the same."""
-    spare = next_kek_path(home)
-    if not spare.exists():
-        return False, ()  # nothing was ever sealed under a KEK here
-    check = replace_kek_in_place(home, next_kek(home))
-    if not check.matches:
-        raise MediaIOError(
-            "the new key-encryption key did not read back as written",
-            target=str(home.kek_path),
-            remedy=f"check the home's disk, then run the command again ({spare} holds the "
-            "key every sealed document now needs)",
-        )
-    facts = path_facts(str(home.kek_path))
-    return True, tuple(
+def _old_kek_survives(home: Home) -> tuple[Limitation, ...]:
+    """Why overwriting ``station.kek`` in place may leave the old KEK on the medium."""
+    return tuple(
         Limitation(
             f"old-kek-{lim.code}",
             f"the previous key-encryption key was overwritten in place, but {lim.text}: it "
             "may survive on the medium and unwrap the old store's leftovers",
             lim.remedy,
         )
-        for lim in facts.blocking
+        for lim in path_facts(str(home.kek_path)).blocking
     )
+
+
+def _replace_kek(home: Home, store: KeyStore) -> None:
+    """Put the new KEK in place of the old one (overwritten, read back), then discard the
+    spare copy. Which of the two the keys need is read from their KEK tags, so a run killed
+    anywhere in between (even while the spare was being zeroed) resumes correctly."""
+    spare = read_next_kek(home)
+    current = station_kek(home, create=False)
+    needed = {k.kek for k in store.live_keys()}
+    if kek_tag(spare) in needed or (not needed and any(spare)):
+        if current != spare:
+            check = replace_kek_in_place(home, spare)
+            if not check.matches:
+                raise MediaIOError(
+                    "the new key-encryption key did not read back as written",
+                    target=str(home.kek_path),
+                    remedy=f"check the home's disk, then run the command again "
+                    f"({next_kek_path(home)} holds the key every sealed document now needs)",
+                )
+    elif needed and kek_tag(current) not in needed:
+        raise IntegrityError(
+            "neither station.kek nor station.kek.next unwraps the stored keys",
+            target=str(home.kek_path),
+            remedy="restore the home (station.kek and the keystore folder) from a backup",
+        )
+    discard_next_kek(home)
