@@ -34,7 +34,7 @@ INDEX_DB = DatabaseKind(
         " destroyed TEXT)",
         "CREATE TABLE tombstones ("
         " doc_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, destroyed TEXT NOT NULL,"
-        " certificate_id TEXT, origin TEXT NOT NULL)",
+        " certificate_id TEXT, origin TEXT NOT NULL, slot INTEGER)",
         "CREATE TABLE releases ("
         " seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, path TEXT NOT NULL,"
         " time TEXT NOT NULL)",
@@ -149,26 +149,29 @@ class KeyIndex(SQLiteFile):
     def tombstone(self, doc_id: str) -> Tombstone | None:
         """What remains of ``doc_id``'s destroyed key, if it was destroyed."""
         row = self._conn.execute(
-            "SELECT key_id, destroyed, certificate_id, origin FROM tombstones WHERE doc_id = ?",
+            "SELECT key_id, destroyed, certificate_id, origin, slot FROM tombstones"
+            " WHERE doc_id = ?",
             (doc_id,),
         ).fetchone()
         if row is None:
             return None
-        key_id, destroyed, certificate_id, origin = row
+        key_id, destroyed, certificate_id, origin, slot = row
         when = self._time(destroyed, f"tombstone of {doc_id}")
-        return Tombstone(doc_id, str(key_id), when, certificate_id, cast(KeyOrigin, str(origin)))
+        origin = cast(KeyOrigin, str(origin))
+        return Tombstone(doc_id, str(key_id), when, certificate_id, origin, slot)
 
     def bury(self, tomb: Tombstone) -> None:
         """Add a tombstone (inside a transaction)."""
         self._conn.execute(
-            "INSERT INTO tombstones (doc_id, key_id, destroyed, certificate_id, origin)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO tombstones (doc_id, key_id, destroyed, certificate_id, origin, slot)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 tomb.doc_id,
                 tomb.key_id,
                 format_time(tomb.destroyed),
                 tomb.certificate_id,
                 tomb.origin,
+                tomb.slot,
             ),
         )
 

@@ -50,6 +50,8 @@ class Tombstone:
     destroyed: datetime
     certificate_id: str | None
     origin: KeyOrigin = "sealed"
+    slot: int | None = None
+    """The slot the key was zeroed in (``None``: destroyed in an older store)."""
 
     def describe(self) -> str:
         """``the key of DOC was destroyed on DATE (certificate ID)``."""
@@ -64,6 +66,7 @@ class Tombstone:
             "destroyed": format_time(self.destroyed),
             "certificate_id": self.certificate_id,
             "origin": self.origin,
+            "slot": self.slot,
         }
 
 
@@ -123,7 +126,8 @@ class DestroyedKey:
     files_scanned: tuple[str, ...]
     bytes_scanned: int
     needles: tuple[str, ...]
-    """What the scan looked for: ``wrapped`` (always) and ``raw`` when the caller gave it."""
+    """What the scan looked for: ``wrapped`` and ``raw`` when the caller gave it; none for
+    a destruction that a killed run left to be finished (the bytes were no longer known)."""
     residue: tuple[Residue, ...]
 
     @property

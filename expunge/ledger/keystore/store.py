@@ -33,6 +33,7 @@ import errno
 import os
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -60,8 +61,12 @@ from expunge.ledger.keystore.slots import (
     KEK_TAG_BYTES,
     MAX_WRAPPED,
     RESTORE,
+    SLOT_SIZE,
     SlotContent,
     SlotFile,
+    decode_slot,
+    read_back,
+    slot_offset,
 )
 
 SLOTS_NAME = "slots"
@@ -216,7 +221,8 @@ class KeyStore:
     def _finish_destroy(self, row: KeyRow) -> tuple[Tombstone, SlotCheck]:
         check = self._clear(row.key, "destroy the key")
         assert row.destroyed is not None
-        tomb = Tombstone(row.key.doc_id, row.key.key_id, row.destroyed, None, row.key.origin)
+        key = row.key
+        tomb = Tombstone(key.doc_id, key.key_id, row.destroyed, None, key.origin, key.slot)
         with self._index.transaction():
             self._index.delete(row.key.doc_id)
             self._index.bury(tomb)
@@ -401,7 +407,7 @@ class KeyStore:
                 )
             with self._index.transaction():
                 self._index.set_certificate(doc_id, certificate_id)
-        return Tombstone(tomb.doc_id, tomb.key_id, tomb.destroyed, certificate_id, tomb.origin)
+        return replace(tomb, certificate_id=certificate_id)
 
     def destroy(
         self,
@@ -457,6 +463,25 @@ class KeyStore:
                 ):
                     problems.append(f"slot {slot} does not hold the key of {row.key.doc_id}")
         return tuple(problems)
+
+    def confirm_destroyed(self, doc_id: str) -> DestroyedKey:
+        """The proof for a key destroyed but not yet certified (a run killed after the erase,
+        or an erase a killed run left to the next open): its slot read back from the medium
+        now, holding no trace of it (zeros, or another key since). The wrapped bytes are no
+        longer known, so there is nothing to scan the files for (``needles`` is empty)."""
+        with self._locked("read the key store", exclusive=False):
+            tomb = self._index.tombstone(doc_id)
+            if tomb is None or tomb.certificate_id is not None or tomb.slot is None:
+                raise self._gone(doc_id, self._index.key(doc_id))
+            offset = slot_offset(tomb.slot)
+            data, bypass = read_back(self._slots.fd, offset, SLOT_SIZE)
+            try:
+                content = decode_slot(data, f"{self._slots.path} slot {tomb.slot}")
+                clean = content is None or content.key_id != tomb.key_id
+            except IntegrityError:
+                clean = False  # torn on the medium: part of the old key may be left
+        check = SlotCheck(offset, SLOT_SIZE, clean, bypass)
+        return DestroyedKey(tomb, 0, check, (), 0, (), ())
 
     # -- the proof ----------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ import os
 from datetime import datetime
 
 from expunge.certificates.subjects import FileSubject
+from expunge.core.clock import rfc3339
 from expunge.core.config import Home
 from expunge.core.errors import ExpungeError
-from expunge.ledger.keystore import KeyStore, StoredKey
+from expunge.ledger.keystore import KeyOrigin, KeyStore, StoredKey
 from expunge.ledger.state import DocumentState
 from expunge.shred import sealing
 from expunge.shred.report import Limitation
@@ -48,13 +49,23 @@ def _raw_key(home: Home, stored: StoredKey, wrapped: bytes) -> dict[str, bytes]:
     return {}
 
 
-def _store_limitations(keys: KeyStore, stored: StoredKey) -> tuple[tuple[Limitation, ...], bool]:
+def _finished_late(destroyed: datetime) -> Limitation:
+    return Limitation(
+        "key-erase-resumed",
+        f"the key was destroyed on {rfc3339(destroyed, 'seconds')} by a run that ended before "
+        "its certificate; its slot was read back from the medium now, but its bytes were no "
+        "longer known, so no key-store file could be scanned for them",
+        "none needed: the slot was the only place the key was ever written",
+    )
+
+
+def _store_limitations(keys: KeyStore, origin: KeyOrigin) -> tuple[tuple[Limitation, ...], bool]:
     """What the certificate names about the key's medium and history; whether a copy of
     the key may be recovered all the same (no Purge then)."""
     facts = in_place_facts(keys.slots_fd)
     limitations = list(facts.blocking)
     recoverable = not facts.reaches_blocks
-    migration = recorded_migration(keys) if stored.origin == "migrated" else None
+    migration = recorded_migration(keys) if origin == "migrated" else None
     if migration is not None:
         limitations.extend(migration.limitations)
         recoverable = recoverable or migration.leftovers_unwrap
@@ -68,12 +79,21 @@ def erase_document_key(
     read back, every key-store file scanned for the wrapped and the raw key."""
     assert state.seal is not None
     with open_keystore(home, create=False) as keys:
-        stored = keys.info(state.doc_id)
-        wrapped = keys.get(state.doc_id)  # says when it was destroyed, if it was
-        assert stored is not None
-        limitations, unrecoverable = _store_limitations(keys, stored)
+        tomb = keys.tombstone(state.doc_id)
+        if tomb is not None and tomb.certificate_id is None:
+            # Destroyed by a run that ended before its certificate (or finished when the
+            # store was next opened): proven by the slot alone, and certified now.
+            destroyed = keys.confirm_destroyed(state.doc_id)
+            limitations, unrecoverable = _store_limitations(keys, tomb.origin)
+            limitations = (*limitations, _finished_late(tomb.destroyed))
+        else:
+            wrapped = keys.get(state.doc_id)  # says when it was destroyed, if it was
+            stored = keys.info(state.doc_id)
+            assert stored is not None
+            limitations, unrecoverable = _store_limitations(keys, stored.origin)
+            raw = _raw_key(home, stored, wrapped)
+            destroyed = keys.destroy(state.doc_id, now=now, also_scan=raw)
         released = tuple(dict.fromkeys(r.path for r in keys.releases(state.doc_id)))
-        destroyed = keys.destroy(state.doc_id, now=now, also_scan=_raw_key(home, stored, wrapped))
         st = os.fstat(keys.slots_fd)
         subject = FileSubject(
             str(keys.slots_path),
