@@ -16,8 +16,14 @@ from typing import Literal, cast
 
 from expunge.core.errors import IntegrityError
 from expunge.ledger._sqlite import DatabaseKind, SQLiteFile, open_database, write_transaction
-from expunge.ledger.events import format_time, parse_time
-from expunge.ledger.keystore.model import KeyOrigin, Release, StoredKey, Tombstone
+from expunge.ledger.events import format_time
+from expunge.ledger.keystore.model import (
+    KeyOrigin,
+    Release,
+    StoredKey,
+    Tombstone,
+    stored_time,
+)
 
 KeyState = Literal["writing", "live", "destroying"]
 INDEX_DB = DatabaseKind(
@@ -96,12 +102,7 @@ class KeyIndex(SQLiteFile):
         return KeyRow(key, cast(KeyState, str(state)), when)
 
     def _time(self, value: object, what: str) -> datetime:
-        try:
-            return parse_time(str(value), what)
-        except IntegrityError as exc:
-            raise IntegrityError(
-                exc.message, target=str(self.path), remedy=INDEX_DB.restore
-            ) from exc
+        return stored_time(value, what, str(self.path), INDEX_DB.restore)
 
     def key(self, doc_id: str) -> KeyRow | None:
         """The row of ``doc_id``'s key, whatever its state."""

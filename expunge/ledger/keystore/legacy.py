@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from expunge.core.errors import IntegrityError
 from expunge.ledger._sqlite import DatabaseKind, SQLiteFile, open_database
-from expunge.ledger.events import parse_time
-from expunge.ledger.keystore.model import Tombstone
+from expunge.ledger.keystore.model import Tombstone, stored_time
 
 SIDE_FILES = ("-wal", "-journal", "-shm")
 KEYSTORE_DB = DatabaseKind(
@@ -67,12 +65,7 @@ class SQLiteKeyStore(SQLiteFile):
         )
 
     def _time(self, value: object, what: str) -> datetime:
-        try:
-            return parse_time(str(value), what)
-        except IntegrityError as exc:
-            raise IntegrityError(
-                exc.message, target=str(self.path), remedy=KEYSTORE_DB.restore
-            ) from exc
+        return stored_time(value, what, str(self.path), KEYSTORE_DB.restore)
 
     def live_keys(self) -> tuple[LegacyKey, ...]:
         """Every key still held, in document order."""

@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from expunge.ledger.events import format_time
+from expunge.core.errors import IntegrityError
+from expunge.ledger.events import format_time, parse_time
 
 CacheBypass = Literal["O_DIRECT", "fadvise-dontneed"]
 KeyOrigin = Literal["sealed", "migrated"]
 """``sealed``: stored here when the document was sealed; ``migrated``: moved here from the
 SQLite key store of an earlier version (``keystore.db``), which may have left copies."""
+
+
+def stored_time(value: object, what: str, target: str, remedy: str) -> datetime:
+    """A time read back from a store's database; damage names the file and the remedy."""
+    try:
+        return parse_time(str(value), what)
+    except IntegrityError as exc:
+        raise IntegrityError(exc.message, target=target, remedy=remedy) from exc
 
 
 @dataclass(frozen=True)

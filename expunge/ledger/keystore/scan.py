@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from expunge.ledger.keystore.model import Residue
 
@@ -16,14 +18,20 @@ def scan_file(path: Path, needle: bytes) -> list[int]:
     return scan_needles(path, {"needle": needle})[0].get("needle", [])
 
 
-def scan_needles(path: Path, needles: Mapping[str, bytes]) -> tuple[dict[str, list[int]], int]:
-    """The offsets of each named needle in the file, and the bytes read (one pass)."""
+def scan_needles(
+    path: Path, needles: Mapping[str, bytes], opened: BinaryIO | None = None
+) -> tuple[dict[str, list[int]], int]:
+    """The offsets of each named needle in the file, and the bytes read (one pass).
+
+    ``opened`` is the file already open (read from its start, and left open).
+    """
     if not needles or not all(needles.values()):
         raise ValueError("cannot scan for empty bytes")
     found: dict[str, list[int]] = {}
     overlap = max(len(n) for n in needles.values()) - 1
     total = 0
-    with open(path, "rb") as f:
+    with contextlib.nullcontext(opened) if opened else open(path, "rb") as f:
+        f.seek(0)
         base, tail = 0, b""
         while chunk := f.read(_SCAN_CHUNK):
             total += len(chunk)
@@ -50,14 +58,19 @@ class ScanResult:
     residue: tuple[Residue, ...]
 
 
-def scan_files(paths: Sequence[Path], needles: Mapping[str, bytes]) -> ScanResult:
-    """Scan every file of ``paths`` that exists for each needle."""
+def scan_files(
+    paths: Sequence[Path],
+    needles: Mapping[str, bytes],
+    opened: Sequence[BinaryIO] | None = None,
+) -> ScanResult:
+    """Scan every file of ``paths`` that exists for each needle (through ``opened``, the
+    same files already open, when given)."""
     scanned: list[str] = []
     residue: list[Residue] = []
     total = 0
-    for path in paths:
+    for n, path in enumerate(paths):
         try:
-            found, size = scan_needles(path, needles)
+            found, size = scan_needles(path, needles, opened[n] if opened else None)
         except FileNotFoundError:
             continue  # a side file SQLite removed meanwhile: nothing left to hold a key
         scanned.append(str(path))

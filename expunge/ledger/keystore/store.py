@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from expunge.core.errors import (
     IntegrityError,
@@ -104,6 +105,7 @@ class KeyStore:
         finish whatever a killed process left half done."""
         self.folder = Path(folder)
         self.timeout = timeout
+        self._after_close: list[BinaryIO] = []
         if not (self.folder / SLOTS_NAME).exists() and not create:
             raise TargetError(
                 "there is no key store here: nothing was ever sealed with this home",
@@ -132,15 +134,19 @@ class KeyStore:
     def _scan(self, needles: Mapping[str, bytes], extra_files: Sequence[Path] = ()) -> ScanResult:
         """Scan every file of the store (and ``extra_files``) for ``needles``.
 
-        The index is closed meanwhile: SQLite's locks are POSIX locks, which a process loses
-        on *every* file descriptor it closes on the file, so reading the index's files
-        while connected would let another process reset the shared memory under us.
+        SQLite's locks are POSIX locks, which a process loses on *every* descriptor it
+        closes on the file: closing the index's files after reading them would let another
+        process reset the shared memory under this connection. So they are read through
+        descriptors kept open until the connection itself is closed (``close``).
         """
-        self._index.close()
+        opened: list[BinaryIO] = []
         try:
-            return scan_files([*self.files(), *extra_files], needles)
+            for path in [*self.files(), *extra_files]:
+                with contextlib.suppress(FileNotFoundError):
+                    opened.append(open(path, "rb"))  # noqa: SIM115 - closed after the index
+            return scan_files([Path(f.name) for f in opened], needles, opened)
         finally:
-            self._index = self._open_index()
+            self._after_close.extend(opened)
 
     def __enter__(self) -> KeyStore:
         return self
@@ -149,9 +155,12 @@ class KeyStore:
         self.close()
 
     def close(self) -> None:
-        """Close the index and the slot file."""
+        """Close the index and the slot file (then the files the key-scan read)."""
         self._index.close()
         self._slots.close()
+        for f in self._after_close:
+            f.close()
+        self._after_close.clear()
 
     @property
     def slots_path(self) -> Path:

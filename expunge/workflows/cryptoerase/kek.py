@@ -21,6 +21,7 @@ from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
 from expunge.ledger.keystore import SlotCheck, overwrite_checked
 from expunge.shred import sealing
+from expunge.workflows.cryptoerase.medium import open_own_file
 
 _KEK_MODE = 0o600
 _TAG_LABEL = b"expunge kek tag v1\0"
@@ -68,14 +69,7 @@ def discard_next_kek(home: Home) -> None:
 
 
 def _overwrite(path: Path, data: bytes) -> SlotCheck:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise TargetError(
-            f"cannot open the key-encryption key: {exc.strerror}",
-            target=str(path),
-            remedy="check the file and its permissions",
-        ) from None
+    fd = open_own_file(path, os.O_RDWR)
     try:
         return overwrite_checked(fd, 0, data)
     finally:

@@ -16,7 +16,7 @@ from expunge.shred import sealing
 from expunge.shred.report import Limitation
 from expunge.workflows.certify.outcomes import KeyErasureOutcome
 from expunge.workflows.cryptoerase.kek import kek_tag, station_kek
-from expunge.workflows.cryptoerase.medium import in_place_facts
+from expunge.workflows.cryptoerase.medium import InPlaceFacts, in_place_facts
 from expunge.workflows.cryptoerase.migrate import recorded_migration
 from expunge.workflows.cryptoerase.opening import open_keystore
 
@@ -59,10 +59,11 @@ def _finished_late(destroyed: datetime) -> Limitation:
     )
 
 
-def _store_limitations(keys: KeyStore, origin: KeyOrigin) -> tuple[tuple[Limitation, ...], bool]:
+def _store_limitations(
+    keys: KeyStore, facts: InPlaceFacts, origin: KeyOrigin
+) -> tuple[tuple[Limitation, ...], bool]:
     """What the certificate names about the key's medium and history; whether a copy of
     the key may be recovered all the same (no Purge then)."""
-    facts = in_place_facts(keys.slots_fd)
     limitations = list(facts.blocking)
     recoverable = not facts.reaches_blocks
     migration = recorded_migration(keys) if origin == "migrated" else None
@@ -79,18 +80,19 @@ def erase_document_key(
     read back, every key-store file scanned for the wrapped and the raw key."""
     assert state.seal is not None
     with open_keystore(home, create=False) as keys:
+        facts = in_place_facts(keys.slots_fd)
         tomb = keys.tombstone(state.doc_id)
         if tomb is not None and tomb.certificate_id is None:
             # Destroyed by a run that ended before its certificate (or finished when the
             # store was next opened): proven by the slot alone, and certified now.
             destroyed = keys.confirm_destroyed(state.doc_id)
-            limitations, unrecoverable = _store_limitations(keys, tomb.origin)
+            limitations, unrecoverable = _store_limitations(keys, facts, tomb.origin)
             limitations = (*limitations, _finished_late(tomb.destroyed))
         else:
             wrapped = keys.get(state.doc_id)  # says when it was destroyed, if it was
             stored = keys.info(state.doc_id)
             assert stored is not None
-            limitations, unrecoverable = _store_limitations(keys, stored.origin)
+            limitations, unrecoverable = _store_limitations(keys, facts, stored.origin)
             raw = _raw_key(home, stored, wrapped)
             destroyed = keys.destroy(state.doc_id, now=now, also_scan=raw)
         released = tuple(dict.fromkeys(r.path for r in keys.releases(state.doc_id)))
@@ -100,7 +102,7 @@ def erase_document_key(
             st.st_size,
             st.st_ino,
             st.st_dev,
-            in_place_facts(keys.slots_fd).filesystem,
+            facts.filesystem,
             None,
             document_id=state.doc_id,
         )

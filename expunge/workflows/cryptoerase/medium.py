@@ -61,18 +61,23 @@ def path_facts(path: str) -> InPlaceFacts:
         os.close(fd)
 
 
+def open_own_file(path: Path, flags: int) -> int:
+    """Open one of expunge's own files (never following a link); one line if it cannot."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise TargetError(
+            f"cannot open it: {exc.strerror}",
+            target=str(path),
+            remedy="check the permissions of the home folder",
+        ) from exc
+
+
 def destroy_in_place(path: Path) -> str:
     """Overwrite the file ``path`` in place like ``shred`` (one random pass, synced), then
     truncate and remove it: for expunge's own files (an old key store, a plaintext whose
     copy could not be recorded). Returns the path."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise TargetError(
-            f"cannot open it to destroy it: {exc.strerror}",
-            target=str(path),
-            remedy="check the permissions of the home folder",
-        ) from exc
+    fd = open_own_file(path, os.O_WRONLY)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -54,8 +54,8 @@ LEFTOVERS = Limitation(
     "store was migrated: copies of its wrapped form may remain in blocks that file freed "
     "(WAL, journal, moved pages); on migration it was re-wrapped under a new key-encryption "
     "key and the old one overwritten in place, so those copies no longer unwrap",
-    "destroy every backup of the old station.kek; wipe the free space of the home's "
-    "filesystem (expunge fill) to remove the leftovers themselves",
+    "destroy every backup of the old station.kek; to remove the leftovers themselves, "
+    "overwrite the free space of the home's filesystem, or move the home and wipe the drive",
 )
 
 
