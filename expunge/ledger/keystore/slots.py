@@ -20,12 +20,14 @@ then slot ``n`` at ``4096 + 512 * n``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import mmap
 import os
 import struct
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +36,7 @@ import blake3
 
 from expunge.core.atomic import fsync_dir
 from expunge.core.blockdev import DIRECT_IO_ALIGN, pread_full, reopen_direct, round_up
-from expunge.core.errors import BusyError, IntegrityError, TargetError
+from expunge.core.errors import BusyError, IntegrityError, MediaIOError, TargetError
 from expunge.ledger.keystore.model import CacheBypass, SlotCheck
 
 HEADER_SIZE = 4096
@@ -110,6 +112,36 @@ def decode_slot(data: bytes, where: str) -> SlotContent | None:
         created=datetime.fromtimestamp(created, UTC),
         wrapped=bytes(body[_WRAPPED_AT : _WRAPPED_AT + key_len]),
     )
+
+
+@contextlib.contextmanager
+def slot_errors(doing: str, path: str) -> Iterator[None]:
+    """``OSError``s of the slot file (and the store's folder) as expunge's errors."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise TargetError(
+                f"cannot {doing}: no space left", target=path, remedy="free space in the home"
+            ) from exc
+        if exc.errno == errno.EIO:
+            raise MediaIOError(
+                f"cannot {doing}: I/O error", target=path, remedy="check the home's disk"
+            ) from exc
+        raise TargetError(
+            f"cannot {doing}: {exc.strerror or exc}",
+            target=path,
+            remedy="check the permissions of the home folder",
+        ) from exc
+
+
+def is_kek_tag(text: str) -> bool:
+    """Whether ``text`` is a KEK tag as slots store it: 8 bytes in lowercase hex."""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return False
+    return len(raw) == KEK_TAG_BYTES and text == text.lower()
 
 
 def slot_offset(slot: int) -> int:

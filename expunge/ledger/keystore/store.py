@@ -29,7 +29,6 @@ the caller gives it); a key is reported destroyed only when both are clean.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
@@ -66,33 +65,14 @@ from expunge.ledger.keystore.slots import (
     SlotContent,
     SlotFile,
     decode_slot,
+    is_kek_tag,
     read_back,
+    slot_errors,
     slot_offset,
 )
 
 SLOTS_NAME = "slots"
 INDEX_NAME = "index.db"
-
-
-@contextlib.contextmanager
-def _io(doing: str, path: str) -> Iterator[None]:
-    """Slot-file ``OSError``s as expunge's errors."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise TargetError(
-                f"cannot {doing}: no space left", target=path, remedy="free space in the home"
-            ) from exc
-        if exc.errno == errno.EIO:
-            raise MediaIOError(
-                f"cannot {doing}: I/O error", target=path, remedy="check the home's disk"
-            ) from exc
-        raise TargetError(
-            f"cannot {doing}: {exc.strerror or exc}",
-            target=path,
-            remedy="check the permissions of the home folder",
-        ) from exc
 
 
 class KeyStore:
@@ -112,7 +92,7 @@ class KeyStore:
                 target=str(self.folder),
                 remedy="check --home (the home that sealed the document)",
             )
-        with _io("create the key store", str(self.folder)):
+        with slot_errors("create the key store", str(self.folder)):
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._slots = SlotFile(str(self.folder / SLOTS_NAME), create=create)
         try:
@@ -181,7 +161,7 @@ class KeyStore:
     def _locked(self, doing: str, *, exclusive: bool) -> contextlib.ExitStack:
         stack = contextlib.ExitStack()
         stack.enter_context(self._index.errors(doing))
-        stack.enter_context(_io(doing, self._slots.path))
+        stack.enter_context(slot_errors(doing, self._slots.path))
         stack.enter_context(self._slots.locked(exclusive=exclusive, timeout=self.timeout))
         return stack
 
@@ -361,7 +341,7 @@ class KeyStore:
             raise UsageError(
                 f"a wrapped key must be 1 to {MAX_WRAPPED} bytes", target=doc_id, remedy=""
             )
-        if len(kek) != 2 * KEK_TAG_BYTES or not _is_hex(kek):
+        if not is_kek_tag(kek):
             raise UsageError(f"a KEK tag is {KEK_TAG_BYTES} bytes in hex", target=doc_id)
         with self._locked("store the key", exclusive=True):
             tomb = self._index.tombstone(doc_id)
@@ -502,11 +482,3 @@ class KeyStore:
         """Every place ``needle`` occurs in the store's files."""
         with self._locked("scan the key store", exclusive=False):
             return list(self._scan({"needle": needle}).residue)
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return text == text.lower()
