@@ -19,10 +19,19 @@ are formatted with ``cryptsetup luksFormat`` and crypto-erased (read layout, hol
 overwrite of the metadata area, fdatasync, O_DIRECT read-back and magic check);
 ``cryptsetup isLuks`` must fail afterwards.
 
+Then the latency an operator sees for one sealed document (``--doc-reps`` documents of
+``--doc-kib`` KiB, in a home that already holds ``--live`` sealed documents whose keys stay
+live), each step one ``python -m expunge`` process: ``seal PATH`` (register, encrypt, store
+the key, shred the plaintext), ``unseal SEALED -o OUT`` and ``destroy DOC --yes`` (key
+erased and proven gone, sealed file overwritten). OUT is removed with ``rm`` before the
+destroy, so the destroy does the same work whether or not the ledger knows of OUT. A
+``ledger list`` run gives the fixed cost of starting the command.
+
 Medians are printed with the targets: seal and unseal at least 0.8x the speed of the dd
 copy, a crypto-erase under one second whatever the size. The folder is deleted at the end.
 
     .venv/bin/python benchmarks/bench_cryptoerase.py [--size-mib 1024] [--reps 5] [--json]
+        [--only documents|files] [--doc-reps 10] [--doc-kib 1024] [--live 20]
 """
 
 from __future__ import annotations
@@ -128,6 +137,49 @@ def bench_sealing(folder: Path, size: int, reps: int) -> dict[str, list[float]]:
     return times
 
 
+def _cli(home: Path, *args: str | Path) -> float:
+    """Seconds one ``python -m expunge ARGS`` run takes, asserted successful."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPUNGE_")}
+    env["EXPUNGE_HOME"] = str(home)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "expunge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return seconds
+
+
+def bench_documents(folder: Path, reps: int, size: int, live: int) -> dict[str, list[float]]:
+    """Seconds of ``seal``, ``unseal`` and ``destroy`` of one document, as a user runs them."""
+    home = folder / "home"
+    home.mkdir()
+    docs = folder / "docs"
+    docs.mkdir()
+    for n in range(live):
+        random_file(docs / f"live-{n}", size)
+        _cli(home, "seal", docs / f"live-{n}", "--classification", "confidential")
+    times: dict[str, list[float]] = {k: [] for k in ("start", "seal", "unseal", "destroy")}
+    for n in range(reps):
+        plain = docs / f"doc-{n}"
+        random_file(plain, size)
+        times["start"].append(_cli(home, "ledger", "list", "--json"))
+        doc_id = f"BENCH-{n}"
+        times["seal"].append(
+            _cli(home, "seal", plain, "--doc", doc_id, "--classification", "confidential")
+        )
+        out = docs / f"out-{n}"
+        times["unseal"].append(_cli(home, "unseal", f"{plain}.sealed", "-o", out))
+        out.unlink()
+        times["destroy"].append(_cli(home, "destroy", doc_id, "--yes"))
+    return times
+
+
 def luks_format(path: Path, keyfile: Path, version: int) -> None:
     subprocess.run(
         [
@@ -177,7 +229,13 @@ def main() -> int:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--only", choices=("documents", "files"), default=None)
+    parser.add_argument("--doc-reps", type=int, default=10)
+    parser.add_argument("--doc-kib", type=int, default=1024)
+    parser.add_argument("--live", type=int, default=20)
     args = parser.parse_args()
+    if args.only == "documents":
+        return _report_documents(args)
     if shutil.which("cryptsetup") is None:
         print("cryptsetup is not installed (Debian: cryptsetup-bin)", file=sys.stderr)
         return 2
@@ -186,6 +244,17 @@ def main() -> int:
     try:
         times = bench_sealing(folder, size, args.reps)
         times.update(bench_luks(folder, args.reps))
+        if args.only is None:
+            docs = folder / "documents"
+            docs.mkdir()
+            times.update(
+                {
+                    f"document {k}": v
+                    for k, v in bench_documents(
+                        docs, args.doc_reps, args.doc_kib << 10, args.live
+                    ).items()
+                }
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -221,7 +290,37 @@ def main() -> int:
         erased = int(median[f"{key} erased bytes"]) >> 20
         verdict = "ok" if value < ERASE_TARGET_S else "MISSED"
         print(f"  {key:16} {value:7.3f} s  ({erased} MiB erased; target < 1 s: {verdict})")
+    if args.only is None:
+        _print_documents(times, args)
     return 0 if ok else 1
+
+
+def _print_documents(times: dict[str, list[float]], args: argparse.Namespace) -> None:
+    print(
+        f"one sealed document of {args.doc_kib} KiB ({args.live} live keys in the store), "
+        f"{args.doc_reps} documents, medians [min .. max]:"
+    )
+    for step in ("start", "seal", "unseal", "destroy"):
+        values = times[f"document {step}"]
+        print(
+            f"  {step:8} {statistics.median(values):6.3f} s  "
+            f"[{min(values):.3f} .. {max(values):.3f}]"
+        )
+
+
+def _report_documents(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="expunge-bench-", dir="/var/tmp"))
+    try:
+        found = bench_documents(folder, args.doc_reps, args.doc_kib << 10, args.live)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    times = {f"document {k}": v for k, v in found.items()}
+    if args.json:
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        print(json.dumps({"seconds": times, "median": medians}, indent=2))
+    else:
+        _print_documents(times, args)
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
 from expunge.commands.render import emit_json, output_format
-from expunge.core.config import Home
+from expunge.core.clock import utc_now
+from expunge.core.config import Home, load_settings
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -79,11 +81,20 @@ def _sealing_lines(result: destroy.Sealing) -> Iterator[str]:
 def unseal(sealed_path: str, out: str, as_json: bool, home: Home) -> None:
     """Decrypt SEALED to OUT while its key exists; OUT appears only when all of it checks.
 
-    Fails (exit 7) when the key was destroyed, naming the date and certificate, and when
-    the file was altered; OUT is then not left behind.
+    OUT is recorded in the ledger as a plaintext copy of the document: 'expunge destroy
+    DOC' overwrites it, and its certificate can then no longer claim Purge. Fails (exit 7)
+    when the key was destroyed, naming the date and certificate, and when the file was
+    altered; OUT is then not left behind.
     """
-    info = cryptoerase.unseal_document(home, sealed_path, out)
+    settings = load_settings(home, os.environ)
+    with records.require_ledger(home) as store:
+        result = cryptoerase.unseal_document(
+            home, store, sealed_path, out, actor=settings.operator, now=utc_now()
+        )
     if as_json:
-        emit_json({"sealed_path": sealed_path, "out": out, **info.to_dict()})
+        emit_json({"sealed_path": sealed_path, **result.to_dict()})
         return
-    click.echo(f"unsealed {info.doc_id}: {out} ({info.plaintext_bytes} bytes)")
+    click.echo(
+        f"unsealed {result.doc_id}: {result.out_path} ({result.info.plaintext_bytes} bytes; "
+        f"recorded as a plaintext copy, seq {result.copy_seq})"
+    )

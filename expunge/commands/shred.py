@@ -88,7 +88,9 @@ def shred(
     crypto-erased and read back, and the file is kept (as with --keep).
     """
     if is_crypto_erase(technique.method):
-        _luks_erase(paths, home, cert_out, as_json, dry_run or recursive or interactive)
+        unsupported = dry_run or recursive or interactive
+        accept = technique.file_options.accept_limitations
+        _luks_erase(paths, home, cert_out, as_json, unsupported, accept)
         return
     request = destroy.ShredRequest(
         paths=paths,
@@ -133,7 +135,12 @@ def shred(
 
 
 def _luks_erase(
-    paths: tuple[str, ...], home: Home, cert_out: Path | None, as_json: bool, unsupported: bool
+    paths: tuple[str, ...],
+    home: Home,
+    cert_out: Path | None,
+    as_json: bool,
+    unsupported: bool,
+    accept_limitations: bool,
 ) -> None:
     if len(paths) != 1 or unsupported:
         raise UsageError(
@@ -143,7 +150,12 @@ def _luks_erase(
         )
     with station_job(home) as job:
         result = cryptoerase.erase_luks_container(
-            paths[0], job.station, progress=job.progress, stop=job.stop, cert_out=cert_out
+            paths[0],
+            job.station,
+            progress=job.progress,
+            stop=job.stop,
+            cert_out=cert_out,
+            accept_limitations=accept_limitations,
         )
     output_format(as_json).report(result, luks_container_lines)
     job.conclude(result.failure, remedy=None)

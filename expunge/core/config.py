@@ -83,7 +83,7 @@ class Home:
 
     @property
     def keystore_path(self) -> Path:
-        """The key store for sealed documents' keys (crypto-erase)."""
+        """The SQLite key store of earlier versions, migrated into ``keystore/`` on first use."""
         return self.root / "keystore.db"
 
     @property

@@ -56,6 +56,10 @@ class Fields:
         self._data: dict[str, Any] = data
         self.where = where
 
+    def has(self, name: str) -> bool:
+        """Whether the object has the (optional) field ``name``."""
+        return name in self._data
+
     def _at(self, name: str) -> str:
         return f"{self.where}.{name}"
 

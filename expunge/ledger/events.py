@@ -177,13 +177,20 @@ class Register:
 
 @dataclass(frozen=True, slots=True)
 class Copy:
-    """A copy of the document was made: to a path, or onto a medium named by its token."""
+    """A copy of the document was made: to a path, or onto a medium named by its token.
+
+    ``plaintext`` marks a copy of a sealed document that is not ciphertext (the output of
+    ``unseal``); its JSON form has ``"plaintext": true`` only then, so every copy event
+    written before the field existed reads, and hashes, exactly as before.
+    """
 
     kind: ClassVar[str] = "copy"
+    optional: ClassVar[frozenset[str]] = frozenset({"plaintext"})
 
     doc_id: str
     to_path: str | None = None
     to_medium: str | None = None
+    plaintext: bool = False
 
     def __post_init__(self) -> None:
         validate_document_id(self.doc_id)
@@ -200,16 +207,22 @@ class Copy:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {
+        data: dict[str, Any] = {
             "type": self.kind,
             "doc_id": self.doc_id,
             "to_path": self.to_path,
             "to_medium": self.to_medium,
         }
+        if self.plaintext:
+            data["plaintext"] = True
+        return data
 
     @classmethod
     def _read(cls, f: Fields) -> Copy:
-        return cls(f.text("doc_id"), f.opt_text("to_path"), f.opt_text("to_medium"))
+        plaintext = f.flag("plaintext") if f.has("plaintext") else False
+        if f.has("plaintext") and not plaintext:
+            raise IntegrityError(f"{f.where}.plaintext is written only when true")
+        return cls(f.text("doc_id"), f.opt_text("to_path"), f.opt_text("to_medium"), plaintext)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +397,9 @@ _KINDS: dict[str, tuple[frozenset[str], Callable[[Fields], Event]]] = {
     cls.kind: (_names(cls), cls._read)
     for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)
 }
+_CLASSES: dict[str, type[Event]] = {
+    cls.kind: cls for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)
+}
 EVENT_TYPES: tuple[str, ...] = tuple(_KINDS)
 
 
@@ -393,7 +409,10 @@ def event_from_dict(data: object, where: str = "event") -> Event:
     if kind not in _KINDS:
         raise IntegrityError(f"{where}.type must be one of {', '.join(EVENT_TYPES)}")
     names, read = _KINDS[kind]
-    reader = Fields(data, where, names)
+    assert isinstance(data, dict)  # only an object has a known type
+    optional: frozenset[str] = getattr(_CLASSES[kind], "optional", frozenset())
+    absent = optional - data.keys()
+    reader = Fields(data, where, names - absent)
     try:
         return read(reader)
     except IntegrityError:

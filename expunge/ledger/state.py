@@ -282,7 +282,13 @@ class _Fold:
         self.history.append(entry.seq)
         if isinstance(event, Copy):
             self.locations.append(
-                Location("copy", entry.seq, event.to_path, event.to_medium, self.sealed_now)
+                Location(
+                    "copy",
+                    entry.seq,
+                    event.to_path,
+                    event.to_medium,
+                    self.sealed_now and not event.plaintext,
+                )
             )
         elif isinstance(event, Transfer):
             self.custodian = event.custodian

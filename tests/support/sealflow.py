@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from expunge.ledger.keystore import KeyStore
 from tests.support import Result, run_cli
 
 
@@ -48,16 +48,11 @@ def certificate(path: str | Path) -> dict[str, Any]:
 
 
 def wrapped_key(home: Path, doc_id: str) -> bytes:
-    """The wrapped key stored for ``doc_id``, read straight from the key store."""
-    with sqlite3.connect(home / "keystore.db") as conn:
-        row = conn.execute("SELECT wrapped FROM keys WHERE doc_id = ?", (doc_id,)).fetchone()
-    assert row is not None
-    return bytes(row[0])
+    """The wrapped key stored for ``doc_id`` in the home's key store."""
+    with KeyStore(home / "keystore", create=False) as store:
+        return store.get(doc_id)
 
 
 def keystore_files(home: Path) -> list[Path]:
-    """The key store's database and whichever side files exist."""
-    base = home / "keystore.db"
-    return [
-        p for p in (base, *(Path(f"{base}{s}") for s in ("-wal", "-journal", "-shm"))) if p.exists()
-    ]
+    """Every file of the key store folder, and the station KEK."""
+    return [*sorted((home / "keystore").iterdir()), home / "station.kek"]

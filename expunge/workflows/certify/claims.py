@@ -7,10 +7,13 @@ outside what was erased.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from expunge import TOOL_NAME, __version__
 from expunge.certificates import Category, MethodUsed, Sanitization
 from expunge.shred import luks
 from expunge.shred.methods import LUKS_ERASE, Method
+from expunge.shred.report import Limitation as WipeLimitation
 from expunge.verify import VerifyMode
 from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
 
@@ -43,44 +46,65 @@ def sanitization(method: Method, verify_mode: str, media_note: str) -> Sanitizat
     )
 
 
+def _key_erasure_reason(erasure: KeyErasureOutcome) -> str:
+    """Why a key erasure is Purge, or why it is only Clear."""
+    if erasure.purge:
+        return (
+            "cryptographic erase: the document key's slot in the key store was overwritten in "
+            "place and read back from the medium, and no key-store file holds its wrapped or "
+            "raw bytes; the key store's filesystem lets an in-place overwrite reach the old "
+            "blocks; the document was sealed before any copy of its plaintext was recorded "
+            "and never unsealed since, so every remaining copy is ciphertext without a key "
+            "(NIST SP 800-88 Purge)"
+        )
+    why = []
+    if not erasure.key_unrecoverable:
+        codes = ", ".join(lim.code for lim in erasure.limitations) or "see limitations"
+        why.append(f"a copy of the key may survive on the key store's medium ({codes})")
+    if not erasure.sealed_first:
+        why.append("plaintext copies were recorded before or after sealing")
+    if erasure.unsealed_to:
+        why.append(f"the document was unsealed to {', '.join(erasure.unsealed_to)}")
+    listed = ", ".join(erasure.plaintext_copies) or "none reachable"
+    return (
+        "cryptographic erase of the ciphertext, but "
+        + "; ".join(why)
+        + f"; the plaintext copies shredded by overwrite ({listed}) are Clear only "
+        "(NIST SP 800-88 Clear)"
+    )
+
+
 def key_erasure_sanitization(erasure: KeyErasureOutcome, overwrite_details: str) -> Sanitization:
     """NIST "sanitization details" of a document key's erase (with the overwrite of the
-    reachable files): Purge only when the document was sealed before any plaintext copy."""
-    if erasure.purge:
-        reason = (
-            "cryptographic erase: the document key was destroyed in the key store and "
-            "its absence verified by scanning every key-store file; the document was "
-            "sealed before any copy of its plaintext was recorded, so every remaining "
-            "copy is ciphertext (NIST SP 800-88 Purge)"
-        )
-    else:
-        listed = ", ".join(erasure.plaintext_copies) or "none reachable"
-        reason = (
-            "cryptographic erase of the ciphertext; plaintext existed before sealing, "
-            f"and the plaintext copies shredded by overwrite ({listed}) are Clear only "
-            "(NIST SP 800-88 Clear)"
-        )
+    reachable files): Purge only when no plaintext existed outside the sealed file and no
+    copy of the key can be read back from the key store's medium."""
     return Sanitization(
         category=Category.PURGE if erasure.purge else Category.CLEAR,
-        category_reason=reason,
+        category_reason=_key_erasure_reason(erasure),
         method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
         method_name=KEY_ERASE_METHOD,
         method_details=(
-            "AES-256-GCM sealed document, key wrapped (RFC 3394) in the key store; key "
-            "deleted with secure_delete, WAL truncated, store files scanned; reachable "
+            "AES-256-GCM sealed document, key wrapped (RFC 3394) in a fixed slot of the key "
+            "store; the slot overwritten in place (pwrite, fdatasync) and read back with "
+            "O_DIRECT; every key-store file scanned for the wrapped and raw key; reachable "
             f"files overwritten: {overwrite_details}; source: NIST SP 800-88 Rev. 1 "
             "cryptographic erase"
         ),
         tool_name=TOOL_NAME,
         tool_version=__version__,
-        verification_method="key-scan of every key-store file; read-back of overwritten "
-        "files, BLAKE3 hash comparison",
-        post_classification="unclassified (ciphertext without a key)",
+        verification_method="read-back of the key slot from the medium; key-scan of every "
+        "key-store file; read-back of overwritten files, BLAKE3 hash comparison",
+        post_classification="unclassified (ciphertext without a key)"
+        if erasure.purge
+        else "unchanged (copies of the key or of the plaintext may survive)",
     )
 
 
-def luks_sanitization(work: LuksWork, verify_mode: str) -> Sanitization:
-    """NIST "sanitization details" of a LUKS crypto-erase (Purge)."""
+def luks_sanitization(
+    work: LuksWork, verify_mode: str, medium: Sequence[WipeLimitation] = ()
+) -> Sanitization:
+    """NIST "sanitization details" of a LUKS crypto-erase: Purge, or Clear where ``medium``
+    says the old header may survive (copy-on-write, flash...)."""
     layout = work.report.layout
     then = (
         f"; then the whole volume overwritten with {work.then_method.name} "
@@ -88,14 +112,22 @@ def luks_sanitization(work: LuksWork, verify_mode: str) -> Sanitization:
         if work.then_method
         else ""
     )
-    return Sanitization(
-        category=Category.PURGE,
-        category_reason=(
+    reason = (
+        "cryptographic erase: every LUKS header, JSON area and keyslot area was "
+        "overwritten and read back, so no passphrase can recover the volume key and "
+        "the data area is ciphertext without a key (NIST SP 800-88 Purge); header "
+        "backups made outside this device are not controlled"
+    )
+    if medium:
+        reason = (
             "cryptographic erase: every LUKS header, JSON area and keyslot area was "
-            "overwritten and read back, so no passphrase can recover the volume key and "
-            "the data area is ciphertext without a key (NIST SP 800-88 Purge); header "
-            "backups made outside this device are not controlled"
-        ),
+            "overwritten and read back, but the old header may survive on the medium ("
+            + ", ".join(lim.code for lim in medium)
+            + "), where an old passphrase would open the volume again (NIST SP 800-88 Clear)"
+        )
+    return Sanitization(
+        category=Category.CLEAR if medium else Category.PURGE,
+        category_reason=reason,
         method_used=MethodUsed.CRYPTOGRAPHIC_ERASE,
         method_name=luks.METHOD,
         method_details=(
@@ -107,5 +139,7 @@ def luks_sanitization(work: LuksWork, verify_mode: str) -> Sanitization:
         verification_method="O_DIRECT read-back of the erased range against the keystream; "
         "no LUKS magic at any header offset"
         + (f"; {verify_mode} read-back of the final pass" if work.then_check else ""),
-        post_classification="unclassified (media may be reused)",
+        post_classification="unchanged (the old header may survive)"
+        if medium
+        else "unclassified (media may be reused)",
     )

@@ -19,7 +19,7 @@ from expunge.ledger.keystore import DestroyedKey
 from expunge.shred import luks
 from expunge.shred.journal import JournalEvent
 from expunge.shred.methods import Method
-from expunge.shred.report import PassResult, WipeReport
+from expunge.shred.report import Limitation, PassResult, WipeReport
 from expunge.verify import VerificationReport
 
 
@@ -116,16 +116,28 @@ class FilesWork:
 
 @dataclass(frozen=True)
 class KeyErasureOutcome:
-    """A document key destroyed in the key store, with the scan that proves it."""
+    """A document key destroyed in the key store, with the read-back and scan that prove it."""
 
     doc_id: str
     key_id: str
     keystore: FileSubject
     destroyed: DestroyedKey
-    purge: bool
-    """True when no plaintext ever existed outside the overwritten original."""
+    sealed_first: bool
+    """True when no plaintext copy was recorded before the document was sealed."""
     plaintext_copies: tuple[str, ...]
     """Recorded plaintext locations (other than the original) this destruction covers."""
+    unsealed_to: tuple[str, ...] = ()
+    """Where ``unseal`` wrote plaintext after sealing (recorded by the key store)."""
+    limitations: tuple[Limitation, ...] = ()
+    """What the certificate must name about the key store (its medium, a migration)."""
+    key_unrecoverable: bool = True
+    """No copy of the key can be read back from the key store's medium: an in-place
+    overwrite reaches its blocks there (and, for a migrated key, the old KEK's)."""
+
+    @property
+    def purge(self) -> bool:
+        """Every remaining copy is ciphertext and no copy of its key can be recovered."""
+        return self.sealed_first and not self.unsealed_to and self.key_unrecoverable
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -134,6 +146,8 @@ class KeyErasureOutcome:
             "key_id": self.key_id,
             "purge": self.purge,
             "plaintext_copies": list(self.plaintext_copies),
+            "unsealed_to": list(self.unsealed_to),
+            "limitations": [lim.to_dict() for lim in self.limitations],
             **self.destroyed.to_dict(),
         }
 

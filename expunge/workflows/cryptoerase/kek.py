@@ -1,17 +1,79 @@
-"""The station's key-encryption key, which wraps every sealed document's key."""
+"""The station's key-encryption key, which wraps every sealed document's key.
+
+``<home>/station.kek`` (32 bytes, mode 0600) is created on first use and kept for the
+station's life: the key store holds only keys wrapped under it. It is replaced once, in
+place, when a key store of an earlier version is migrated (``migrate``): the new KEK is
+first written to ``station.kek.next``, and ``station.kek`` is overwritten with it only once
+every live key was re-wrapped, so a crash at any step leaves a KEK that opens every key.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
+from pathlib import Path
 
-from expunge.core.atomic import write_new
+import blake3
+
+from expunge.core.atomic import fsync_dir, write_new
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
+from expunge.ledger.keystore import SlotCheck, overwrite_checked
 from expunge.shred import sealing
+from expunge.workflows.cryptoerase.medium import open_own_file
 
 _KEK_MODE = 0o600
+_TAG_LABEL = b"expunge kek tag v1\0"
+
+
+def kek_tag(kek: bytes) -> str:
+    """The public name of a KEK, stored beside every key it wraps (8 bytes of BLAKE3)."""
+    return blake3.blake3(_TAG_LABEL + kek).digest(length=8).hex()
+
+
+def next_kek_path(home: Home) -> Path:
+    """Where a KEK replacing the current one waits until every key is wrapped under it."""
+    return home.root / "station.kek.next"
+
+
+def next_kek(home: Home) -> bytes:
+    """The KEK that will replace ``station.kek`` (created on the first call)."""
+    path = next_kek_path(home)
+    with contextlib.suppress(FileExistsError):
+        write_new(path, sealing.new_kek(), _KEK_MODE)
+    return _read_kek(path)
+
+
+def read_next_kek(home: Home) -> bytes:
+    """The content of ``station.kek.next`` as it is (all zeros once it was discarded)."""
+    return _read_kek(next_kek_path(home))
+
+
+def replace_kek_in_place(home: Home, kek: bytes) -> SlotCheck:
+    """Overwrite ``station.kek`` with ``kek`` in place (the old KEK's block is overwritten,
+    not freed), synced and read back from the medium."""
+    return _overwrite(home.kek_path, kek)
+
+
+def discard_next_kek(home: Home) -> None:
+    """Destroy ``station.kek.next`` once ``station.kek`` holds it: zeros written in place,
+    then removed (with any copy a killed run left half made)."""
+    spare = next_kek_path(home)
+    _overwrite(spare, bytes(sealing.KEY_BYTES))
+    spare.unlink()
+    for stale in home.root.glob(f".{spare.name}.*.tmp"):  # from a write_new cut short
+        _overwrite(stale, bytes(stale.stat().st_size))
+        stale.unlink()
+    fsync_dir(home.root)
+
+
+def _overwrite(path: Path, data: bytes) -> SlotCheck:
+    fd = open_own_file(path, os.O_RDWR)
+    try:
+        return overwrite_checked(fd, 0, data)
+    finally:
+        os.close(fd)
 
 
 def station_kek(home: Home, *, create: bool) -> bytes:
@@ -26,6 +88,10 @@ def station_kek(home: Home, *, create: bool) -> bytes:
         # A concurrent run may have created it first: then that one is the KEK.
         with contextlib.suppress(FileExistsError):
             write_new(path, sealing.new_kek(), _KEK_MODE)
+    return _read_kek(path)
+
+
+def _read_kek(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:

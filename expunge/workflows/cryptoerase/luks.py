@@ -14,13 +14,13 @@ from expunge.core.clock import utc_now
 from expunge.core.errors import ExpungeError, RefusedError, TargetError, VerificationError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.shred import luks
-from expunge.shred.fsinfo import filesystem_type
 from expunge.shred.methods import Method, resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult
 from expunge.verify import VerificationReport
 from expunge.workflows import certify
 from expunge.workflows.certify.outcomes import LuksWork
+from expunge.workflows.cryptoerase.medium import in_place_facts
 
 
 def check_luks_volume(fd: int, name: str) -> luks.LuksLayout:
@@ -62,6 +62,9 @@ class LuksContainerErase:
             "then": [p.to_dict() for p in self.work.then_passes],
             "certificate": str(self.certificate.path),
             "certificate_outcome": self.certificate.outcome,
+            # The category certified (Clear where the medium may keep the old header),
+            # beside the method's own ("luks": ..., "nist_category").
+            "category": self.certificate.certificate.sanitization.category.value,
         }
 
 
@@ -84,11 +87,16 @@ def erase_luks_container(
     progress: ProgressSink = NULL_PROGRESS,
     stop: StopRequest | None = None,
     cert_out: Path | None = None,
+    accept_limitations: bool = False,
 ) -> LuksContainerErase:
     """Crypto-erase the LUKS container file at ``path`` (kept: only its keys are destroyed).
 
     Refused before any write when it is not a regular file, not LUKS, or open (attached to
-    a loop device or mapped by dm-crypt).
+    a loop device or mapped by dm-crypt), and, unless ``accept_limitations``, where an
+    in-place overwrite cannot reach the old header (the checks of ``shred``: copy-on-write,
+    data journaling, network filesystems...): there the old header survives on the medium,
+    and an old passphrase opens it again. Accepted, the limitation is recorded and the
+    erase is claimed as Clear; so it is on flash, where old pages may survive too.
     """
     path = os.path.abspath(path)
     try:
@@ -109,16 +117,24 @@ def erase_luks_container(
             )
         layout = check_luks_volume(fd, path)
         _refuse_if_attached(st, path)
+        facts = in_place_facts(fd)
+        if facts.refused and not accept_limitations:
+            first = facts.refused[0]
+            raise RefusedError(
+                f"an overwrite cannot reach the old LUKS header: {first.text}; nothing was written",
+                target=path,
+                remedy=f"{first.remedy}; or pass --accept-limitations to erase it anyway "
+                "(certified as Clear)",
+            )
         station.ready()
         started = utc_now()
         options = PassOptions(buffered=True, progress=progress, task=path, stop=stop)
         report = luks.luks_erase(fd, layout, options=options)
         finished = utc_now()
-        fs = filesystem_type(fd)
     finally:
         os.close(fd)
     work = LuksWork(report)
-    subject = FileSubject(path, st.st_size, st.st_ino, st.st_dev, fs)
+    subject = FileSubject(path, st.st_size, st.st_ino, st.st_dev, facts.filesystem)
     stopped = report.status == "interrupted" and stop is not None
     draft = certify.luks_container_draft(
         work,
@@ -126,6 +142,7 @@ def erase_luks_container(
         started=started,
         finished=finished,
         interrupted_by=(stop.reason or "stopped") if stop is not None and stopped else None,
+        medium=facts.blocking,
     )
     return LuksContainerErase(path, work, certify.issue(draft, station, cert_out))
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from expunge.core.config import Home
-from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
+from expunge.core.errors import IntegrityError, RefusedError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.events import Seal
-from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.ledger.state import DocumentState
 from expunge.ledger.store import LedgerStore
 from expunge.shred import sealing
 from expunge.workflows import records
-from expunge.workflows.cryptoerase.kek import station_kek
+from expunge.workflows.cryptoerase.kek import kek_tag, station_kek
+from expunge.workflows.cryptoerase.medium import destroy_in_place
+from expunge.workflows.cryptoerase.opening import open_keystore
 
 SEALED_SUFFIX = ".sealed"
 
@@ -152,8 +154,9 @@ def seal_document(
     document_key = sealing.new_document_key()
     info = sealing.seal_to_path(content.path, sealed_path, document_key, state.doc_id)
     try:
-        with SQLiteKeyStore(home.keystore_path) as keys:
-            keys.put(state.doc_id, sealing.wrap_key(kek, document_key), now=now)
+        with open_keystore(home, create=True) as keys:
+            wrapped = sealing.wrap_key(kek, document_key)
+            keys.put(state.doc_id, wrapped, kek=kek_tag(kek), now=now)
             try:
                 entry = store.append(
                     Seal(state.doc_id, sealed_path, info.key_id), actor=actor, now=now
@@ -175,29 +178,22 @@ def seal_document(
     )
 
 
-def unseal_document(home: Home, sealed_path: str, out_path: str) -> sealing.UnsealInfo:
-    """Decrypt ``sealed_path`` into ``out_path`` with its key from the key store.
+@dataclass(frozen=True)
+class Unsealed:
+    """What ``unseal_document`` did: the plaintext written, and the copy recorded for it."""
 
-    A destroyed key gives ``the key of DOC was destroyed on DATE (certificate ID)`` as an
-    IntegrityError (every copy of the ciphertext is noise now); a tampered file gives the
-    sealing module's IntegrityError and leaves no ``out_path`` behind.
-    """
-    header = sealing.read_sealed_header(sealed_path)
-    if not home.keystore_path.exists():
-        raise TargetError(
-            "there is no key store here: nothing was ever sealed with this home",
-            target=str(home.keystore_path),
-            remedy="check --home (the home that sealed the document)",
-        )
-    with SQLiteKeyStore(home.keystore_path, create=False) as keys:
-        tomb = keys.tombstone(header.doc_id)
-        if tomb is not None:
-            raise IntegrityError(
-                tomb.describe(),
-                target=sealed_path,
-                remedy="the document was crypto-erased; no copy can be decrypted again",
-            )
-        wrapped = keys.get(header.doc_id)
+    doc_id: str
+    out_path: str
+    info: sealing.UnsealInfo
+    copy_seq: int
+    """The ledger's ``copy`` entry for OUT."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"out": self.out_path, "copy_seq": self.copy_seq, **self.info.to_dict()}
+
+
+def _unwrap(home: Home, sealed_path: str, header: sealing.SealHeader, wrapped: bytes) -> bytes:
     document_key = sealing.unwrap_key(station_kek(home, create=False), wrapped)
     if sealing.key_id(document_key) != header.key_id.hex():
         raise IntegrityError(
@@ -205,4 +201,48 @@ def unseal_document(home: Home, sealed_path: str, out_path: str) -> sealing.Unse
             target=sealed_path,
             remedy="unseal it with the station that sealed it",
         )
-    return sealing.unseal_to_path(sealed_path, out_path, document_key)
+    return document_key
+
+
+def unseal_document(
+    home: Home,
+    store: LedgerStore,
+    sealed_path: str,
+    out_path: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> Unsealed:
+    """Decrypt ``sealed_path`` into ``out_path`` with its key from the key store, and record
+    OUT in the ledger as a plaintext copy of the document.
+
+    The key store records the release (document, OUT, time) before the key is used, so a
+    later crypto-erase knows plaintext existed even if this run is killed before the
+    ledger hears of OUT; the ``copy`` event then makes OUT a location ``destroy`` overwrites.
+    If the copy cannot be recorded, OUT is overwritten and removed again. A destroyed key
+    gives ``the key of DOC was destroyed on DATE (certificate ID)`` as an IntegrityError; a
+    tampered file gives the sealing module's IntegrityError and leaves no OUT behind.
+    """
+    header = sealing.read_sealed_header(sealed_path)
+    out_path = os.path.abspath(out_path)
+    records.document(store, header.doc_id, now)  # unknown to the ledger: refused first
+    with open_keystore(home, create=False) as keys:
+        tomb = keys.tombstone(header.doc_id)
+        if tomb is not None:
+            raise IntegrityError(
+                tomb.describe(),
+                target=sealed_path,
+                remedy="the document was crypto-erased; no copy can be decrypted again",
+            )
+        document_key = _unwrap(home, sealed_path, header, keys.get(header.doc_id))
+        keys.release(header.doc_id, out_path, now=now)
+    info = sealing.unseal_to_path(sealed_path, out_path, document_key)
+    try:
+        entry = records.record_copy(
+            store, header.doc_id, to_path=out_path, to_medium=None, actor=actor, now=now,
+            plaintext=True,
+        )  # fmt: skip
+    except BaseException:
+        destroy_in_place(Path(out_path))
+        raise
+    return Unsealed(header.doc_id, out_path, info, entry.seq)

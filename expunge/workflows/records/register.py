@@ -67,21 +67,24 @@ def record_copy(
     to_medium: str | None,
     actor: str,
     now: datetime,
+    plaintext: bool = False,
 ) -> Entry:
     """Record a copy of ``doc_id``. A copy at a path must exist and, for a plaintext
-    document, hold the registered content (its digest is compared)."""
+    document or a ``plaintext`` copy of a sealed one (``unseal``), hold the registered
+    content (its digest is compared)."""
     state = document(store, doc_id, now)
     if to_path is not None:
         content = read_content(to_path)
         to_path = content.path
-        if not state.primary.ciphertext and content.digest != state.digest:
+        if (plaintext or not state.primary.ciphertext) and content.digest != state.digest:
             raise TargetError(
                 f"not a copy of {doc_id}: its content differs from the registered one",
                 target=to_path,
                 remedy="copy the document there first, then record the copy",
             )
         _refuse_taken(store, to_path, now)
-    return store.append(Copy(doc_id, to_path, to_medium), actor=actor, now=now)
+    copy = Copy(doc_id, to_path, to_medium, plaintext=plaintext and state.primary.ciphertext)
+    return store.append(copy, actor=actor, now=now)
 
 
 def record_transfer(

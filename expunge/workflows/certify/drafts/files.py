@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from expunge.certificates import (
     FileSubject,
@@ -78,6 +77,9 @@ def files_draft(
     claim = sanitization(method, verify_mode, flash_note(flash))
     if erasure is not None:
         subjects.append(key_erasure_record(erasure))
+        for lim in erasure.limitations:
+            store = erasure.keystore.path
+            limitations.setdefault((lim.code, store), limitation_record(lim, store))
         overwritten = f"{method.name} ({method.describe_passes()})" if work.files else "none"
         claim = key_erasure_sanitization(erasure, overwritten)
     filesystems = sorted(
@@ -109,18 +111,33 @@ def files_draft(
 
 
 def key_erasure_record(erasure: KeyErasureOutcome) -> SubjectRecord:
-    """The key store as a certificate subject: the key erasure and its key scan."""
+    """The key store as a certificate subject: the key erasure, the slot read back from the
+    medium, and the key-scan of every key-store file."""
     d = erasure.destroyed
+    slot = VerificationRecord(
+        mode="key-slot-read-back",
+        pass_index=None,
+        seed=None,
+        block_size=d.slot.length,
+        blocks_planned=1,
+        blocks_checked=1,
+        bytes_checked=d.slot.length,
+        coverage=min(d.slot.length / max(erasure.keystore.size, 1), 1.0),
+        mismatches=0 if d.slot.matches else 1,
+        mismatching_offsets=() if d.slot.matches else (d.slot.offset,),
+        read_errors=0,
+        digest=None,
+        cache_bypass=d.slot.cache_bypass,
+    )
     found = tuple(r.offset for r in d.residue)
-    scanned = sum(_size(Path(p)) for p in d.files_scanned)
-    check = VerificationRecord(
+    scan = VerificationRecord(
         mode="key-scan",
         pass_index=None,
         seed=None,
         block_size=1 << 20,
         blocks_planned=len(d.files_scanned),
         blocks_checked=len(d.files_scanned),
-        bytes_checked=scanned,
+        bytes_checked=d.bytes_scanned,
         coverage=1.0,
         mismatches=len(found),
         mismatching_offsets=found[:1000],
@@ -131,11 +148,6 @@ def key_erasure_record(erasure: KeyErasureOutcome) -> SubjectRecord:
     described = KeyErasure(
         "sealed-document", f"document key {erasure.key_id} of {erasure.doc_id}", d.verified
     )
-    return SubjectRecord(erasure.keystore, 0, (), (check,), None, described)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+    # An erase finished after an interruption knows its slot, no longer the key's bytes.
+    checks = (slot, scan) if d.needles else (slot,)
+    return SubjectRecord(erasure.keystore, 0, (), checks, None, described)

@@ -14,6 +14,7 @@ from expunge.certificates import (
     SubjectRecord,
     VerificationRecord,
 )
+from expunge.shred.report import Limitation as WipeLimitation
 from expunge.workflows.certify.claims import luks_sanitization
 from expunge.workflows.certify.drafts.records import (
     limitation_record,
@@ -79,8 +80,10 @@ def luks_container_draft(
     started: datetime,
     finished: datetime,
     interrupted_by: str | None,
+    medium: tuple[WipeLimitation, ...] = (),
 ) -> CertificateDraft:
-    """The certificate draft of crypto-erasing a LUKS container file (which is kept)."""
+    """The certificate draft of crypto-erasing a LUKS container file (which is kept);
+    ``medium`` names why the old header may survive on the container's medium."""
     layout = work.report.layout
     return CertificateDraft(
         target=subject.path,
@@ -89,9 +92,12 @@ def luks_container_draft(
         media=Media(
             "", "", "", f"LUKS{layout.version} container file on {subject.filesystem}", "", ""
         ),
-        sanitization=luks_sanitization(work, "none"),
+        sanitization=luks_sanitization(work, "none", medium),
         subjects=(luks_record(work, subject),),
-        limitations=luks_limitations(work, subject.path),
+        limitations=(
+            *luks_limitations(work, subject.path),
+            *(limitation_record(lim, subject.path) for lim in medium),
+        ),
         interrupted_by=interrupted_by,
         destination="file kept (its keys are destroyed)",
         notes=f"LUKS{layout.version} volume {layout.uuid}",
