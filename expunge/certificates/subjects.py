@@ -20,6 +20,13 @@ from expunge.certificates._strict import (
     fields_dict,
     located,
 )
+from expunge.certificates.drive_facts import (
+    DeviceCommandRecord,
+    FreeSpaceSubject,
+    HealthRecord,
+    HiddenAreasRecord,
+    without_absent,
+)
 from expunge.core.errors import IntegrityError
 from expunge.core.strictjson import Fields
 
@@ -80,7 +87,9 @@ class DriveSubject:
     """A whole block device (or a partition, for a LUKS crypto-erase).
 
     ``identity_token`` is what the operator typed to confirm the wipe: the serial, or
-    ``diskseq:N`` for a device without one.
+    ``diskseq:N`` for a device without one. ``firmware``, ``health`` and
+    ``hidden_areas`` are what the drive reported of itself (optional: absent from
+    certificates issued before they were recorded, and where the drive did not say).
     """
 
     node: str
@@ -94,6 +103,9 @@ class DriveSubject:
     removable: bool
     rotational: bool | None
     identity_token: str
+    firmware: str | None = None
+    health: HealthRecord | None = None
+    hidden_areas: HiddenAreasRecord | None = None
 
     KIND = "drive"
 
@@ -103,14 +115,15 @@ class DriveSubject:
         return f"{self.node} (serial {self.serial or 'none'})"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form, tagged ``"kind": "drive"``."""
-        return {"kind": self.KIND, **fields_dict(self)}
+        """JSON form, tagged ``"kind": "drive"``; optional facts only when known."""
+        return without_absent({"kind": self.KIND, **fields_dict(self)}, _DRIVE_OPTIONAL)
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> DriveSubject:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _DRIVE_FIELDS)
+        f = Fields(data, where, _DRIVE_FIELDS, _DRIVE_OPTIONAL)
+        health, hidden = f.raw("health"), f.raw("hidden_areas")
         return cls(
             node=f.text("node"),
             vendor=f.text("vendor"),
@@ -123,16 +136,23 @@ class DriveSubject:
             removable=f.flag("removable"),
             rotational=f.opt_flag("rotational"),
             identity_token=f.text("identity_token"),
+            firmware=f.opt_text("firmware"),
+            health=None if health is None else HealthRecord.from_dict(health, f"{where}.health"),
+            hidden_areas=None
+            if hidden is None
+            else HiddenAreasRecord.from_dict(hidden, f"{where}.hidden_areas"),
         )
 
 
-Subject = FileSubject | DriveSubject
+Subject = FileSubject | DriveSubject | FreeSpaceSubject
 
 _FILE_FIELDS = field_names(FileSubject, "kind")
-_DRIVE_FIELDS = field_names(DriveSubject, "kind")
-_SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject]] = {
+_DRIVE_OPTIONAL = frozenset({"firmware", "health", "hidden_areas"})
+_DRIVE_FIELDS = field_names(DriveSubject, "kind") - _DRIVE_OPTIONAL
+_SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject] | type[FreeSpaceSubject]] = {
     FileSubject.KIND: FileSubject,
     DriveSubject.KIND: DriveSubject,
+    FreeSpaceSubject.KIND: FreeSpaceSubject,
 }
 
 
@@ -381,6 +401,8 @@ class SubjectRecord:
 
     ``removed`` is whether a file's name was removed afterwards: ``None`` where removal does
     not apply (drives, ``--keep``), ``False`` when it was attempted and failed.
+    ``device_command`` is a sanitize operation the drive ran itself (optional: absent
+    from certificates without one).
     """
 
     subject: Subject
@@ -389,6 +411,7 @@ class SubjectRecord:
     verifications: tuple[VerificationRecord, ...]
     removed: bool | None
     key_erasure: KeyErasure | None = None
+    device_command: DeviceCommandRecord | None = None
 
     def __post_init__(self) -> None:
         for position, record in enumerate(self.passes):
@@ -406,17 +429,20 @@ class SubjectRecord:
 
     @property
     def sanitized(self) -> bool:
-        """Something was planned (passes, a key erasure) and all of it was carried out.
+        """Something was planned (passes, a key erasure, a drive's own sanitize) and all
+        of it was carried out.
 
-        Every planned pass ran over the whole subject and reached the media, and the key of
-        a crypto-erase is destroyed.
+        Every planned pass ran over the whole subject and reached the media, the key of
+        a crypto-erase is destroyed, and the drive reported its sanitize completed.
         """
-        planned = self.planned_passes > 0 or self.key_erasure is not None
+        command = self.device_command
+        planned = self.planned_passes > 0 or self.key_erasure is not None or command is not None
         passes_done = len(self.passes) == self.planned_passes and all(
             p.complete for p in self.passes
         )
         key_gone = self.key_erasure is None or self.key_erasure.destroyed
-        return planned and passes_done and key_gone
+        command_done = command is None or command.completed
+        return planned and passes_done and key_gone and command_done
 
     @property
     def verified(self) -> bool:
@@ -442,14 +468,14 @@ class SubjectRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return fields_dict(self)
+        return without_absent(fields_dict(self), _RECORD_OPTIONAL)
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> SubjectRecord:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _RECORD_FIELDS)
-        erasure = f.raw("key_erasure")
+        f = Fields(data, where, _RECORD_FIELDS, _RECORD_OPTIONAL)
+        erasure, command = f.raw("key_erasure"), f.raw("device_command")
         return cls(
             subject=subject_from_dict(f.raw("subject"), f"{where}.subject"),
             planned_passes=f.integer("planned_passes"),
@@ -461,7 +487,11 @@ class SubjectRecord:
             key_erasure=None
             if erasure is None
             else KeyErasure.from_dict(erasure, f"{where}.key_erasure"),
+            device_command=None
+            if command is None
+            else DeviceCommandRecord.from_dict(command, f"{where}.device_command"),
         )
 
 
-_RECORD_FIELDS = field_names(SubjectRecord)
+_RECORD_OPTIONAL = frozenset({"device_command"})
+_RECORD_FIELDS = field_names(SubjectRecord) - _RECORD_OPTIONAL
