@@ -171,6 +171,7 @@ def _nvme(drive: Drive, asker: _Asker, sys_root: Path) -> DriveProfile:
         serial=ctrl.serial,
         firmware=ctrl.firmware,
         namespaces=parse_active_namespaces(listed.data) if listed is not None else (),
+        format_erases_all_namespaces=ctrl.secure_erase_all_namespaces or ctrl.format_all_namespaces,
         namespace_id=nsid,
         lba_format=ns.format_index if ns is not None else None,
         deallocated_reads=ns.deallocated_reads if ns is not None else None,

@@ -37,7 +37,8 @@ class DriveProfile:
     operations it reports; ``security`` the ATA security state (frozen or locked drives
     refuse a security erase); ``sanitize_frozen`` an ATA drive in Sanitize Frozen state;
     ``namespaces`` the active namespaces of an NVMe controller (a Sanitize erases them
-    all); ``bridge`` the SAT layer in front of an ATA drive. ``problems`` say what could
+    all; so does a Format NVM secure erase where ``format_erases_all_namespaces``);
+    ``bridge`` the SAT layer in front of an ATA drive. ``problems`` say what could
     not be asked, and why.
     """
 
@@ -49,6 +50,7 @@ class DriveProfile:
     security: AtaSecurity | None = None
     sanitize_frozen: bool = False
     namespaces: tuple[int, ...] = ()
+    format_erases_all_namespaces: bool = False
     namespace_id: int | None = None
     lba_format: int | None = None
     deallocated_reads: str | None = None
@@ -72,6 +74,7 @@ class DriveProfile:
             "security": self.security.to_dict() if self.security else None,
             "sanitize_frozen": self.sanitize_frozen,
             "namespaces": list(self.namespaces),
+            "format_erases_all_namespaces": self.format_erases_all_namespaces,
             "namespace_id": self.namespace_id,
             "deallocated_reads": self.deallocated_reads,
             "bridge": self.bridge,

@@ -21,8 +21,10 @@ from expunge.drives import (
     media_limitations,
     open_for_wipe,
 )
+from expunge.drives.identify.probe import probe_drive
+from expunge.drives.sanitize import IoctlExecutor
 from expunge.shred.journal import JournalEvent, JournalTarget
-from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, resolve
+from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, is_device_sanitize, resolve
 from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
@@ -30,6 +32,7 @@ from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase
 from expunge.workflows.drive_wipe.certificate import issue
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
+from expunge.workflows.drive_wipe.sanitize import sanitize_wipe
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -48,6 +51,10 @@ def open_drive(request: DriveRequest, home: Path) -> OpenDevice | DriveWipe:
         if is_crypto_erase(request.method):
             with _closed_on_error(device):
                 cryptoerase.check_luks_volume(device.fd, device.node)
+        if not is_device_sanitize(request.method):
+            # Health and hidden areas for the certificate (the sanitize flow asks itself).
+            profile = probe_drive(device.drive, IoctlExecutor(device.fd, device.node))
+            device.drive = replace(device.drive, profile=profile)
         return device
     except ExpungeError as exc:
         problem = exc
@@ -85,6 +92,11 @@ class Worker:
 
     def run(self, started: datetime) -> DriveWipe:
         """Wipe and read back the drive, close it, then sign its certificate."""
+        if is_device_sanitize(self.request.method):
+            return sanitize_wipe(
+                self.device, self.request, self.station, started,
+                progress=self.progress, stop=self.stop,
+            )  # fmt: skip
         if is_crypto_erase(self.request.method):
             return self.run_luks(started)
         return self.run_overwrite(started)
