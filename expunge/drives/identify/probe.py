@@ -68,6 +68,8 @@ class _Asker:
             done = self.executor.execute(command)
             if isinstance(command, NvmeAdminCommand):
                 nvme.check(done, command, self.node)
+            elif isinstance(command, ScsiCommand) and command.cdb[0] != ata.ATA_PASS_THROUGH_16:
+                scsi.check(done, command, self.node)
             return done
         except ExpungeError as exc:
             self.problems.append(f"{command.name}: {exc.message}")
@@ -274,8 +276,13 @@ def _scsi(asker: _Asker) -> DriveProfile:
     REPORT SUPPORTED OPERATION CODES."""
     answer = asker.send(scsi.report_supported_opcodes())
     if answer is None:
-        return DriveProfile("scsi")
-    codes = parse_supported_opcodes(answer.data)
+        # Neither ATA nor SCSI commands get through: only the block layer reaches it.
+        return DriveProfile("none")
+    try:
+        codes = parse_supported_opcodes(answer.data)
+    except ExpungeError as exc:
+        asker.problems.append(exc.message)
+        return DriveProfile("none")
     pairs = (
         (scsi.SanitizeServiceAction.CRYPTOGRAPHIC_ERASE, ops.SCSI_SANITIZE_CRYPTO),
         (scsi.SanitizeServiceAction.BLOCK_ERASE, ops.SCSI_SANITIZE_BLOCK),

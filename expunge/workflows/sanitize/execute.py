@@ -20,7 +20,7 @@ from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.drives.identify import DriveProfile
 from expunge.drives.identify import profile as ops
 from expunge.drives.identify.nvme import parse_sanitize_log
-from expunge.drives.identify.scsi import AtaReturn
+from expunge.drives.identify.scsi import AtaReturn, parse_sense
 from expunge.drives.sanitize import ata, blk, nvme, scsi
 from expunge.drives.sanitize.commands import Completion, NvmeAdminCommand, ScsiCommand
 from expunge.drives.sanitize.executor import CommandExecutor
@@ -245,7 +245,10 @@ def _scsi_sanitize(name: str) -> Callable[[_Run], Result]:
 
         def ask() -> tuple[bool, float, str]:
             probe = scsi.request_sense()
-            sense = scsi.check(r.executor.execute(probe), probe, r.target.node)
+            answer = r.executor.execute(probe)
+            scsi.check(answer, probe, r.target.node)
+            # REQUEST SENSE returns the sense data as its data.
+            sense = parse_sense(answer.data)
             if sense is not None and sense.sanitize_in_progress:
                 return True, sense.progress or 0.0, "sanitize in progress"
             return False, 1.0, "REQUEST SENSE: no sanitize in progress, no error"

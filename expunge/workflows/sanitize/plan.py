@@ -130,7 +130,8 @@ def _unsupported(method: str, drive: Drive, profile: DriveProfile) -> RefusedErr
             remedy="use an overwrite method or -m discard, and erase the backing store",
         )
     if profile.transport in ("block", "none") and drive.bus in ("usb", "ata", "scsi"):
-        why = f" ({profile.problems[0]})" if profile.problems else ""
+        bridge = [p for p in profile.problems if "bridge" in p] or list(profile.problems)
+        why = f" ({bridge[0]})" if bridge else ""
         return RefusedError(
             f"the drive did not answer ATA or SCSI commands through its bridge{why}: the "
             "sanitize command cannot reach it",

@@ -61,9 +61,9 @@ def test_nvme_sanitize_block_erase_and_overwrite() -> None:
     d = _dwords(overwrite)
     # SANACT 011b, OWPASS 3 in bits 7:4, OIPBP bit 8; the pattern in CDW11.
     assert d["cdw10"] == 0x133 and d["cdw11"] == 0xDEADBEEF and d["data_len"] == 0
-    assert _dwords(nvme.sanitize(nvme.SanitizeAction.OVERWRITE, overwrite_passes=16))[
-        "cdw10"
-    ] == 0x003  # 16 passes are written as 0
+    assert (
+        _dwords(nvme.sanitize(nvme.SanitizeAction.OVERWRITE, overwrite_passes=16))["cdw10"] == 0x003
+    )  # 16 passes are written as 0
     with pytest.raises(ValueError):
         nvme.sanitize(nvme.SanitizeAction.OVERWRITE, overwrite_passes=17)
 
@@ -117,9 +117,7 @@ def test_ata_sanitize_cdbs_carry_their_signatures() -> None:
     assert ata.sanitize_crypto_scramble().cdb == _hex(
         "85 07 20 00 11 00 00 43 70 00 79 00 72 40 b4 00"
     )
-    assert ata.sanitize_block_erase().cdb == _hex(
-        "85 07 20 00 12 00 00 42 72 00 45 00 6b 40 b4 00"
-    )
+    assert ata.sanitize_block_erase().cdb == _hex("85 07 20 00 12 00 00 42 72 00 45 00 6b 40 b4 00")
     assert ata.sanitize_overwrite(0, 1).cdb == _hex(
         "85 07 20 00 14 00 01 00 00 57 00 4f 00 40 b4 00"
     )
@@ -130,12 +128,8 @@ def test_ata_sanitize_cdbs_carry_their_signatures() -> None:
 
 def test_ata_smart_native_max_and_dco_cdbs() -> None:
     assert ata.smart_read_data().cdb == _hex("85 08 0e 00 d0 00 01 00 00 00 4f 00 c2 40 b0 00")
-    assert ata.smart_return_status().cdb == _hex(
-        "85 06 20 00 da 00 00 00 00 00 4f 00 c2 40 b0 00"
-    )
-    assert ata.read_native_max_ext().cdb == _hex(
-        "85 07 20 00 00 00 00 00 00 00 00 00 00 40 27 00"
-    )
+    assert ata.smart_return_status().cdb == _hex("85 06 20 00 da 00 00 00 00 00 4f 00 c2 40 b0 00")
+    assert ata.read_native_max_ext().cdb == _hex("85 07 20 00 00 00 00 00 00 00 00 00 00 40 27 00")
     assert ata.set_max_ext(0x3A385DAF).cdb == _hex(
         "85 07 20 00 00 00 00 3a af 00 5d 00 38 40 37 00"
     )

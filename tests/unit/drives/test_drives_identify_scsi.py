@@ -65,7 +65,9 @@ def test_sanitize_in_progress_sense_carries_progress() -> None:
 
 def test_ata_status_return_descriptor() -> None:
     # As libata returns it for READ NATIVE MAX ADDRESS EXT: LBA 3A385DAFh, status 50h.
-    descriptor = bytes([0x09, 0x0C, 0x01, 0x00, 0, 0, 0x3A, 0xAF, 0x00, 0x5D, 0x00, 0x38, 0x40, 0x50])
+    descriptor = bytes(
+        [0x09, 0x0C, 0x01, 0x00, 0, 0, 0x3A, 0xAF, 0x00, 0x5D, 0x00, 0x38, 0x40, 0x50]
+    )
     sense = parse_sense(bytes([0x72, 0x01, 0x00, 0x1D, 0, 0, 0, len(descriptor)]) + descriptor)
     assert sense is not None and sense.ata is not None
     assert sense.ata.lba == 0x3A385DAF and sense.ata.status == 0x50 and not sense.ata.failed
