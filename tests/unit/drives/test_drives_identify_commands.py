@@ -22,14 +22,25 @@ from tests.support.drive_samples import nvme as nvme_sample
 
 def _dwords(command: nvme.NvmeAdminCommand) -> dict[str, int]:
     fields = NVME_ADMIN_STRUCT.unpack(command.pack(0x1000))
-    names = "opcode flags rsvd nsid cdw2 cdw3 metadata addr metadata_len data_len".split()
+    names = [
+        "opcode",
+        "flags",
+        "rsvd",
+        "nsid",
+        "cdw2",
+        "cdw3",
+        "metadata",
+        "addr",
+        "metadata_len",
+        "data_len",
+    ]
     names += [f"cdw{n}" for n in range(10, 16)] + ["timeout_ms", "result"]
     return dict(zip(names, fields, strict=True))
 
 
 def test_the_ioctl_structures_have_the_kernel_layout() -> None:
     assert NVME_ADMIN_STRUCT.size == 72
-    assert NVME_IOCTL_ADMIN_CMD == (3 << 30) | (72 << 16) | (ord("N") << 8) | 0x41
+    assert (3 << 30) | (72 << 16) | (ord("N") << 8) | 0x41 == NVME_IOCTL_ADMIN_CMD
     assert ctypes.sizeof(_SgIoHdr) == 88
     packed = nvme.identify(1).pack(0x1122334455667788)
     assert packed[0] == 0x06 and packed[24:32] == (0x1122334455667788).to_bytes(8, "little")
