@@ -15,6 +15,7 @@ makes it report a failed sanitize.
 from __future__ import annotations
 
 import errno
+import fcntl
 import mmap
 import os
 import struct
@@ -50,6 +51,20 @@ def fill_device(fd: int, size: int, make: Callable[[int, int], bytes]) -> None:
     finally:
         buffer.close()
     os.fsync(fd)
+
+
+LOOP_SET_STATUS64 = 0x4C04
+LOOP_GET_STATUS64 = 0x4C05
+_LOOP_SIZELIMIT = slice(32, 40)
+"""``lo_sizelimit`` in ``struct loop_info64`` (232 bytes)."""
+
+
+def set_loop_size_limit(fd: int, limit: int) -> None:
+    """Change a loop device's size limit: how an HPA being opened or closed looks from the
+    block layer (the capacity the kernel re-reads after SET MAX ADDRESS)."""
+    info = bytearray(fcntl.ioctl(fd, LOOP_GET_STATUS64, bytes(232)))
+    info[_LOOP_SIZELIMIT] = limit.to_bytes(8, "little")
+    fcntl.ioctl(fd, LOOP_SET_STATUS64, bytes(info))
 
 
 def random_bytes(offset: int, length: int) -> bytes:
@@ -185,7 +200,9 @@ class AtaDriveTestDouble:
     data (libatasmart samples), optionally with words changed, over a loop device.
 
     ``native`` is what READ NATIVE MAX ADDRESS reports (an HPA when above the IDENTIFY
-    count); ``sanitize_frozen`` makes SANITIZE STATUS report the Sanitize Frozen state.
+    count); SET MAX ADDRESS and the capacity rescan after it change the loop device's
+    size limit accordingly. ``sanitize_frozen`` makes SANITIZE STATUS report the Sanitize
+    Frozen state.
     """
 
     fd: int
@@ -211,6 +228,8 @@ class AtaDriveTestDouble:
         if isinstance(command, BlockCommand):
             return IoctlExecutor(self.fd, "double").execute(command)
         if isinstance(command, RescanCommand):
+            if self.max_set is not None:
+                set_loop_size_limit(self.fd, (self.max_set + 1) * 512)
             return Completion()
         if not isinstance(command, ScsiCommand):
             raise OSError(errno.ENOTTY, "not a SCSI device")
