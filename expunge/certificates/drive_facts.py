@@ -149,8 +149,9 @@ class FreeSpaceSubject:
 
     ``size`` is the bytes the fill files held (what was overwritten); ``free_before``
     the free bytes the filesystem reported before (root-reserved blocks included when
-    run as root); ``directory_entries`` the free directory entries refilled so that
-    deleted names were overwritten (FAT), None where the filesystem was not asked.
+    run as root; None where the driver reports none); ``directory_entries`` the free
+    directory entries refilled so that deleted names were overwritten (FAT), None where
+    the filesystem was not asked.
     """
 
     mountpoint: str
@@ -158,7 +159,7 @@ class FreeSpaceSubject:
     device: int
     source: str
     size: int
-    free_before: int
+    free_before: int | None
     directory_entries: int | None
 
     KIND = "free-space"
@@ -195,6 +196,6 @@ class FreeSpaceSubject:
             device=f.integer("device"),
             source=f.text("source"),
             size=f.integer("size"),
-            free_before=f.integer("free_before"),
+            free_before=f.opt_integer("free_before"),
             directory_entries=f.opt_integer("directory_entries"),
         )
