@@ -123,7 +123,13 @@ def choose_operation(method: str, drive: Drive, profile: DriveProfile) -> Saniti
 def _unsupported(method: str, drive: Drive, profile: DriveProfile) -> RefusedError:
     """Why no operation of ``method`` can run on this drive."""
     node = drive.node
-    if drive.virtual and method != "discard":
+    if method == "discard":
+        return RefusedError(
+            "the device does not support discard (queue/discard_max_bytes is 0)",
+            target=node,
+            remedy="use an overwrite method",
+        )
+    if drive.virtual:
         return RefusedError(
             "a virtual disk (loop, device-mapper, md) has no sanitize command of its own",
             target=node,
@@ -137,12 +143,6 @@ def _unsupported(method: str, drive: Drive, profile: DriveProfile) -> RefusedErr
             "sanitize command cannot reach it",
             target=node,
             remedy="connect the drive to a SATA or NVMe port directly, or use an overwrite method",
-        )
-    if method == "discard":
-        return RefusedError(
-            "the device does not support discard (queue/discard_max_bytes is 0)",
-            target=node,
-            remedy="use an overwrite method",
         )
     offered = [o for o in profile.operations if o in OPERATIONS and o not in (ops.DISCARD,)]
     has = f"it reports {', '.join(offered)}" if offered else "it reports no sanitize operation"
