@@ -63,10 +63,6 @@ class Fields:
         self._data: dict[str, Any] = data
         self.where = where
 
-    def present(self, name: str) -> bool:
-        """Whether the optional field ``name`` is in the object."""
-        return name in self._data
-
     def _at(self, name: str) -> str:
         return f"{self.where}.{name}"
 

@@ -9,12 +9,11 @@ wiping workflow turns them into the report's and the certificate's limitations, 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from expunge.drives.identify.health import HiddenAreas
+from expunge.drives.identify.query import run_query
 from expunge.drives.model import Drive
 
 HDPARM_TIMEOUT_SECONDS = 10
@@ -160,17 +159,5 @@ def _asked_hidden_area(node: str, hidden: HiddenAreas) -> MediaLimitation:
 
 
 def _run_hdparm(node: str) -> str | None:
-    hdparm = shutil.which("hdparm")
-    if hdparm is None:
-        return None
-    try:
-        done = subprocess.run(
-            [hdparm, "-N", node],
-            capture_output=True,
-            text=True,
-            timeout=HDPARM_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
+    done = run_query("hdparm", ["-N", node], HDPARM_TIMEOUT_SECONDS)
+    return done.stdout if done is not None and done.returncode == 0 else None

@@ -8,12 +8,11 @@ field may be missing, and a value of the wrong type counts as not reported.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from expunge.drives.identify.health import DriveHealth
+from expunge.drives.identify.query import run_query
 
 SMARTCTL_TIMEOUT_SECONDS = 20
 # Exit status bits 0 and 1: the command line did not parse, or the device did not open;
@@ -99,19 +98,7 @@ def parse_smartctl_json(text: str) -> SmartctlReport | None:
 def run_smartctl(node: str) -> SmartctlReport | None:
     """Ask smartctl about ``node`` (read-only queries); None when it is not installed,
     cannot open the device, times out, or does not answer in JSON."""
-    smartctl = shutil.which("smartctl")
-    if smartctl is None:
-        return None
-    try:
-        done = subprocess.run(
-            [smartctl, "-j", "-a", node],
-            capture_output=True,
-            text=True,
-            timeout=SMARTCTL_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode & _FATAL_BITS:
+    done = run_query("smartctl", ["-j", "-a", node], SMARTCTL_TIMEOUT_SECONDS)
+    if done is None or done.returncode & _FATAL_BITS:
         return None
     return parse_smartctl_json(done.stdout)

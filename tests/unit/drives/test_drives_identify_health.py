@@ -16,6 +16,7 @@ from expunge.drives.identify.health import (
     parse_smart_attributes,
     smart_verdict,
 )
+from expunge.drives.identify.query import run_query
 from expunge.drives.identify.smartctl import parse_smartctl_json
 from tests.support.drive_samples import skdump, smartctl_json
 
@@ -88,24 +89,25 @@ def test_smartctl_output_that_is_not_smartctl_json() -> None:
     assert odd is not None and odd.health.power_on_hours is None
 
 
-def test_run_smartctl_not_installed_or_failing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(smartctl.shutil, "which", lambda name: None)
-    assert smartctl.run_smartctl("/dev/sdz") is None
-    monkeypatch.setattr(smartctl.shutil, "which", lambda name: "/usr/sbin/smartctl")
-
-    def failed_open(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess([], 2, stdout="{}", stderr="")
-
-    monkeypatch.setattr(smartctl.subprocess, "run", failed_open)
-    assert smartctl.run_smartctl("/dev/sdz") is None
-
-    def failing_drive(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def test_run_smartctl_reads_the_answer_by_its_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    # smartmontools is not installed here: its answers are replayed.
+    answers: list[subprocess.CompletedProcess[str] | None] = [
+        None,  # not installed, or timed out
+        subprocess.CompletedProcess([], 2, stdout="{}", stderr=""),  # device did not open
         # Bit 3: SMART status failing; the answer is complete and must be read.
-        return subprocess.CompletedProcess([], 8, stdout=smartctl_json("smart-fail2"), stderr="")
-
-    monkeypatch.setattr(smartctl.subprocess, "run", failing_drive)
+        subprocess.CompletedProcess([], 8, stdout=smartctl_json("smart-fail2"), stderr=""),
+    ]
+    monkeypatch.setattr(smartctl, "run_query", lambda tool, args, timeout: answers.pop(0))
+    assert smartctl.run_smartctl("/dev/sdz") is None
+    assert smartctl.run_smartctl("/dev/sdz") is None
     report = smartctl.run_smartctl("/dev/sdz")
     assert report is not None and report.health.smart_passed is False
+
+
+def test_run_query_of_a_tool_that_is_not_installed() -> None:
+    assert run_query("no-such-tool-expunge", [], 1) is None
+    done = run_query("true", [], 5)
+    assert done is not None and done.returncode == 0
 
 
 def test_hidden_area_sizes() -> None:
