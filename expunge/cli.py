@@ -9,7 +9,9 @@ table below.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import resource
 import sys
 
 import click
@@ -28,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "key": ("expunge.commands.key", "key"),
     "ledger": ("expunge.commands.ledger", "ledger"),
     "methods": ("expunge.commands.shred", "methods"),
+    "recover": ("expunge.commands.recover", "recover_command"),
     "seal": ("expunge.commands.seal", "seal"),
     "shred": ("expunge.commands.shred", "shred"),
     "sweep": ("expunge.commands.sweep", "sweep_command"),
@@ -58,8 +61,18 @@ def cli() -> None:
     """Destroy confidential data and prove it."""
 
 
+def _more_descriptors() -> None:
+    """Trees are walked through one open descriptor per level: allow as many as we may."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 1 << 20), hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error a user can cause becomes one line and a documented exit code."""
+    _more_descriptors()
     try:
         cli.main(args=argv, prog_name="expunge", standalone_mode=False)
     except ExpungeError as exc:

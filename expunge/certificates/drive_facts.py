@@ -1,6 +1,5 @@
-"""Certificate records added with the drive's own sanitize commands and free-space wipes:
-a drive's health and hidden areas, the sanitize command it ran, and free space as a
-subject.
+"""Certificate records of drives and free space: a drive as a subject, with its health
+and hidden areas; the sanitize command a drive ran itself; free space as a subject.
 
 Every field added to an existing record is optional and left out of the JSON when it has
 no value, so certificates issued before these fields existed read, verify and hash
@@ -199,3 +198,69 @@ class FreeSpaceSubject:
             free_before=f.opt_integer("free_before"),
             directory_entries=f.opt_integer("directory_entries"),
         )
+
+
+@dataclass(frozen=True)
+class DriveSubject:
+    """A whole block device (or a partition, for a LUKS crypto-erase).
+
+    ``identity_token`` is what the operator typed to confirm the wipe: the serial, or
+    ``diskseq:N`` for a device without one. ``firmware``, ``health`` and
+    ``hidden_areas`` are what the drive reported of itself (optional: absent from
+    certificates issued before they were recorded, and where the drive did not say).
+    """
+
+    node: str
+    vendor: str
+    model: str
+    serial: str | None
+    wwn: str | None
+    size: int
+    logical_block_size: int
+    bus: str
+    removable: bool
+    rotational: bool | None
+    identity_token: str
+    firmware: str | None = None
+    health: HealthRecord | None = None
+    hidden_areas: HiddenAreasRecord | None = None
+
+    KIND = "drive"
+
+    @property
+    def name(self) -> str:
+        """How the subject is shown to people."""
+        return f"{self.node} (serial {self.serial or 'none'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, tagged ``"kind": "drive"``; optional facts only when known."""
+        return without_absent({"kind": self.KIND, **fields_dict(self)}, _DRIVE_OPTIONAL)
+
+    @classmethod
+    @located
+    def from_dict(cls, data: object, where: str) -> DriveSubject:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _DRIVE_FIELDS, _DRIVE_OPTIONAL)
+        health, hidden = f.raw("health"), f.raw("hidden_areas")
+        return cls(
+            node=f.text("node"),
+            vendor=f.text("vendor"),
+            model=f.text("model"),
+            serial=f.opt_text("serial"),
+            wwn=f.opt_text("wwn"),
+            size=f.integer("size"),
+            logical_block_size=f.integer("logical_block_size", minimum=1),
+            bus=f.text("bus"),
+            removable=f.flag("removable"),
+            rotational=f.opt_flag("rotational"),
+            identity_token=f.text("identity_token"),
+            firmware=f.opt_text("firmware"),
+            health=None if health is None else HealthRecord.from_dict(health, f"{where}.health"),
+            hidden_areas=None
+            if hidden is None
+            else HiddenAreasRecord.from_dict(hidden, f"{where}.hidden_areas"),
+        )
+
+
+_DRIVE_OPTIONAL = frozenset({"firmware", "health", "hidden_areas"})
+_DRIVE_FIELDS = field_names(DriveSubject, "kind") - _DRIVE_OPTIONAL

@@ -106,7 +106,7 @@ def _read_private_pem(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        raise UsageError(
+        raise TargetError(
             "no station key here", target=str(path), remedy="create one with: expunge key init"
         ) from None
     except OSError as exc:

@@ -23,10 +23,10 @@ from expunge.certificates._strict import (
 from expunge.certificates.drive_facts import (
     DeviceCommandRecord,
     FreeSpaceSubject,
-    HealthRecord,
-    HiddenAreasRecord,
     without_absent,
 )
+from expunge.certificates.drive_facts import DriveSubject as DriveSubject
+from expunge.core import paths
 from expunge.core.errors import IntegrityError
 from expunge.core.strictjson import Fields
 
@@ -41,6 +41,10 @@ class FileSubject:
     ``content_blake3`` is the hex BLAKE3 digest of the content taken before wiping (only
     with ``--fingerprint``), so an auditor can match the certificate to a known document;
     ``document_id`` is the ledger's id for the document, when it is registered.
+
+    A name that is not UTF-8 is recorded as ``path`` (readable, each raw byte ``\\xHH``)
+    and ``path_bytes`` (the raw bytes, base64), which then is the name; ``path_bytes`` is
+    absent otherwise (see ``expunge.core.paths``).
     """
 
     path: str
@@ -50,12 +54,29 @@ class FileSubject:
     filesystem: str
     content_blake3: str | None = None
     document_id: str | None = None
+    path_bytes: str | None = None
 
     KIND = "file"
 
     def __post_init__(self) -> None:
         if self.content_blake3 is not None:
             check_hex(self.content_blake3, "content_blake3", _DIGEST_BYTES)
+        if paths.is_raw(self.path):
+            raise Unlocated("path must be readable text; raw bytes go in path_bytes")
+        try:
+            paths.from_fields(self.path, self.path_bytes)
+        except ValueError as exc:
+            raise Unlocated(f"path_bytes: {exc}") from None
+
+    @classmethod
+    def named(cls, name: str, **facts: Any) -> FileSubject:
+        """The subject of the file named ``name`` (any bytes), recorded losslessly."""
+        return cls(path=paths.readable(name), path_bytes=paths.raw_b64(name), **facts)
+
+    @property
+    def raw_path(self) -> str:
+        """The file's name itself (undecodable bytes as ``os.fsdecode`` gives them)."""
+        return paths.from_fields(self.path, self.path_bytes)
 
     @property
     def name(self) -> str:
@@ -63,15 +84,20 @@ class FileSubject:
         return self.path
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form, tagged ``"kind": "file"``."""
-        return {"kind": self.KIND, **fields_dict(self)}
+        """JSON form, tagged ``"kind": "file"`` (``path_bytes`` only when there is one)."""
+        data = {"kind": self.KIND, **fields_dict(self)}
+        if self.path_bytes is None:
+            del data["path_bytes"]
+        return data
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> FileSubject:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _FILE_FIELDS)
+        raw = isinstance(data, dict) and "path_bytes" in data
+        f = Fields(data, where, _FILE_FIELDS if raw else _FILE_FIELDS - {"path_bytes"})
         return cls(
+            path_bytes=f.opt_text("path_bytes") if raw else None,
             path=f.text("path"),
             size=f.integer("size"),
             inode=f.integer("inode"),
@@ -82,73 +108,9 @@ class FileSubject:
         )
 
 
-@dataclass(frozen=True)
-class DriveSubject:
-    """A whole block device (or a partition, for a LUKS crypto-erase).
-
-    ``identity_token`` is what the operator typed to confirm the wipe: the serial, or
-    ``diskseq:N`` for a device without one. ``firmware``, ``health`` and
-    ``hidden_areas`` are what the drive reported of itself (optional: absent from
-    certificates issued before they were recorded, and where the drive did not say).
-    """
-
-    node: str
-    vendor: str
-    model: str
-    serial: str | None
-    wwn: str | None
-    size: int
-    logical_block_size: int
-    bus: str
-    removable: bool
-    rotational: bool | None
-    identity_token: str
-    firmware: str | None = None
-    health: HealthRecord | None = None
-    hidden_areas: HiddenAreasRecord | None = None
-
-    KIND = "drive"
-
-    @property
-    def name(self) -> str:
-        """How the subject is shown to people."""
-        return f"{self.node} (serial {self.serial or 'none'})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form, tagged ``"kind": "drive"``; optional facts only when known."""
-        return without_absent({"kind": self.KIND, **fields_dict(self)}, _DRIVE_OPTIONAL)
-
-    @classmethod
-    @located
-    def from_dict(cls, data: object, where: str) -> DriveSubject:
-        """Strictly read the JSON form."""
-        f = Fields(data, where, _DRIVE_FIELDS, _DRIVE_OPTIONAL)
-        health, hidden = f.raw("health"), f.raw("hidden_areas")
-        return cls(
-            node=f.text("node"),
-            vendor=f.text("vendor"),
-            model=f.text("model"),
-            serial=f.opt_text("serial"),
-            wwn=f.opt_text("wwn"),
-            size=f.integer("size"),
-            logical_block_size=f.integer("logical_block_size", minimum=1),
-            bus=f.text("bus"),
-            removable=f.flag("removable"),
-            rotational=f.opt_flag("rotational"),
-            identity_token=f.text("identity_token"),
-            firmware=f.opt_text("firmware"),
-            health=None if health is None else HealthRecord.from_dict(health, f"{where}.health"),
-            hidden_areas=None
-            if hidden is None
-            else HiddenAreasRecord.from_dict(hidden, f"{where}.hidden_areas"),
-        )
-
-
 Subject = FileSubject | DriveSubject | FreeSpaceSubject
 
 _FILE_FIELDS = field_names(FileSubject, "kind")
-_DRIVE_OPTIONAL = frozenset({"firmware", "health", "hidden_areas"})
-_DRIVE_FIELDS = field_names(DriveSubject, "kind") - _DRIVE_OPTIONAL
 _SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject] | type[FreeSpaceSubject]] = {
     FileSubject.KIND: FileSubject,
     DriveSubject.KIND: DriveSubject,

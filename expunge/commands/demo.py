@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,9 +10,8 @@ from pathlib import Path
 import click
 
 from expunge.commands.frame import checked_certificate, key_notice, open_station
-from expunge.commands.options import home_option
 from expunge.commands.render import human_bytes, verification_line
-from expunge.core.config import Home
+from expunge.core.config import Home, resolve_home
 from expunge.core.errors import IntegrityError
 from expunge.shred.methods import choose_method
 from expunge.workflows import destroy, records
@@ -24,9 +24,22 @@ SAMPLE = (
 
 @click.command()
 @click.option("--size", default=32 << 20, show_default=True, help="Bytes of sample document.")
-@home_option
-def demo(size: int, home: Home) -> None:
+@click.option(
+    "--home",
+    "home_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run the demo in this home [env: EXPUNGE_HOME]; default: a new throwaway home, so "
+    "the station's real ledger never holds demo documents.",
+)
+def demo(size: int, home_dir: str | None) -> None:
     """Create a sample confidential file, register it, destroy it, and prove it."""
+    given = home_dir or os.environ.get("EXPUNGE_HOME")
+    if given:
+        home = Home(resolve_home(given, os.environ)).check()
+    else:
+        home = Home(Path(tempfile.mkdtemp(prefix="expunge-demo-home-")))
+        click.echo(f"demo home: {home.root} (a throwaway station; --home chooses another)")
     station = open_station(home)
     actor = station.settings.operator
     with tempfile.TemporaryDirectory(prefix="expunge-demo-") as folder:
@@ -84,7 +97,8 @@ def demo(size: int, home: Home) -> None:
         )
     click.echo("")
     click.echo("An auditor checks it offline with the public key:")
+    at = "" if given else f" --home {home.root}"
     click.echo(f"  expunge cert verify {path} --trust {home.public_key_path}")
-    click.echo(f"  expunge cert show {path} --pdf certificate.pdf")
-    click.echo(f"  expunge ledger show {doc_id}")
-    click.echo("  expunge audit")
+    click.echo(f"  expunge cert show {path} --pdf certificate.pdf{at}")
+    click.echo(f"  expunge ledger show {doc_id}{at}")
+    click.echo(f"  expunge audit{at}")

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import click
 
+from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
-from expunge.commands.options import (
-    cert_out_option,
-    home_option,
-    json_option,
-    technique_options,
-)
-from expunge.commands.render import destruction_lines, output_format
+from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
+from expunge.commands.render import output_format
 from expunge.core.config import Home
 from expunge.core.errors import RefusedError
 from expunge.ledger.state import DocumentState

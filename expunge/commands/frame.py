@@ -24,10 +24,12 @@ from expunge.certificates.trust import load_trust
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import ExpungeError, Interrupted, UsageError
 from expunge.core.progress import StopRequest
-from expunge.workflows import certify
+from expunge.workflows import certify, records
 
 if TYPE_CHECKING:
     from tqdm import tqdm
+
+    from expunge.workflows.destroy.recover import Recovered
 
 
 def passphrase(home: Home, passphrase_file: Path | None = None) -> bytes | None:
@@ -51,8 +53,35 @@ def passphrase(home: Home, passphrase_file: Path | None = None) -> bytes | None:
 
 
 def open_station(home: Home) -> certify.Station:
-    """The station's signing identity; its key is created on first use (see key_notice)."""
-    return certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+    """The station's signing identity; its key is created on first use (see key_notice).
+
+    Runs that died at this station (killed, a power cut) are finished first, so that no
+    destruction stays without its certificate and record (``expunge recover``).
+    """
+    return open_station_recovering(home)[0]
+
+
+def open_station_recovering(home: Home) -> tuple[certify.Station, tuple[Recovered, ...]]:
+    """``open_station``, and the runs it finished (``--resume`` does not redo them)."""
+    station = certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+    done = recover(station)
+    for result in done:
+        click.echo(f"expunge: {result.line()}", err=True)
+    return station, done
+
+
+def recover(station: certify.Station) -> tuple[Recovered, ...]:
+    """Finish the station's dead runs (nothing to do, and nothing opened, when none)."""
+    try:
+        if not any(name.endswith(".log") for name in os.listdir(station.home.runs)):
+            return ()
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    # Imported here: the destroy workflow is loaded only when there is a run to finish.
+    from expunge.workflows.destroy import recover_runs
+
+    with records.station_ledger(station.home, station.settings.operator) as ledger:
+        return recover_runs(station, ledger)
 
 
 def key_notice(station: certify.Station) -> None:

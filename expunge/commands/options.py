@@ -30,7 +30,7 @@ def home_option(func: F) -> F:
     )
     @functools.wraps(func)
     def wrapper(*args: Any, home: str | None, **kwargs: Any) -> Any:
-        return func(*args, home=Home(resolve_home(home, os.environ)), **kwargs)
+        return func(*args, home=Home(resolve_home(home, os.environ)).check(), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -11,17 +11,13 @@ import click
 
 from expunge.shred.report import ByteRange
 from expunge.verify import VerificationReport
-from expunge.workflows import cryptoerase, destroy
+from expunge.workflows import cryptoerase
 
 MAX_OFFSETS_SHOWN = 8
 # Text output lists this many unwritten ranges per target; --json lists them all.
 SHOWN_RANGES = 10
-_MARK = {
-    "success": "destroyed",
-    "partial": "PARTIAL",
-    "failed": "FAILED",
-    "interrupted": "INTERRUPTED",
-}
+# Text output lists this many unwritten ranges per target; --json lists them all.
+SHOWN_RANGES = 10
 
 
 class Reportable(Protocol):
@@ -105,52 +101,6 @@ def unwritten_lines(ranges: tuple[ByteRange, ...]) -> list[str]:
     if len(ranges) > SHOWN_RANGES:
         lines.append(f"  ... and {len(ranges) - SHOWN_RANGES} more (--json lists all)")
     return lines
-
-
-def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
-    """What one destruction did, its certificate and what the ledger recorded."""
-    for outcome in result.files:
-        wipe = outcome.wipe
-        seconds = sum(p.seconds for p in wipe.passes)
-        written = sum(p.bytes_written - p.resumed_from for p in wipe.passes)
-        rate = f", {human_bytes(written / seconds)}/s" if seconds else ""
-        yield (
-            f"{_MARK[outcome.status]}: {outcome.path} ({human_bytes(wipe.identity.size)}, "
-            f"{wipe.method}, {len(wipe.passes)}/{wipe.planned_passes} passes{rate}"
-            f"{', removed' if wipe.removed else ', kept'})"
-        )
-        if outcome.verification is not None:
-            yield f"  {verification_line(outcome.verification)}"
-        for lim in wipe.limitations:
-            yield f"  note: {lim.text}"
-        for err in wipe.errors + tuple(p.error for p in wipe.passes if p.error):
-            yield f"  error: {err}"
-        for line in unwritten_lines(wipe.unwritten):
-            yield f"  {line}"
-        for event in outcome.journal_events:
-            yield f"  {event.kind} at pass {event.pass_index}, offset {event.offset}"
-        if outcome.status == "interrupted" and not wipe.removed:
-            yield f"  to finish: expunge shred --resume {outcome.path}"
-    for err in result.errors:
-        yield f"  error: {err}"
-    if result.kind == "directory":
-        yield f"{_MARK[result.status]}: {result.target} ({len(result.files)} files)"
-    if result.certificate is not None:
-        yield f"certificate ({result.certificate.outcome}): {result.certificate.path}"
-    if result.ledger is not None:
-        for done in result.ledger.recorded:
-            where = ", ".join([*done.paths, *done.media])
-            yield f"ledger: {done.doc_id} destroyed at {where} (seq {done.seq})"
-        for note in result.ledger.notes:
-            yield f"ledger: note: {note}"
-        if result.ledger.error:
-            yield f"ledger: ERROR: {result.ledger.error}"
-
-
-def destructions_lines(results: Sequence[destroy.Destruction]) -> Iterator[str]:
-    """Several destructions, one after the other."""
-    for result in results:
-        yield from destruction_lines(result)
 
 
 def luks_container_lines(result: cryptoerase.LuksContainerErase) -> Iterator[str]:

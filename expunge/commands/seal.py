@@ -7,14 +7,10 @@ from pathlib import Path
 
 import click
 
+from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
-from expunge.commands.options import (
-    cert_out_option,
-    home_option,
-    json_option,
-    technique_options,
-)
-from expunge.commands.render import destruction_lines, emit_json, output_format
+from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
+from expunge.commands.render import emit_json, output_format
 from expunge.core.config import Home
 from expunge.workflows import cryptoerase, destroy, records
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import click
 
-from expunge.commands.frame import open_station, station_job
+from expunge.commands.destruction_text import Detail, destructions_lines
+from expunge.commands.frame import open_station_recovering, station_job
 from expunge.commands.options import (
     cert_out_option,
     home_option,
@@ -17,15 +19,9 @@ from expunge.commands.options import (
     resume_option,
     technique_options,
 )
-from expunge.commands.render import (
-    destructions_lines,
-    emit_json,
-    human_bytes,
-    luks_container_lines,
-    output_format,
-)
+from expunge.commands.render import emit_json, human_bytes, luks_container_lines, output_format
 from expunge.core.config import Home
-from expunge.core.errors import UsageError
+from expunge.core.errors import Interrupted, UsageError
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, SANITIZE_METHODS, is_crypto_erase
 from expunge.workflows import cryptoerase, destroy, records
 
@@ -70,6 +66,8 @@ def methods(as_json: bool) -> None:
 @resume_option
 @on_error_option
 @cert_out_option
+@click.option("-v", "--verbose", is_flag=True, help="List every file (with -r or several paths).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the certificate path and errors.")
 @json_option
 @home_option
 def shred(
@@ -85,6 +83,8 @@ def shred(
     resume: bool,
     on_error: Literal["continue", "abort"],
     cert_out: Path | None,
+    verbose: bool,
+    quiet: bool,
     as_json: bool,
     home: Home,
 ) -> None:
@@ -109,25 +109,32 @@ def shred(
         resume=resume,
         on_error=on_error,
     )
-    station = open_station(home)
+    station, recovered = open_station_recovering(home)
     with records.station_ledger(home, station.settings.operator) as ledger:
         if dry_run:
-            _dry_run(request, ledger, as_json)
+            _dry_run(request, home, ledger, as_json)
             return
-        confirm = (
-            (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
+        # Every question is asked before anything is written; Ctrl-C at a prompt leaves
+        # everything as it was.
+        plan = destroy.plan_paths(
+            request,
+            station,
+            confirm=_ask if interactive else None,
+            cert_out=cert_out,
+            ledger=ledger,
+            recovered=[r.destruction for r in recovered if r.destruction is not None],
         )
         with station_job(home, station) as job:
-            results = destroy.shred_paths(
-                request,
+            results = destroy.execute(
+                plan,
                 job.station,
                 progress=job.progress,
                 stop=job.stop,
-                confirm=confirm,
                 cert_out=cert_out,
                 ledger=ledger,
             )
-    output_format(as_json).report(results, destructions_lines)
+    detail = Detail.QUIET if quiet else Detail.FILES if verbose else Detail.SUMMARY
+    output_format(as_json).report(results, lambda r: destructions_lines(r, detail))
     job.conclude(destroy.destructions_failure(results))
 
 
@@ -148,10 +155,20 @@ def _luks_erase(
     job.conclude(result.failure, remedy=None)
 
 
+def _ask(path: str) -> bool:
+    try:
+        return click.confirm(f"destroy {path}?", err=True)
+    except click.exceptions.Abort:
+        # Ctrl-C or end of input at a question: every question comes before any write.
+        raise Interrupted(
+            "stopped at the question; nothing was written", signum=signal.SIGINT, target=path
+        ) from None
+
+
 def _dry_run(
-    request: destroy.ShredRequest, ledger: records.LedgerLink | None, as_json: bool
+    request: destroy.ShredRequest, home: Home, ledger: records.LedgerLink | None, as_json: bool
 ) -> None:
-    planned = destroy.preflight(request, ledger)
+    planned = destroy.preflight(request, ledger, home.root)
     if as_json:
         emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
         return

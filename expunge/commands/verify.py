@@ -17,7 +17,13 @@ from expunge.workflows import certify
 
 
 def _expected_pattern(expect: str | None, key: str | None) -> PassPattern:
-    if bool(expect) == bool(key):
+    if expect is not None and key is not None:
+        raise UsageError(
+            "--expect and --key both given: a target holds one or the other",
+            target="verify",
+            remedy="give --expect PATTERN for a fixed pass, or --key HEX for a random one",
+        )
+    if not expect and not key:
         raise UsageError(
             "say what the target should hold",
             target="verify",

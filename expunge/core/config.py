@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from expunge.core.errors import UsageError
+from expunge.core.errors import TargetError, UsageError
 
 SYSTEM_HOME = Path("/var/lib/expunge")
 
@@ -97,6 +97,11 @@ class Home:
         return self.root / "journal"
 
     @property
+    def runs(self) -> Path:
+        """Logs of destructions in progress, until each is certified and recorded."""
+        return self.root / "runs"
+
+    @property
     def sweeps(self) -> Path:
         """JSON reports of scheduled sweeps."""
         return self.root / "sweeps"
@@ -118,7 +123,28 @@ class Home:
 
     def ensure(self) -> Home:
         """Create the home folder (mode 0700: it holds a private key) if absent."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetError(
+                f"cannot create the home folder: {exc.strerror}",
+                target=str(self.root),
+                remedy="choose a writable folder with --home or EXPUNGE_HOME",
+            ) from None
+        return self
+
+    def check(self) -> Home:
+        """Refuse a home that can never be one: a file, or below a file."""
+        for folder in (self.root, *self.root.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    where = "is" if folder == self.root else f"is below {folder}, which is"
+                    raise TargetError(
+                        f"{where} not a folder",
+                        target=str(self.root),
+                        remedy="choose a folder with --home or EXPUNGE_HOME",
+                    )
+                return self
         return self
 
 
@@ -129,10 +155,24 @@ def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
     except (KeyError, OSError):
         operator = f"uid {os.geteuid()}"
     values: dict[str, str] = {"operator": operator, "host": socket.gethostname()}
-    if home.config_path.exists():
+    try:
+        text = home.config_path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        text = None
+    except OSError as exc:
+        raise TargetError(
+            f"cannot read the station settings: {exc.strerror}",
+            target=str(home.config_path),
+            remedy="check its permissions (run as the station's user), or use another --home",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"not valid UTF-8: {exc}", target=str(home.config_path), remedy="fix the file"
+        ) from None
+    if text is not None:
         try:
-            data = tomllib.loads(home.config_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise UsageError(
                 f"not valid TOML: {exc}", target=str(home.config_path), remedy="fix the file"
             ) from exc

@@ -113,7 +113,7 @@ def open_for_wipe(
         seen = _Descriptor.read(fd, drive.node, sys_root)
         ctx = context if context is not None else pyudev.Context()
         fresh = drive_from_device(
-            device_by_rdev(ctx, seen.rdev, drive.node), Usage.read(mountinfo, swaps)
+            device_by_rdev(ctx, seen.rdev, drive.node), Usage.read(mountinfo, swaps, sys_root)
         )
         _refuse_if_changed(drive, confirmed, seen, fresh)
         system = system_facts(home, mountinfo=mountinfo, swaps=swaps, sys_root=sys_root)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pyudev
 
-from expunge.core.blockdev import sysfs_holders
 from expunge.core.errors import TargetError
 from expunge.drives.model import Drive, Partition
 from expunge.drives.system import MOUNTINFO, SWAPS, Usage
@@ -113,7 +112,7 @@ def drive_from_device(device: Any, usage: Usage) -> Drive:
         read_only=attrs.sysfs("ro") == "1",
         diskseq=_int(diskseq, 0) if diskseq else None,
         partitions=_partitions(device, usage),
-        holders=sysfs_holders(attrs.base),
+        holders=usage.holders(attrs.base, devnum),
         mountpoints=usage.mounts.get(devnum, ()),
         swap=devnum in usage.swap_devnums,
     )
@@ -204,7 +203,7 @@ def _partition(child: Any, usage: Usage) -> Partition:
         devnum=devnum,
         size=_int(read_attr(base, "size"), 0) * 512,
         mountpoints=usage.mounts.get(devnum, ()),
-        holders=sysfs_holders(base),
+        holders=usage.holders(base, devnum),
         swap=devnum in usage.swap_devnums,
     )
 

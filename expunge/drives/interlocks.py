@@ -112,8 +112,9 @@ def _in_use(drive: Drive, system: SystemFacts) -> Iterator[Reason]:
     if drive.all_holders:
         yield Reason(
             "holders",
-            f"in use by {', '.join(drive.all_holders)} (device-mapper, LVM, dm-crypt or md)",
-            "close those devices first (vgchange -an, cryptsetup close, mdadm --stop)",
+            f"in use by {', '.join(drive.all_holders)} (stacked on it: a loop device, "
+            "device-mapper, LVM, dm-crypt or md)",
+            "close those devices first (losetup -d, vgchange -an, cryptsetup close, mdadm --stop)",
         )
 
 

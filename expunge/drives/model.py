@@ -93,7 +93,7 @@ class Drive:
 
     @property
     def all_holders(self) -> tuple[str, ...]:
-        """Devices stacked on the disk or any partition (dm, LVM, md)."""
+        """Devices stacked on the disk or any partition, recursively (loop, dm, LVM, md)."""
         return (*self.holders, *(h for p in self.partitions for h in p.holders))
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,5 +1,10 @@
-"""Facts of the running system: what is mounted, what is swap, and which disks hold ``/``,
-``/boot`` and expunge's home, read from /proc and sysfs."""
+"""Facts of the running system: what is mounted, what is swap, what is stacked on what, and
+which disks hold ``/``, ``/boot`` and expunge's home, read from /proc and sysfs.
+
+Stacking has two sources: sysfs ``holders``/``slaves`` links (device-mapper, md, LVM) and
+loop devices, which keep no such link to a block device they are backed by (``losetup
+/dev/loopB /dev/loopA``): their ``loop/backing_file`` names it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from expunge.core.blockdev import sysfs_holders
 from expunge.drives.model import SystemFacts
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -36,9 +42,11 @@ class Usage:
 
     mounts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     swap_devnums: frozenset[str] = frozenset()
+    loops: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sys_root: Path = SYS
 
     @classmethod
-    def read(cls, mountinfo: Path, swaps: Path) -> Usage:
+    def read(cls, mountinfo: Path, swaps: Path, sys_root: Path = SYS) -> Usage:
         """What uses which block device now.
 
         A swap file makes its filesystem busy, not its partition a swap area: only swap
@@ -50,7 +58,57 @@ class Usage:
             for filename, kind in parse_swaps(swaps.read_text())
             if kind != "file" and (devnum := _swap_devnum(filename, kind, mounts))
         }
-        return cls(mounts=_mounts_by_devnum(mounts), swap_devnums=frozenset(swap))
+        return cls(
+            mounts=_mounts_by_devnum(mounts),
+            swap_devnums=frozenset(swap),
+            loops=loops_by_backing(sys_root),
+            sys_root=sys_root,
+        )
+
+    def holders(self, block_dir: Path, devnum: str) -> tuple[str, ...]:
+        """Every device stacked on the block device ``devnum`` (sysfs folder ``block_dir``),
+        recursively: its sysfs holders and the loop devices it backs, then theirs."""
+        found: list[str] = []
+        pending = [(block_dir, devnum)]
+        while pending:
+            base, number = pending.pop(0)
+            for name in (*sysfs_holders(base), *self.loops.get(number, ())):
+                if name not in found:
+                    found.append(name)
+                    above = self.sys_root / "class" / "block" / name
+                    pending.append((above, _read(above / "dev") or ""))
+        return tuple(found)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _backing_devnum(backing: str, sys_root: Path) -> str | None:
+    """``major:minor`` of a loop device's backing file when it is a block device."""
+    try:
+        st = os.stat(backing)
+    except OSError:
+        # A node outside this mount namespace: its kernel name may still be known.
+        name = Path(backing).name if backing.startswith("/dev/") else ""
+        return _read(sys_root / "class" / "block" / name / "dev") if name else None
+    if not stat.S_ISBLK(st.st_mode):
+        return None
+    return f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+
+
+def loops_by_backing(sys_root: Path = SYS) -> dict[str, tuple[str, ...]]:
+    """The loop devices backed by each block device, by its ``major:minor``."""
+    found: dict[str, list[str]] = {}
+    for loop in sorted((sys_root / "block").glob("loop*")):
+        backing = _read(loop / "loop" / "backing_file")
+        devnum = _backing_devnum(backing, sys_root) if backing else None
+        if devnum:
+            found.setdefault(devnum, []).append(loop.name)
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def parse_mountinfo(text: str) -> tuple[Mount, ...]:
@@ -182,7 +240,8 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 def _disks_under(devnum: str, sys_root: Path) -> frozenset[str]:
-    """The disk holding block device ``devnum`` and every disk it is stacked on."""
+    """The disk holding block device ``devnum`` and every disk it is stacked on: its
+    slaves (device-mapper, md) and, for a loop device, the block device backing it."""
     names: set[str] = set()
 
     def visit(node: Path) -> None:
@@ -195,6 +254,10 @@ def _disks_under(devnum: str, sys_root: Path) -> frozenset[str]:
         if slaves.is_dir():
             for slave in slaves.iterdir():
                 visit(slave.resolve())
+        backing = _read(node / "loop" / "backing_file")
+        below = _backing_devnum(backing, sys_root) if backing else None
+        if below and (sys_root / "dev" / "block" / below).exists():
+            visit((sys_root / "dev" / "block" / below).resolve())
 
     link = sys_root / "dev" / "block" / devnum
     if link.exists():

@@ -1,18 +1,23 @@
 """Facts about the filesystem and medium under an open file: what an overwrite can reach.
 
-Everything is read through the open descriptor (``fstatfs``, ``ioctl``) or from the kernel's
-own tables by device number, never by a second lookup of the path.
+Everything is read through the open descriptor (``fstatfs``, ``statx``, ``ioctl``) or from
+the kernel's own tables by mount ID or device number, never by a second lookup of the path.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import errno
 import fcntl
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from expunge.shred import libc
+
+MOUNTINFO = Path("/proc/self/mountinfo")
 
 # f_type magic numbers from linux/magic.h.
 FS_MAGIC: dict[int, str] = {
@@ -42,25 +47,33 @@ FS_MAGIC: dict[int, str] = {
 }
 COPY_ON_WRITE = frozenset({"btrfs", "zfs", "bcachefs", "f2fs"})
 NETWORK = frozenset({"nfs", "cifs", "smb2", "ceph", "9p"})
-LAYERED = frozenset({"fuse", "overlay"})
+LAYERED = frozenset({"overlay"})
 
-_FS_IOC_GETFLAGS = 0x80086601
-_FS_JOURNAL_DATA_FL = 0x00004000
+# <linux/fs.h> inode flags (FS_IOC_GETFLAGS answers an int whatever the ioctl's size says).
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_GETVERSION = 0x80087601
+FS_IMMUTABLE_FL = 0x00000010
+FS_APPEND_FL = 0x00000020
+FS_JOURNAL_DATA_FL = 0x00004000
+FS_INLINE_DATA_FL = 0x10000000
 _FS_IOC_FIEMAP = 0xC020660B
 _FIEMAP_EXTENT_LAST = 0x1
 _FIEMAP_EXTENT_SHARED = 0x2000
 _FIEMAP_HEADER = struct.Struct("=QQIIII")
 _FIEMAP_EXTENT = struct.Struct("=QQQQQIIII")
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# Errors meaning "this filesystem has no such ioctl", as opposed to a failing medium.
+_UNSUPPORTED = (errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS)
+_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 def filesystem_type(fd: int) -> str:
-    """The filesystem holding ``fd``, by ``fstatfs`` magic (``unknown-0x...`` if unlisted)."""
+    """The filesystem holding ``fd``, by ``fstatfs`` magic (``unknown-0x...`` if unlisted).
+
+    ext2, ext3 and ext4 share one magic and all read as ``ext4`` here; the mount table
+    names the driver (``mount_of_fd``).
+    """
     buf = ctypes.create_string_buffer(256)
-    if _libc().fstatfs(fd, buf) != 0:
+    if libc.libc().fstatfs(fd, buf) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     magic = struct.unpack_from("=q", buf.raw)[0] & 0xFFFFFFFF
@@ -69,40 +82,113 @@ def filesystem_type(fd: int) -> str:
 
 @dataclass(frozen=True)
 class MountFacts:
-    """The mount holding a device number, from ``/proc/self/mountinfo``."""
+    """One mount from ``/proc/self/mountinfo``: ``fstype`` as the kernel lists it
+    (``ext3``, ``fuseblk``, ``fuse.fusefat``), ``options`` per-mount and superblock ones."""
 
+    mount_id: int
     mount_point: str
     fstype: str
     options: frozenset[str]
     source: str
+    devnum: str = ""
 
 
-def mount_of(st_dev: int, mountinfo: Path = Path("/proc/self/mountinfo")) -> MountFacts | None:
-    """The last-mounted entry for ``st_dev`` (the one that is visible)."""
-    wanted = f"{os.major(st_dev)}:{os.minor(st_dev)}"
-    found: MountFacts | None = None
-    for line in mountinfo.read_text().splitlines():
+def _unescape(text: str) -> str:
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
+
+
+def read_mounts(mountinfo: Path = MOUNTINFO) -> tuple[MountFacts, ...]:
+    """Every mount in a mountinfo file, in mount order."""
+    found = []
+    for line in mountinfo.read_text(errors="surrogateescape").splitlines():
         left, _, right = line.partition(" - ")
         fields = left.split()
         tail = right.split()
-        if len(fields) < 6 or len(tail) < 2 or fields[2] != wanted:
+        if len(fields) < 6 or len(tail) < 2 or not fields[0].isdigit():
             continue
         options = set(fields[5].split(","))
         if len(tail) > 2:
             options.update(tail[2].split(","))
-        found = MountFacts(fields[4], tail[0], frozenset(options), tail[1])
-    return found
+        found.append(
+            MountFacts(
+                int(fields[0]),
+                _unescape(fields[4]),
+                tail[0],
+                frozenset(options),
+                _unescape(tail[1]),
+                fields[2],
+            )
+        )
+    return tuple(found)
 
 
-def journals_data(fd: int, mount: MountFacts | None) -> bool:
-    """True when ext4 journals file data (``data=journal``, or the file's ``+j`` flag)."""
-    if mount is not None and "data=journal" in mount.options:
-        return True
+def mount_id(fd: int) -> int | None:
+    """The ID of the mount ``fd`` was opened through (``statx``, else ``/proc`` fdinfo).
+
+    Two names on one filesystem but on different mounts (a bind mount) share ``st_dev``
+    and differ here: this is how a bind mount is told from a folder.
+    """
+    facts = libc.statx_fd(fd)
+    if facts is not None and facts.mount_id is not None:
+        return facts.mount_id
     try:
-        raw = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 8)
+        text = Path(f"/proc/self/fdinfo/{fd}").read_text()
     except OSError:
-        return False
-    return bool(struct.unpack_from("=I", raw)[0] & _FS_JOURNAL_DATA_FL)
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "mnt_id":
+            return int(value)
+    return None
+
+
+def on_another_mount(child_fd: int, parent_fd: int) -> bool:
+    """Whether the open ``child_fd`` is on another mount than ``parent_fd``: another
+    filesystem, or a bind mount of the same one (same ``st_dev``, another mount ID)."""
+    child, parent = mount_id(child_fd), mount_id(parent_fd)
+    if child is not None and parent is not None and child != parent:
+        return True
+    return os.fstat(child_fd).st_dev != os.fstat(parent_fd).st_dev
+
+
+def mount_of_fd(fd: int, mountinfo: Path = MOUNTINFO) -> MountFacts | None:
+    """The mount ``fd`` lives on: by mount ID, else the last-mounted one of its device."""
+    wanted = mount_id(fd)
+    st_dev = os.fstat(fd).st_dev
+    devnum = f"{os.major(st_dev)}:{os.minor(st_dev)}"
+    mounts = read_mounts(mountinfo)
+    by_id = [m for m in mounts if m.mount_id == wanted]
+    if by_id:
+        return by_id[0]
+    by_dev = [m for m in mounts if m.devnum == devnum]
+    return by_dev[-1] if by_dev else None
+
+
+def _ioctl_u32(fd: int, request: int) -> int | None:
+    try:
+        raw = fcntl.ioctl(fd, request, bytes(8))
+    except OSError as exc:
+        if exc.errno in _UNSUPPORTED:
+            return None
+        raise
+    return int(struct.unpack_from("=I", raw)[0])
+
+
+def inode_flags(fd: int) -> int | None:
+    """The ``chattr`` flags of the open file or folder; None where the filesystem has none."""
+    return _ioctl_u32(fd, FS_IOC_GETFLAGS)
+
+
+def generation(fd: int) -> int | None:
+    """The inode's generation number (``FS_IOC_GETVERSION``): new each time the filesystem
+    reuses an inode number, so it tells a new file from the one that had the number."""
+    return _ioctl_u32(fd, FS_IOC_GETVERSION)
+
+
+def birth_ns(fd: int) -> int | None:
+    """When the inode was created (``statx`` btime), in nanoseconds; None if unknown."""
+    facts = libc.statx_fd(fd)
+    return facts.birth_ns if facts is not None else None
 
 
 def has_shared_extents(fd: int, size: int) -> bool | None:
@@ -131,6 +217,15 @@ def has_shared_extents(fd: int, size: int) -> bool | None:
     return False
 
 
+def block_device_name(st_dev: int, sys_root: Path = Path("/sys")) -> str | None:
+    """The kernel's name of the block device ``st_dev`` (``loop3``, ``sda1``), if it is one."""
+    link = sys_root / "dev/block" / f"{os.major(st_dev)}:{os.minor(st_dev)}"
+    try:
+        return link.resolve(strict=True).name
+    except OSError:
+        return None
+
+
 def rotational(st_dev: int, sys_root: Path = Path("/sys")) -> bool | None:
     """Whether the disk under device number ``st_dev`` spins; None when sysfs cannot say.
 
@@ -144,12 +239,3 @@ def rotational(st_dev: int, sys_root: Path = Path("/sys")) -> bool | None:
         except OSError:
             continue
     return None
-
-
-def renameat_noreplace(dir_fd: int, old: str, new: str) -> None:
-    """Rename inside one directory, refusing to replace an existing name (``renameat2``)."""
-    libc = _libc()
-    rename_noreplace = 1
-    if libc.renameat2(dir_fd, os.fsencode(old), dir_fd, os.fsencode(new), rename_noreplace):
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), new)

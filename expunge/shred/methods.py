@@ -288,6 +288,12 @@ def choose_method(
         raise UsageError(
             "--method and --passes both given", target="--passes", remedy="give one of them"
         )
+    if passes is not None and not passes.strip():
+        raise UsageError(
+            "is empty", target="--passes", remedy="list the passes, e.g. --passes 00,ff,R"
+        )
+    if name is not None and not name.strip():
+        raise UsageError("is empty", target="--method", remedy="see 'expunge methods'")
     lookup = get_drive_method if whole_drive else get_method
     method = parse_passes(passes) if passes else lookup(name or DEFAULT_METHOD)
     if blank and is_device_sanitize(method):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from expunge.core import paths
 from expunge.core.clock import rfc3339
 from expunge.core.outcome import Outcome
 from expunge.shred.patterns import PassPattern
@@ -130,7 +131,7 @@ class TargetIdentity:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "path": self.path,
+            **paths.path_fields(self.path),
             "kind": self.kind,
             "size": self.size,
             "device": self.device,

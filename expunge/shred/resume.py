@@ -43,7 +43,7 @@ class JournaledRun:
         return self.journal.record.events
 
 
-def _earlier_passes(record: JournalRecord) -> list[PassResult]:
+def earlier_passes(record: JournalRecord) -> list[PassResult]:
     """Passes completed by earlier runs, rebuilt from the journal (only the final pass
     keeps its key: it is the verification seed)."""
     out: list[PassResult] = []
@@ -61,11 +61,12 @@ def _earlier_passes(record: JournalRecord) -> list[PassResult]:
 
 
 def pending_journal(
-    folder: Path, target: JournalTarget, method: Method, *, resume: bool
+    folder: Path, target: JournalTarget, method: Method, *, resume: bool, fd: int | None = None
 ) -> WipeJournal | None:
-    """The journal to resume ``target`` from, if any; refused when resuming is not asked
-    for, the method differs, or the journal is of another medium."""
-    journal = find_journal(folder, target)
+    """The journal to resume ``target`` (open as ``fd``, when given) from, if any; refused
+    when resuming is not asked for, the method differs, or the journal is of another
+    medium or object (``find_journal``)."""
+    journal = find_journal(folder, target, fd=fd)
     if journal is not None and not resume:
         raise RefusedError(
             "an interrupted wipe of this target is pending",
@@ -98,10 +99,11 @@ def journaled_passes(
     (every ``CHECKPOINT_BYTES`` and at the end of each pass). A pending journal of the same
     target is refused unless ``resume``; with it, the wipe continues from where the journal
     says it was durable, with the same passes and keys. A journal of another medium at the
-    same place (another inode, diskseq, size or serial) is refused: nothing is written. An
+    same place (another inode, generation, birth time, diskseq, size or serial, or a file
+    not holding what the journaled passes wrote) is refused: nothing is written. An
     interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
     """
-    journal = pending_journal(folder, target, method, resume=resume)
+    journal = pending_journal(folder, target, method, resume=resume, fd=fd)
     if journal is None:
         journal = WipeJournal.create(folder, target, method.name, resolve(method))
     else:
@@ -128,4 +130,4 @@ def journaled_passes(
     if stopped or (results and results[-1].interrupted):
         gone = results[-1].error if results else None
         journal.record_interruption(gone or (stop.reason if stop else None) or "stopped")
-    return JournaledRun((*_earlier_passes(record), *results), journal)
+    return JournaledRun((*earlier_passes(record), *results), journal)

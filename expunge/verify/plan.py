@@ -112,7 +112,9 @@ class SamplePlan:
             raise UsageError("plan size, block size and alignment must be positive")
         previous = -1
         for offset in self.offsets:
-            if offset <= previous or offset >= self.size or offset % self.block_size:
+            # An empty target has one empty sample, at 0.
+            beyond = offset >= self.size and not offset == self.size == 0
+            if offset <= previous or beyond or offset % self.block_size:
                 raise UsageError(
                     f"plan offset {offset} is out of order, out of bounds or off the block grid"
                 )
@@ -376,15 +378,16 @@ def make_plan(
         return SamplePlan(the_mode, seed, size, block_size or align, (), align, coverage, 0)
     if the_mode is VerifyMode.FULL:
         block = block_size or round_up(FULL_BLOCK_BYTES, align)
-        return SamplePlan(
-            the_mode, seed, size, block, tuple(range(0, size, block)), align, coverage
-        )
+        offsets = tuple(range(0, size, block)) or (0,)
+        return SamplePlan(the_mode, seed, size, block, offsets, align, coverage)
 
     fraction = _check_coverage(the_mode, coverage)
     block = block_size if block_size is not None else _sample_bytes(fraction, size, align)
     blocks = -(-size // block)
     if blocks == 0:
-        return SamplePlan(the_mode, seed, size, block, (), align, coverage, 0)
+        # An empty target is checked whole by one empty sample: that it still reads as
+        # nothing is all there is to verify.
+        return SamplePlan(the_mode, seed, size, block, (0,), align, coverage, 0)
     strata = min(NIST_SUBSECTIONS, blocks // SAMPLES_PER_SUBSECTION)
     if strata == 0:  # one block: read it whole
         return SamplePlan(the_mode, seed, size, block, (0,), align, coverage, 0)

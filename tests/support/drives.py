@@ -97,7 +97,7 @@ class Loops:
 
     def __init__(self) -> None:
         self.files: set[Path] = set()
-        self.nodes: set[str] = set()
+        self.attached: list[str] = []
         self.mounts: list[Path] = []
         self.swaps: list[str] = []
 
@@ -107,8 +107,12 @@ class Loops:
         *,
         partitions: list[tuple[int, int]] | None = None,
         read_only: bool = False,
+        offset: int = 0,
     ) -> str:
         """Attach ``image`` to a free loop device; returns its node.
+
+        ``image`` may be one of our own loop devices (a stacked loop); ``offset`` skips the
+        first bytes of it (``losetup -o``).
 
         ``partitions`` (first sector, sectors) come from the image's partition table when
         the kernel can read one, else they are added with BLKPG (``addpart``): some
@@ -116,9 +120,10 @@ class Loops:
         """
         self.files.add(image.resolve())
         args = ["losetup", "-f", "--show"]
-        args += (["-P"] if partitions else []) + (["-r"] if read_only else []) + [str(image)]
+        args += (["-P"] if partitions else []) + (["-r"] if read_only else [])
+        args += ([f"--offset={offset}"] if offset else []) + [str(image)]
         node = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-        self.nodes.add(node)
+        self.attached.append(node)
         assert self.owned(node)
         for number, (first, count) in enumerate(partitions or [], start=1):
             if not Path(f"/sys/block/{Path(node).name}/{Path(node).name}p{number}").exists():
@@ -158,6 +163,7 @@ class Loops:
             subprocess.run(["swapoff", device], check=False)
         for where in reversed(self.mounts):
             subprocess.run(["umount", str(where)], check=False)
-        for node in sorted(self.nodes):
+        # Stacked loops first: the last attached may be backed by an earlier one.
+        for node in reversed(self.attached):
             if self.owned(node):
                 subprocess.run(["losetup", "-d", node], check=False)

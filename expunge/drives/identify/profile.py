@@ -32,9 +32,10 @@ class DriveProfile:
     """A drive's own answers: how it is reached and what it supports.
 
     ``transport`` is how commands reach it: ``nvme`` (admin passthrough), ``ata`` (ATA
-    PASS-THROUGH through libata or a USB/SAS bridge that translates it), ``scsi``, or
-    ``block`` (only the block layer's requests). ``operations`` are the sanitize
-    operations it reports; ``security`` the ATA security state (frozen or locked drives
+    PASS-THROUGH through libata or a USB/SAS bridge that translates it), ``scsi``,
+    ``block`` (only the block layer's requests: a virtual disk, a memory card), or
+    ``none`` (a bridge that passed neither ATA nor SCSI commands on). ``operations`` are
+    the sanitize operations it reports; ``security`` the ATA security state (frozen or locked drives
     refuse a security erase); ``sanitize_frozen`` an ATA drive in Sanitize Frozen state;
     ``namespaces`` the active namespaces of an NVMe controller (a Sanitize erases them
     all; so does a Format NVM secure erase where ``format_erases_all_namespaces``);

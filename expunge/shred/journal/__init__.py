@@ -32,7 +32,7 @@ from expunge.shred.journal.record import (
     JournalEvent,
     JournalRecord,
 )
-from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal
+from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal, journal_of_file
 from expunge.shred.journal.target import JournalTarget
 
 __all__ = [
@@ -44,4 +44,5 @@ __all__ = [
     "JournalTarget",
     "WipeJournal",
     "find_journal",
+    "journal_of_file",
 ]

@@ -20,7 +20,10 @@ from expunge.shred.journal.target import JournalTarget
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, merge_ranges
 
-JOURNAL_SCHEMA = 1
+JOURNAL_SCHEMA = 2
+# Schema 1 journals (before files were pinned by generation and birth time) still load;
+# a file journal of schema 1 is never resumed (``store.find_journal``).
+READABLE_SCHEMAS = (1, JOURNAL_SCHEMA)
 
 
 def _pass_to_dict(pattern: PassPattern) -> dict[str, Any]:
@@ -188,7 +191,7 @@ class JournalRecord:
         return {
             "schema": self.schema,
             "id": self.wipe_id,
-            "target": self.target.to_dict(),
+            "target": self.target.to_dict(pinned=self.schema >= 2),
             "method": self.method,
             "passes": [_pass_to_dict(p) for p in self.passes],
             "pass": self.pass_index,
@@ -221,9 +224,10 @@ class JournalRecord:
                 "events",
             ),
         )
-        if int_field(raw["schema"], "schema") != JOURNAL_SCHEMA:
-            raise InvalidField(f"schema {raw['schema']} is not {JOURNAL_SCHEMA}")
-        target = JournalTarget.from_dict(raw["target"])
+        schema = int_field(raw["schema"], "schema")
+        if schema not in READABLE_SCHEMAS:
+            raise InvalidField(f"schema {schema} is not one of {list(READABLE_SCHEMAS)}")
+        target = JournalTarget.from_dict(raw["target"], pinned=schema >= 2)
         for name in ("passes", "done", "events"):
             if not isinstance(raw[name], list):
                 raise InvalidField(f"{name} must be a list")
@@ -243,4 +247,5 @@ class JournalRecord:
             events=tuple(
                 JournalEvent.from_dict(e, f"events[{i}]") for i, e in enumerate(raw["events"])
             ),
+            schema=schema,
         )

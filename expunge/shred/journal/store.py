@@ -1,8 +1,18 @@
-"""Journal files: created, updated and removed atomically, found again by target."""
+"""Journal files: created, updated and removed atomically, found again by target.
+
+A journal is named from the place it is about: ``p-<hash of the kind and path>`` and, for a
+drive with a serial, an alias file ``s-<hash of the serial>`` naming it (a drive may come
+back under another node). Finding the journal of a target is then one or two lookups, not a
+read of every journal in the folder: a tree of 10,000 files is journaled in linear time.
+Journals named otherwise (by older versions: ``<wipe id>.journal.json``) are still found.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,12 +23,29 @@ from typing import Literal
 from expunge.core.atomic import fsync_dir, write_atomic
 from expunge.core.clock import utc_now
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
+from expunge.shred.journal.pin import content_mismatch
 from expunge.shred.journal.record import JournalEvent, JournalRecord
 from expunge.shred.journal.target import JournalTarget
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange
 
 SUFFIX = ".journal.json"
+ALIAS = ".serial"
+# Per folder, the journals of older versions (named by wipe id): read once per process.
+_LEGACY: dict[Path, list[Path]] = {}
+
+
+def _key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\0".encode() + os.fsencode(value)).hexdigest()[:40]
+
+
+def journal_path(folder: Path, target: JournalTarget) -> Path:
+    """Where the journal of ``target`` is kept."""
+    return folder / f"p-{_key(target.kind, target.path)}{SUFFIX}"
+
+
+def _alias_path(folder: Path, serial: str) -> Path:
+    return folder / f"s-{_key('serial', serial)}{ALIAS}"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -87,8 +114,10 @@ class WipeJournal:
             raise TargetError(
                 f"cannot create the journal folder: {exc.strerror or exc}", target=str(folder)
             ) from exc
-        journal = cls(folder / f"{record.wipe_id}{SUFFIX}", record)
+        journal = cls(journal_path(folder, target), record)
         journal._save(record)
+        if target.serial:
+            _write_atomic(_alias_path(folder, target.serial), journal.path.name.encode())
         return journal
 
     @classmethod
@@ -125,6 +154,12 @@ class WipeJournal:
     def complete(self) -> None:
         """The wipe is over (its outcome is in its report): remove the journal, durably."""
         try:
+            serial = self._record.target.serial
+            if serial:
+                alias = _alias_path(self.path.parent, serial)
+                with contextlib.suppress(OSError):
+                    if alias.read_text() == self.path.name:
+                        alias.unlink()
             self.path.unlink(missing_ok=True)
             fsync_dir(self.path.parent)
         except OSError as exc:
@@ -146,28 +181,63 @@ class WipeJournal:
         self._record = record
 
 
-def _journals(folder: Path) -> list[WipeJournal]:
+def _legacy(folder: Path) -> list[Path]:
+    if folder not in _LEGACY:
+        try:
+            names = sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX))
+        except FileNotFoundError:
+            names = []
+        except OSError as exc:
+            raise TargetError(
+                f"cannot read the journal folder: {exc.strerror or exc}", target=str(folder)
+            ) from exc
+        _LEGACY[folder] = [p for p in names if not p.name.startswith((".", "p-"))]
+    return _LEGACY[folder]
+
+
+def _load_if_there(path: Path) -> WipeJournal | None:
     try:
-        names = sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX))
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise TargetError(
-            f"cannot read the journal folder: {exc.strerror or exc}", target=str(folder)
-        ) from exc
-    return [WipeJournal.load(p) for p in names if not p.name.startswith(".")]
+        return WipeJournal.load(path)
+    except TargetError:
+        if path.exists():
+            raise
+        return None
 
 
 def _matching(folder: Path, target: JournalTarget) -> list[WipeJournal]:
-    return [j for j in _journals(folder) if j.record.target.same_place(target)]
+    found: dict[Path, WipeJournal] = {}
+    candidates = [journal_path(folder, target)]
+    if target.serial:
+        with contextlib.suppress(OSError):
+            candidates.append(folder / _alias_path(folder, target.serial).read_text())
+    for path in [*candidates, *_legacy(folder)]:
+        journal = _load_if_there(path) if path not in found else None
+        if journal is not None and journal.record.target.same_place(target):
+            found[path] = journal
+    return list(found.values())
 
 
-def find_journal(folder: Path, target: JournalTarget) -> WipeJournal | None:
+def journal_of_file(folder: Path, path: str) -> WipeJournal | None:
+    """The journal kept for the file at ``path``, whatever its state (recovery's lookup)."""
+    named = folder / f"p-{_key('file', path)}{SUFFIX}"
+    for candidate in [named, *_legacy(folder)]:
+        journal = _load_if_there(candidate)
+        if journal is not None and journal.record.target.path == path:
+            return journal
+    return None
+
+
+def find_journal(
+    folder: Path, target: JournalTarget, *, fd: int | None = None
+) -> WipeJournal | None:
     """The journal of an interrupted wipe of ``target`` in ``folder``, or ``None``.
 
     A journal is found by the target's path (or a device's serial); it is returned only if
-    the medium is the same one, field by field. Otherwise ``RefusedError`` names what
-    differs: resuming would certify bytes of another medium as overwritten.
+    the medium is the same one, field by field (a file's generation and birth time
+    included). Otherwise ``RefusedError`` names what differs: resuming would certify bytes
+    of another medium as overwritten. With ``fd`` (the target, open), a file must also
+    hold what the journal's passes durably wrote (``pin.content_mismatch``). A file
+    journal of schema 1 pins nothing but the inode number and is never resumed.
     """
     found = _matching(folder, target)
     if not found:
@@ -179,11 +249,20 @@ def find_journal(folder: Path, target: JournalTarget) -> WipeJournal | None:
             remedy=f"keep one of {', '.join(str(j.path) for j in found)}",
         )
     journal = found[0]
+    start_over = f"wipe it from the start (remove {journal.path} to drop the old journal)"
     differences = journal.record.target.differences(target)
+    if journal.record.schema < 2 and target.kind == "file":
+        differences = (
+            "the journal was written by an older expunge that did not pin the file "
+            "(generation, birth time): it cannot be told from a new file at that place",
+        )
+    if not differences and fd is not None and target.kind == "file":
+        mismatch = content_mismatch(fd, journal.record)
+        differences = (mismatch,) if mismatch else ()
     if differences:
         raise RefusedError(
             "not the medium the interrupted wipe was writing: " + "; ".join(differences),
             target=target.path,
-            remedy=f"wipe it from the start (remove {journal.path} to drop the old journal)",
+            remedy=start_over,
         )
     return journal

@@ -47,7 +47,7 @@ class Facts:
         for record in certificate.subjects:
             subject = record.subject
             if isinstance(subject, FileSubject):
-                files.append((subject.path, subject.document_id, subject.content_blake3))
+                files.append((subject.raw_path, subject.document_id, subject.content_blake3))
             elif isinstance(subject, DriveSubject):
                 drives.append(subject.identity_token)
         anchor = certificate.ledger_anchor

@@ -21,7 +21,7 @@ def final_pattern_for(certificate: Certificate, target: str) -> tuple[PassPatter
     matches = [
         r
         for r in records
-        if (isinstance(r.subject, FileSubject) and r.subject.path == wanted)
+        if (isinstance(r.subject, FileSubject) and r.subject.raw_path == wanted)
         or (isinstance(r.subject, DriveSubject) and r.subject.node in (target, wanted))
     ]
     if not matches and len(records) == 1:

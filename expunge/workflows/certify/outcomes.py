@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from expunge.certificates.subjects import FileSubject
+from expunge.core import paths
 from expunge.core.outcome import Outcome
 from expunge.drives import Drive
 from expunge.ledger.keystore import DestroyedKey
@@ -75,7 +76,7 @@ class FileOutcome:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "path": self.path,
+            **paths.path_fields(self.path),
             "status": self.status,
             "content_blake3": self.content_digest,
             "wipe": self.wipe.to_dict(),
@@ -98,6 +99,8 @@ class FilesWork:
     skipped: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     interrupted: bool = False
+    left: tuple[str, ...] = ()
+    """Planned entries not acted on because they changed since they were checked."""
 
     @property
     def status(self) -> Outcome:
@@ -105,7 +108,7 @@ class FilesWork:
         statuses = [f.status for f in self.files]
         if self.interrupted or Outcome.INTERRUPTED in statuses:
             return Outcome.INTERRUPTED
-        if not self.errors and all(s == Outcome.SUCCESS for s in statuses):
+        if not self.errors and not self.left and all(s == Outcome.SUCCESS for s in statuses):
             return Outcome.SUCCESS
         if Outcome.SUCCESS in statuses or Outcome.PARTIAL in statuses:
             return Outcome.PARTIAL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +29,7 @@ from expunge.certificates import (
 )
 from expunge.certificates.storage import write_envelope
 from expunge.certificates.subjects import SubjectRecord
+from expunge.core import paths
 from expunge.core.atomic import write_atomic
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
@@ -144,19 +145,24 @@ class CertificateDraft:
 
 
 def issue(
-    draft: CertificateDraft, station: Station, cert_out: Path | None = None
+    draft: CertificateDraft,
+    station: Station,
+    cert_out: Path | None = None,
+    *,
+    before_write: Callable[[Path], None] | None = None,
 ) -> IssuedCertificate:
     """Sign ``draft`` as this station's next certificate and write it.
 
     Written to ``cert_out`` or ``<home>/certificates/<id>.cert.json``; the station chain
-    (``last-certificate``) then names its digest.
+    (``last-certificate``) then names its digest. ``before_write(path)`` is told where
+    right before the file is written (a run log notes it, in case the run dies there).
     """
     home = station.home
     home.certificates.mkdir(parents=True, exist_ok=True)
     with _chain_lock(home):
         certificate = Certificate(
             certificate_id=new_certificate_id(draft.finished),
-            target=draft.target,
+            target=paths.readable(draft.target),
             issued_at=rfc3339(datetime.now(draft.finished.tzinfo)),
             started_at=rfc3339(draft.started),
             finished_at=rfc3339(draft.finished),
@@ -169,12 +175,14 @@ def issue(
             errors=draft.errors,
             interrupted_by=draft.interrupted_by,
             destination=draft.destination,
-            notes=draft.notes,
+            notes=paths.readable(draft.notes),
             previous_certificate_sha256=_previous_digest(home),
             ledger_anchor=draft.ledger_anchor,
         )
         envelope = sign_certificate(certificate, station.key)
         path = cert_out or home.certificates / f"{certificate.certificate_id}{CERT_SUFFIX}"
+        if before_write is not None:
+            before_write(path)
         write_envelope(path, envelope)
         _write_last(home, certificate.digest)
     return IssuedCertificate(path, certificate, envelope)

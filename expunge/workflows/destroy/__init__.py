@@ -6,9 +6,10 @@ again on the open descriptor right before writing. Layer 2: it ties together ``s
 """
 
 from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
-from expunge.workflows.destroy.files import shred_paths
+from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
 from expunge.workflows.destroy.outcome import Destruction, destructions_failure
 from expunge.workflows.destroy.plan import preflight
+from expunge.workflows.destroy.recover import Recovered, recover_runs
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
 from expunge.workflows.destroy.run import fingerprint
 from expunge.workflows.destroy.seal import Sealing, seal_document
@@ -17,13 +18,17 @@ __all__ = [
     "Destruction",
     "DocumentDestruction",
     "PlannedFile",
+    "Recovered",
     "Sealing",
     "ShredRequest",
     "Technique",
     "destroy_document",
     "destructions_failure",
+    "execute",
     "fingerprint",
+    "plan_paths",
     "preflight",
+    "recover_runs",
     "seal_document",
     "shred_paths",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,21 @@ from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
 from expunge.ledger.state import DocumentState, Location
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
-from expunge.shred.journal import JournalTarget, find_journal
+from expunge.shred.journal import find_journal
 from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest, Technique
 from expunge.workflows.destroy.run import FileDestroyer, fingerprint
+from expunge.workflows.destroy.runlog import (
+    RunLog,
+    documents_header,
+    drop_spent_logs,
+    header_for,
+    pending_digests,
+    reserve_record,
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,16 @@ def _open_document_files(
     try:
         for loc in plan.reachable:
             target = files.open_file(loc.path, options)
+            try:
+                files.check_removable(target.dir_fd, target.name, target.path)
+            except BaseException:
+                target.close()
+                raise
             digest = fingerprint(target.fd)
             if loc.confirmed_by(digest):
                 opened.append((target, digest))
             elif loc.expected_digest is not None and (
-                find_journal(journals, JournalTarget.from_identity(target.identity)) is not None
+                find_journal(journals, target.journal_target, fd=target.fd) is not None
             ):
                 opened.append((target, loc.expected_digest))
             else:
@@ -166,7 +179,19 @@ def destroy_document(
             resume=True,
         )
         station.ready()
-        run = FileDestroyer(request, progress, stop, None, journal_dir=station.home.journal)
+        registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
+        header = header_for(request, doc_id, "document", cert_out)
+        room = reserve_record(station.home, len(opened), len(registered) or 1)
+        log = RunLog.create(station.home, {**header, "documents": documents_header(registered)})
+        run = FileDestroyer(
+            request,
+            progress,
+            stop,
+            None,
+            journal_dir=station.home.journal,
+            log=log,
+            logged_digests=pending_digests(station.home),
+        )
         started = utc_now()
         erasure = None
         if sealed:
@@ -180,7 +205,7 @@ def destroy_document(
         for target, digest in opened:
             if run.stopped:
                 break
-            outcomes.append(replace(run.destroy_file(target), content_digest=digest))
+            outcomes.append(run.destroy_file(target, digest))
     finally:
         for target, _ in opened:
             target.close()
@@ -188,12 +213,18 @@ def destroy_document(
         doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
     )
     notes = _notes(state, request.paths, untouched)
-    registered = {loc.path: (loc,) for loc in plan.reachable if loc.path in request.paths}
-    result = certify_and_record(
-        done, request, stop, station, cert_out, ledger, registered, notes, erasure
-    )
+    room.release()
+    try:
+        result = certify_and_record(
+            done, request, stop, station, cert_out, ledger, registered, notes, erasure, log
+        )
+    except BaseException:
+        log.close()
+        raise
     while run.finished:
         run.finished.pop().complete()
+    log.finish()
+    drop_spent_logs(station.home)
     after = records.document(ledger.store, doc_id, utc_now())
     return DocumentDestruction(
         doc_id,

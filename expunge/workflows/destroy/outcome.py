@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from expunge.core.errors import ExpungeError, MediaIOError, VerificationError
+from expunge.core import paths
+from expunge.core.errors import ExpungeError, MediaIOError, TargetError, VerificationError
 from expunge.core.outcome import Outcome
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FilesWork
@@ -33,15 +34,16 @@ class Destruction(FilesWork):
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "target": self.target,
+            **paths.path_fields(self.target, "target"),
             "kind": self.kind,
             "status": self.status,
             "files": [f.to_dict() for f in self.files],
             "certificate": str(self.certificate.path) if self.certificate else None,
             "certificate_outcome": self.certificate.outcome if self.certificate else None,
-            "removed_entries": list(self.removed_entries),
-            "skipped": list(self.skipped),
-            "errors": list(self.errors),
+            "removed_entries": [paths.readable(p) for p in self.removed_entries],
+            "skipped": [paths.readable(p) for p in self.skipped],
+            "errors": [paths.readable(e) for e in self.errors],
+            "left_alone": [paths.readable(e) for e in self.left],
             "ledger": self.ledger.to_dict() if self.ledger else None,
         }
 
@@ -72,6 +74,13 @@ def destructions_failure(results: Sequence[Destruction]) -> ExpungeError | None:
             target=", ".join(f.path for f in unverified),
             remedy="the file was kept for inspection (--remove-on-failure removes it); "
             "check the medium",
+        )
+    changed = [r for r in results if r.left and not r.errors]
+    if changed and all(f.status == "success" for r in changed for f in r.files):
+        return TargetError(
+            "some entries changed after they were checked and were left alone",
+            target=", ".join(r.target for r in changed),
+            remedy="see 'left alone' above; check them and run the command again",
         )
     failed = [r for r in results if r.status != "success"]
     if failed:

@@ -1,24 +1,71 @@
-"""Every check on every target, before the first byte is written."""
+"""Every check on every target, before the first byte is written: the plan of a shred.
+
+A plan names every file to destroy (with the identity it had when checked), every folder
+of every tree, the registered documents among them and what the operator declined
+(``-i``). Nothing found after planning is ever acted on: the run replays the plan, and
+what changed since is left alone and reported.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from expunge.core.clock import utc_now
-from expunge.core.errors import TargetError
+from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import JournalTarget
 from expunge.shred.resume import pending_journal
+from expunge.shred.tree import Node, TreePlan, plan_tree
+from expunge.verify import make_plan
 from expunge.workflows import records
+from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest
 
+Confirm = Callable[[str], bool]
 
-def _check_top_level(path: str, recursive: bool) -> Literal["file", "directory"]:
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One top-level PATH: the file, or the tree and every file in it, as checked."""
+
+    path: str
+    kind: Literal["file", "directory"]
+    files: tuple[PlannedFile, ...]
+    tree: TreePlan | None = None
+    declined: tuple[str, ...] = ()
+    """Files the operator answered "no" for (``-i``): never touched."""
+    recovered: Destruction | None = None
+    """With ``--resume``: the destruction of this path, already finished by the recovery of
+    the run that was interrupted; nothing is done again."""
+
+    @property
+    def chosen(self) -> tuple[PlannedFile, ...]:
+        """The files to destroy."""
+        declined = set(self.declined)
+        return tuple(f for f in self.files if f.path not in declined)
+
+
+@dataclass(frozen=True)
+class ShredPlan:
+    """Everything a shred will do, decided before anything is written."""
+
+    request: ShredRequest
+    targets: tuple[TargetPlan, ...]
+    registered: Mapping[str, tuple[records.RegisteredLocation, ...]]
+
+    @property
+    def files(self) -> tuple[PlannedFile, ...]:
+        """Every file planned, in order."""
+        return tuple(f for t in self.targets for f in t.files)
+
+
+def top_level_kind(path: str, recursive: bool) -> Literal["file", "directory"]:
+    """Whether ``path`` names a file or a folder (a folder only with ``-r``)."""
     try:
         st = os.lstat(path)
     except OSError as exc:
@@ -30,71 +77,168 @@ def _check_top_level(path: str, recursive: bool) -> Literal["file", "directory"]
     return "file"
 
 
-def preflight(
-    request: ShredRequest, ledger: records.LedgerLink | None = None
-) -> tuple[PlannedFile, ...]:
-    """Run every check on every target without writing; raise the first refusal.
-
-    Opening for writing changes nothing on disk; each file is opened, checked, closed.
-    With ``ledger``, files recorded there as documents are named, and a method or
-    verification weaker than a document's classification requires is refused.
-    """
-    return _checked(request, ledger)[0]
-
-
-def _checked(
-    request: ShredRequest, ledger: records.LedgerLink | None, journals: Path | None = None
-) -> tuple[tuple[PlannedFile, ...], dict[str, tuple[records.RegisteredLocation, ...]]]:
-    planned = _plan_files(request, journals)
-    if ledger is None:
-        return planned, {}
-    found = records.locate(ledger.store, request.paths, utc_now())
-    registered = {p.path: found[p.path] for p in planned if p.path in found}
-    records.check_policy(
-        (loc for locs in registered.values() for loc in locs),
-        request.method,
-        request.verify.mode,
-        ledger.policy,
-    )
-    planned = tuple(
-        replace(p, documents=tuple(loc.doc_id for loc in registered.get(p.path, ())))
-        for p in planned
-    )
-    return planned, registered
+def _refuse_home(path: str, home: Path | None) -> None:
+    """expunge's own state (key, ledger, key store, journals) is never a target, nor any
+    folder holding it: destroying it would destroy the proof of every destruction."""
+    if home is None:
+        return
+    real = os.path.realpath(path)
+    own = os.path.realpath(home)
+    inside = real == own or real.startswith(own + os.sep)
+    if inside or own.startswith(real.rstrip(os.sep) + os.sep):
+        what = "is part of" if inside else "holds"
+        raise RefusedError(
+            f"{what} expunge's own state ({own}: station key, ledger, certificates); "
+            "nothing was written",
+            target=path,
+            remedy="expunge never destroys its own home; name what to destroy outside it",
+        )
 
 
-def _plan_files(request: ShredRequest, journals: Path | None = None) -> tuple[PlannedFile, ...]:
-    planned: list[PlannedFile] = []
+class _Checker:
+    """Checks each file as the walk reaches it and remembers what it planned."""
 
-    def check(opened: OpenFile) -> None:
+    def __init__(self, request: ShredRequest, journals: Path | None, home: Path | None):
+        self.request = request
+        self.journals = journals
+        self.home = home
+        self.home_id = _identity_of(home)
+        self.planned: list[PlannedFile] = []
+
+    def check(self, opened: OpenFile) -> None:
+        """Every refusal for one opened file: its checks, a pending journal, the home."""
         with opened:
-            if journals is not None:
+            ident = opened.identity
+            if not self.request.keep:
+                files.check_removable(opened.dir_fd, opened.name, opened.path)
+            if self.journals is not None:
                 # A pending or foreign journal refuses every path, before the first write.
-                target = JournalTarget.from_identity(opened.identity)
-                pending_journal(journals, target, request.method, resume=request.resume)
-            planned.append(
+                pending_journal(
+                    self.journals,
+                    opened.journal_target,
+                    self.request.method,
+                    resume=self.request.resume,
+                    fd=opened.fd,
+                )
+            verify = self.request.verify
+            make_plan(ident.size, verify.mode, coverage=verify.coverage)
+            self.planned.append(
                 PlannedFile(
                     opened.path,
-                    opened.identity.size,
-                    opened.identity.filesystem,
+                    ident.size,
+                    ident.filesystem,
                     tuple(lim.code for lim in opened.limitations),
+                    device=ident.device,
+                    inode=ident.inode,
                 )
             )
 
-    for path in request.paths:
-        if _check_top_level(path, request.recursive) == "file":
-            check(files.open_file(path, request.file_options))
-            continue
-        parent_fd, dir_fd, _ = files.open_tree(path, request.file_options)
-        try:
-            for entry in files.walk_tree(dir_fd, path, request.file_options):
-                if entry.kind == "file":
-                    check(
-                        files.open_file_at(
-                            entry.dir_fd, entry.name, entry.path, request.file_options
-                        )
-                    )
-        finally:
-            os.close(dir_fd)
-            os.close(parent_fd)
-    return tuple(planned)
+    def tree_file(self, folder_fd: int, node: Node) -> None:
+        """``plan_tree``'s hook: check a file while its folder is open."""
+        self.check(files.open_file_at(folder_fd, node.name, node.path, self.request.file_options))
+
+    def tree_node(self, node: Node) -> None:
+        """Refuse a tree that holds the home itself (by identity, whatever its path)."""
+        if node.kind == "dir" and (node.dev, node.ino) == self.home_id:
+            raise RefusedError(
+                "holds expunge's own state (its home folder); nothing was written",
+                target=node.path,
+                remedy="expunge never destroys its home",
+            )
+
+
+def _identity_of(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _plan_target(path: str, checker: _Checker) -> TargetPlan:
+    request = checker.request
+    kind = top_level_kind(path, request.recursive)
+    _refuse_home(path, checker.home)
+    start = len(checker.planned)
+    if kind == "file":
+        checker.check(files.open_file(path, request.file_options))
+        return TargetPlan(path, kind, tuple(checker.planned[start:]))
+    parent_fd, dir_fd, _ = files.open_tree(path, request.file_options)
+    try:
+        tree = plan_tree(
+            dir_fd,
+            path,
+            cross_filesystems=request.file_options.cross_filesystems,
+            on_file=checker.tree_file,
+        )
+    finally:
+        os.close(dir_fd)
+        os.close(parent_fd)
+    for node in tree.nodes:
+        checker.tree_node(node)
+    return TargetPlan(path, kind, tuple(checker.planned[start:]), tree)
+
+
+def plan_shred(
+    request: ShredRequest,
+    ledger: records.LedgerLink | None = None,
+    *,
+    home: Path | None = None,
+    journals: Path | None = None,
+    confirm: Confirm | None = None,
+    recovered: Sequence[Destruction] = (),
+) -> ShredPlan:
+    """Check every target completely, writing nothing; raise the first refusal.
+
+    Paths are made absolute first (certificates and the ledger name absolute paths). With
+    ``ledger``, files recorded as documents are named, and a method or verification weaker
+    than a document's classification requires is refused. ``home`` (expunge's own state)
+    and anything holding it is refused. ``confirm`` (``-i``) is asked for every file once
+    all checks passed; the files it declines are never touched. With ``--resume``, a path
+    whose interrupted run was just finished by recovery (``recovered``) is not destroyed
+    again: its recovered destruction stands.
+    """
+    request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
+    checker = _Checker(request, journals, home)
+    finished = {d.target: d for d in recovered} if request.resume else {}
+    targets = [
+        TargetPlan(path, "file", (), recovered=finished[path])
+        if path in finished
+        else _plan_target(path, checker)
+        for path in request.paths
+    ]
+    registered: dict[str, tuple[records.RegisteredLocation, ...]] = {}
+    if ledger is not None:
+        found = records.locate(ledger.store, request.paths, utc_now())
+        registered = {p.path: found[p.path] for p in checker.planned if p.path in found}
+        records.check_policy(
+            (loc for locs in registered.values() for loc in locs),
+            request.method,
+            request.verify.mode,
+            ledger.policy,
+        )
+        targets = [
+            replace(
+                t,
+                files=tuple(
+                    replace(f, documents=tuple(loc.doc_id for loc in registered.get(f.path, ())))
+                    for f in t.files
+                ),
+            )
+            for t in targets
+        ]
+    if confirm is not None:
+        targets = [
+            replace(t, declined=tuple(f.path for f in t.files if not confirm(f.path)))
+            for t in targets
+        ]
+    return ShredPlan(request, tuple(targets), registered)
+
+
+def preflight(
+    request: ShredRequest, ledger: records.LedgerLink | None = None, home: Path | None = None
+) -> tuple[PlannedFile, ...]:
+    """What a dry run reports: every check on every target, nothing written."""
+    return plan_shred(request, ledger, home=home).files

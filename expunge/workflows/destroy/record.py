@@ -14,6 +14,7 @@ from expunge.workflows import certify, cryptoerase, records
 from expunge.workflows.certify.outcomes import KeyErasureOutcome
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.request import ShredRequest
+from expunge.workflows.destroy.runlog import RunLog
 
 
 def _anchor(ledger: records.LedgerLink | None) -> LedgerAnchor | None:
@@ -35,8 +36,13 @@ def certify_and_record(
     registered: Mapping[str, Sequence[records.RegisteredLocation]],
     notes: Sequence[str] = (),
     erasure: KeyErasureOutcome | None = None,
+    log: RunLog | None = None,
 ) -> Destruction:
-    """Issue the certificate of ``done`` and record it in the ledger."""
+    """Issue the certificate of ``done`` and record it in the ledger.
+
+    With ``log``, the certificate is logged as soon as it is written: a run killed before
+    the ledger recorded it only needs that record made.
+    """
     digests = {f.path: f.content_digest for f in done.files if f.path in registered}
     documents, unconfirmed = records.confirmed_documents(registered, digests)
     stopped = done.interrupted and stop is not None
@@ -51,7 +57,8 @@ def certify_and_record(
         interrupted_by=(stop.reason or "signal") if stop is not None and stopped else None,
         erasure=erasure,
     )
-    issued = certify.issue(draft, station, cert_out)
+    noted = None if log is None else log.certifying
+    issued = certify.issue(draft, station, cert_out, before_write=noted)
     update = None
     if erasure is not None:
         cryptoerase.record_key_certificate(

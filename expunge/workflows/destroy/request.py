@@ -55,6 +55,8 @@ class PlannedFile:
     filesystem: str
     limitations: tuple[str, ...]
     documents: tuple[str, ...] = ()
+    device: int = 0
+    inode: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -15,7 +15,7 @@ from expunge.core.errors import ExpungeError
 from expunge.core.progress import ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import JournalTarget, WipeJournal
+from expunge.shred.journal import WipeJournal
 from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
@@ -23,8 +23,10 @@ from expunge.shred.resume import JournaledRun, journaled_passes
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import Destruction
-from expunge.workflows.destroy.plan import _check_top_level
+from expunge.workflows.destroy.plan import TargetPlan
 from expunge.workflows.destroy.request import ShredRequest
+from expunge.workflows.destroy.runlog import RunLog
+from expunge.workflows.destroy.tree_run import TreeRun, same_object
 
 _FINGERPRINT_CHUNK = 4 << 20
 
@@ -56,10 +58,22 @@ class FileDestroyer:
     journal_dir: Path | None = None
     # Journals of wipes whose outcome is final: removed once their certificate is written.
     finished: list[WipeJournal] = field(default_factory=list)
+    # The log of the target being destroyed (see runlog): what recovery needs after a kill.
+    log: RunLog | None = None
+    # Digests logged before the first write by runs that died, for resumed overwrites.
+    logged_digests: Mapping[tuple[str, int, int], str] = field(default_factory=dict)
 
-    def destroy_file(self, target: OpenFile) -> FileOutcome:
+    def destroy_file(self, target: OpenFile, digest: str | None = None) -> FileOutcome:
+        """Overwrite, read back and remove one checked, open file; ``digest`` is its
+        content's, when the caller already read it."""
         hashed = self.request.fingerprint or target.path in self.registered
-        digest = fingerprint(target.fd) if hashed else None
+        ident = target.identity
+        if digest is None and hashed:
+            digest = self.logged_digests.get((ident.path, ident.device, ident.inode))
+        if digest is None and hashed:
+            digest = fingerprint(target.fd)
+        if self.log is not None:
+            self.log.file(target.identity, target.limitations, digest)
         passes = resolve(self.request.method)
         options = PassOptions(
             block_size=512,
@@ -82,7 +96,7 @@ class FileDestroyer:
         else:
             journaled = journaled_passes(
                 target.fd,
-                JournalTarget.from_identity(target.identity),
+                target.journal_target,
                 self.request.method,
                 self.journal_dir,
                 options,
@@ -106,13 +120,21 @@ class FileDestroyer:
             final = self.read_back(target, results[-1])
         events = journaled.events if journaled else ()
         outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest, events)
+        if self.log is not None and final is not None:
+            self.log.path_step("verified", target.path, report=final.to_dict())
         if journaled is not None and outcome.status != "interrupted":
             self.finished.append(journaled.journal)
         done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
             # Verified before the name goes: a failed file is kept for inspection.
-            files.remove_file(target)
-            outcome = replace(outcome, wipe=report.marked_removed())
+            outcome = _removed(outcome, target)
+            if self.log is not None:
+                removed = outcome.wipe.removed
+                self.log.path_step(
+                    "removed" if removed else "remove-failed",
+                    target.path,
+                    **({} if removed else {"error": outcome.wipe.errors[-1]}),
+                )
         return outcome
 
     def read_back(self, target: OpenFile, result: PassResult) -> VerificationReport:
@@ -128,74 +150,70 @@ class FileDestroyer:
             name=target.path,
         )
 
-    def destroy_path(self, path: str) -> Destruction:
-        kind = _check_top_level(path, self.request.recursive)
-        started = utc_now()
-        if kind == "file":
-            if self.confirm is not None and not self.confirm(path):
-                return Destruction(path, "file", (), started, utc_now(), skipped=(path,))
-            with files.open_file(path, self.request.file_options) as target:
-                outcome = self.destroy_file(target)
-            return Destruction(
-                path, "file", (outcome,), started, utc_now(), interrupted=self.stopped
-            )
-        return self.destroy_tree(path, started)
-
     @property
     def stopped(self) -> bool:
+        """Whether a stop was requested (Ctrl-C, SIGTERM)."""
         return self.stop is not None and self.stop.is_set()
 
-    def destroy_tree(self, path: str, started: datetime) -> Destruction:
-        options = self.request.file_options
-        outcomes: list[FileOutcome] = []
-        removed: list[str] = []
-        skipped: list[str] = []
-        errors: list[str] = []
-        parent_fd, dir_fd, name = files.open_tree(path, options)
+    def destroy_target(self, target: TargetPlan) -> Destruction:
+        """Destroy what ``target`` planned, and only that."""
+        started = utc_now()
+        if target.kind == "directory":
+            return self.destroy_tree(target, started)
+        if not target.chosen:
+            return Destruction(target.path, "file", (), started, utc_now(), skipped=target.declined)
+        (planned,) = target.chosen
+        with files.open_file(target.path, self.request.file_options) as opened:
+            if not same_object(opened.identity.device, opened.identity.inode, planned):
+                left = (f"{target.path}: replaced since it was checked; left alone",)
+                return Destruction(target.path, "file", (), started, utc_now(), left=left)
+            outcome = self.destroy_file(opened)
+        return Destruction(
+            target.path, "file", (outcome,), started, utc_now(), interrupted=self.stopped
+        )
+
+    def destroy_tree(self, target: TargetPlan, started: datetime) -> Destruction:
+        """Replay the tree's plan: its files destroyed, then its folders removed once empty;
+        whatever changed since planning is left alone, with the folders holding it."""
+        assert target.tree is not None
+        run = TreeRun(self, target)
+        parent_fd, dir_fd, name = files.open_tree(target.path, self.request.file_options)
         try:
-            for entry in files.walk_tree(dir_fd, path, options):
-                if self.stop is not None and self.stop.is_set():
-                    break
-                if self.confirm is not None and not self.confirm(entry.path):
-                    skipped.append(entry.path)
-                    continue
-                try:
-                    if entry.kind == "file":
-                        with files.open_file_at(entry.dir_fd, entry.name, entry.path, options) as t:
-                            outcomes.append(self.destroy_file(t))
-                    elif self.request.keep:
-                        continue
-                    elif entry.kind == "other":
-                        files.remove_other(entry.dir_fd, entry.name)
-                        removed.append(entry.path)
-                    else:
-                        files.remove_directory(entry.dir_fd, entry.name)
-                        removed.append(entry.path)
-                except ExpungeError as exc:
-                    errors.append(exc.diagnostics())
-                except OSError as exc:
-                    errors.append(f"{entry.path}: {exc.strerror}")
-            interrupted = self.stopped
-            if not self.request.keep and not interrupted and not errors and not skipped:
+            top = os.fstat(dir_fd)
+            if (top.st_dev, top.st_ino) != (target.tree.dev, target.tree.ino):
+                run.left.append(f"{target.path}: replaced since it was checked; left alone")
+            else:
+                run.replay(dir_fd)
+            removable = not (self.request.keep or self.stopped or run.dirty)
+            if removable and not run.errors and not run.left:
                 os.close(dir_fd)
                 dir_fd = -1
-                try:
-                    files.remove_directory(parent_fd, name)
-                    removed.append(path)
-                except OSError as exc:
-                    errors.append(f"{path}: not removed: {exc.strerror}")
+                run.remove_top(parent_fd, name)
         finally:
             if dir_fd >= 0:
                 os.close(dir_fd)
             os.close(parent_fd)
         return Destruction(
-            path,
+            target.path,
             "directory",
-            tuple(outcomes),
+            tuple(run.outcomes),
             started,
             utc_now(),
-            removed_entries=tuple(removed),
-            skipped=tuple(skipped),
-            errors=tuple(errors),
-            interrupted=interrupted,
+            removed_entries=tuple(run.removed),
+            skipped=target.declined,
+            errors=tuple(run.errors),
+            interrupted=self.stopped,
+            left=tuple(run.left),
         )
+
+
+def _removed(outcome: FileOutcome, target: OpenFile) -> FileOutcome:
+    """Remove the overwritten file; a removal that fails is recorded, never raised: the
+    content is already gone and the certificate must say what became of the name."""
+    try:
+        files.remove_file(target)
+    except (ExpungeError, OSError) as exc:
+        why = exc.diagnostics() if isinstance(exc, ExpungeError) else exc.strerror
+        error = f"overwritten, but the name could not be removed: {why}"
+        return replace(outcome, wipe=replace(outcome.wipe, errors=(*outcome.wipe.errors, error)))
+    return replace(outcome, wipe=outcome.wipe.marked_removed())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +79,8 @@ def open_target(mountpoint: str) -> tuple[FillTarget, int]:
 
 def _judge(path: str, fd: int) -> FillTarget:
     st = os.fstat(fd)
-    mount = _mount_at(path)
-    if mount is None or not os.path.ismount(path):
+    mount = fsinfo.mount_of_fd(fd, _MOUNTINFO)
+    if mount is None or mount.mount_point != path:
         raise TargetError(
             "is not the mount point of a filesystem",
             target=path,
@@ -104,24 +103,6 @@ def _judge(path: str, fd: int) -> FillTarget:
         block_size=max(vfs.f_bsize, 512),
         rotational=fsinfo.rotational(st.st_dev),
     )
-
-
-def _mount_at(path: str, mountinfo: Path = _MOUNTINFO) -> fsinfo.MountFacts | None:
-    """The visible (last) mount at ``path``, by mount point: btrfs and FUSE report
-    anonymous device numbers that do not name the mount."""
-    found = None
-    for line in mountinfo.read_text().splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) < 6 or len(tail) < 2 or _unescape(fields[4]) != path:
-            continue
-        options = set(fields[5].split(",")) | (set(tail[2].split(",")) if len(tail) > 2 else set())
-        found = fsinfo.MountFacts(path, tail[0], frozenset(options), _unescape(tail[1]))
-    return found
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
 def _refuse(path: str, kind: str, fstype: str, options: frozenset[str]) -> None:
@@ -151,7 +132,7 @@ def _refuse(path: str, kind: str, fstype: str, options: frozenset[str]) -> None:
             target=path,
             remedy="nothing to wipe on disk; use encrypted swap, or none",
         )
-    if kind in fsinfo.LAYERED:
+    if kind in fsinfo.LAYERED or kind == "fuse":
         raise RefusedError(
             f"{fstype}: a FUSE filesystem expunge does not know the format of; nothing was written",
             target=path,

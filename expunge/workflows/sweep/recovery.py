@@ -43,7 +43,7 @@ def certified_documents(home: Home) -> dict[str, list[Certified]]:
         for record in certificate.subjects:
             subject = record.subject
             if isinstance(subject, FileSubject) and subject.document_id:
-                named.setdefault(subject.document_id, []).append(subject.path)
+                named.setdefault(subject.document_id, []).append(subject.raw_path)
         issued = certify.IssuedCertificate(path, certificate, envelope)
         for doc_id, paths in named.items():
             index.setdefault(doc_id, []).append((issued, tuple(paths)))

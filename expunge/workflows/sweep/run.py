@@ -87,6 +87,34 @@ class _Sweep:
         self.items.append(item)
         self.log(item.line())
 
+    # -- what an earlier, killed sweep left half done
+
+    def resume_interrupted(self, store: LedgerStore | None) -> None:
+        """Finish the overwrites a killed run left pending, before anything else: a
+        half-overwritten file has a fresh mtime, so no path rule would match it again for
+        its whole maximum age."""
+        link = (
+            records.LedgerLink(store, self.policy.classification, self.station.settings.operator)
+            if store is not None
+            else None
+        )
+        try:
+            finished = destroy.recover_runs(self.station, link, resume=True)
+        except ExpungeError as exc:
+            self.add(SweepItem("file", "interrupted runs", "-", "failed", exc.diagnostics()))
+            return
+        for done in finished:
+            if done.destruction is None:
+                continue
+            item = SweepItem(
+                "file",
+                done.target,
+                "-",
+                "destroyed",
+                "finished an interrupted destruction",
+            )
+            self.add(item_outcome(item, done.destruction, [f.path for f in done.destruction.files]))
+
     # -- documents
 
     def documents(self, store: LedgerStore) -> None:
@@ -268,6 +296,8 @@ def run_sweep(
     with _maybe_locked(home, not dry_run):
         store = records.existing_ledger(home)
         try:
+            if not dry_run:
+                sweep.resume_interrupted(store)
             if store is not None:
                 sweep.documents(store)
             for rule in policy.paths:

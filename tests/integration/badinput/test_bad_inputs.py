@@ -41,6 +41,14 @@ def _symlink(d: Path) -> None:
     (d / "link").symlink_to(d / "doc.txt")
 
 
+def _home_file(d: Path) -> None:
+    (d / "home").write_bytes(b"not a folder")
+
+
+def _config_dir(d: Path) -> None:
+    (d / "home" / "config.toml").mkdir()
+
+
 def _fifo(d: Path) -> None:
     os.mkfifo(d / "fifo")
 
@@ -159,8 +167,25 @@ CASES = [
         "--key",
         _bad_cert,
     ),
-    Case("key show without key", ("key", "show"), 2, "station.key", station=False),
-    Case("key export without key", ("key", "export"), 2, "station.key", station=False),
+    # A missing key is a target problem (issue [2/8]: it was reported as a usage error).
+    Case("key show without key", ("key", "show"), 4, "station.key", station=False),
+    Case("key export without key", ("key", "export"), 4, "station.key", station=False),
+    Case("empty pass list", ("shred", "--passes", "", "{d}/doc.txt"), 2, "--passes"),
+    Case(
+        "coverage not finite",
+        ("shred", "--verify", "quick", "--coverage", "nan", "{d}/doc.txt"),
+        2,
+        "coverage",
+    ),
+    Case(
+        "verify with key and pattern",
+        ("verify", "{d}/doc.txt", "--key", "00" * 32, "--expect", "00"),
+        2,
+        "both given",
+    ),
+    Case("home is a file", ("shred", "{d}/doc.txt"), 4, "not a folder", _home_file, False),
+    Case("home below a file", ("shred", "{d}/doc.txt"), 4, "not a folder", _home_file, False),
+    Case("settings unreadable", ("shred", "{d}/doc.txt"), 4, "config.toml", _config_dir),
     Case("refusal in a fresh home", ("shred", "{d}/nope.txt"), 4, "no such file", station=False),
     Case(
         "key init missing passphrase file",
@@ -208,7 +233,7 @@ def test_bad_input(tmp_path: Path, case: Case) -> None:
         assert run_cli("key", "init", home=home).code == 0
     if case.setup is not None:
         case.setup(folder)
-    env_home = home
+    env_home = home / "inner" if case.name == "home below a file" else home
     if case.name == "encrypted key, wrong passphrase":
         (home / "config.toml").write_text(f'[station]\nkey_passphrase_file = "{folder}/wrong"\n')
     before = snapshot(folder)

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from expunge.core.errors import IntegrityError, RefusedError
-from expunge.shred.journal import SUFFIX, JournalTarget, WipeJournal, find_journal
+from expunge.shred.journal import (
+    JOURNAL_SCHEMA,
+    SUFFIX,
+    JournalTarget,
+    WipeJournal,
+    find_journal,
+)
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, TargetIdentity
@@ -208,7 +214,7 @@ def _corrupt(data: dict[str, Any], change: str) -> None:
     elif change == "naive-time":
         data["started"] = "2026-01-01T00:00:00"
     elif change == "schema":
-        data["schema"] = 2
+        data["schema"] = JOURNAL_SCHEMA + 1
     elif change == "target-kind":
         data["target"]["kind"] = "tape"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from expunge.shred import files
 from expunge.shred.journal import SUFFIX, JournalTarget, WipeJournal
 from expunge.shred.patterns import PassPattern
 from tests.support import run_cli
@@ -166,12 +167,18 @@ def test_sigkill_at_random_moments_then_resume_never_certifies_an_incomplete_wip
     assert all(WipeJournal.load(j).record.finished for j in journals(home))
 
 
+def pinned_target(path: Path) -> JournalTarget:
+    """The journal's view of ``path`` as a wipe of it would record it (pins included)."""
+    with files.open_file(str(path), files.FileOptions()) as opened:
+        return opened.journal_target
+
+
 def test_a_different_file_at_the_journaled_path_is_refused_untouched(tmp_path: Path) -> None:
     home = tmp_path / "home"
     path = tmp_path / "secret.bin"
     path.write_bytes(os.urandom(MiB))
     st = os.stat(path)
-    identity = JournalTarget(str(path), "file", st.st_size, st.st_dev, st.st_ino)
+    identity = pinned_target(path)
     WipeJournal.create(home / "journal", identity, "clear", (PassPattern.random(bytes(32)),))
     path.unlink()
     keep = tmp_path / "keep"  # holds the old inode number so the new file gets another
@@ -193,8 +200,7 @@ def test_a_pending_journal_refuses_every_path_before_the_first_write(tmp_path: P
     contents = {p: os.urandom(MiB) for p in (first, second)}
     for path, content in contents.items():
         path.write_bytes(content)
-    st = os.stat(second)
-    identity = JournalTarget(str(second), "file", st.st_size, st.st_dev, st.st_ino)
+    identity = pinned_target(second)
     WipeJournal.create(home / "journal", identity, "clear", (PassPattern.random(bytes(32)),))
     done = run_cli("shred", first, second, home=home)
     assert done.code == 3, done.err

@@ -2,7 +2,8 @@
 
 Each file is filled with unique canary strings, shredded through the CLI, the filesystem
 unmounted, and the raw image scanned. A control file removed with plain ``rm`` is found by
-the same scan, so the test can fail.
+the same scan, so the test can fail. Each filesystem's behaviour, refusals included, is in the
+forensic matrix (tests/integration/forensics/).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support import MountedImage, count_in_file, mounted_image, needs_root, run_cli, unmount
+from tests.support import MountedImage, count_in_file, needs_root, run_cli, unmount
 
 pytestmark = needs_root
 
@@ -67,25 +68,3 @@ def test_ext4_nothing_recoverable_after_shred(ext4_image: MountedImage, cli_home
     control = after.pop(markers["control"])
     assert after == {m: 0 for m in after}, after
     assert control > 0, "plain rm leaves the data: the scan must find it"
-
-
-def test_btrfs_is_refused_and_shows_why(tmp_path: Path, cli_home: Path) -> None:
-    with mounted_image(tmp_path, "btrfs", 128 << 20) as image:
-        marker = canary("cow")
-        doc = image.mount / "doc.bin"
-        fill(doc, marker, 1 << 20)
-        subprocess.run(["sync"], check=True)
-        original = doc.read_bytes()
-
-        refused = run_cli("shred", doc, home=cli_home)
-        assert refused.code == 3, refused
-        assert "copy-on-write" in refused.err and "--accept-limitations" in refused.err
-        assert doc.read_bytes() == original
-
-        accepted = run_cli("shred", doc, "--accept-limitations", "--json", home=cli_home)
-        assert accepted.code == 0, accepted
-        assert "btrfs is copy-on-write" in accepted.out
-        assert not doc.exists()
-        unmount(image)
-        # Why we refuse: the old extents were never overwritten.
-        assert count_in_file(image.image, [marker])[marker] > 0

@@ -106,13 +106,14 @@ def test_file_open_in_another_process(tmp_path: Path, secret: Path) -> None:
 
 
 @needs_root
-def test_permission_denied(tmp_path: Path, secret: Path) -> None:
-    # Root bypasses file modes; the immutable attribute denies even root (EPERM).
+def test_immutable_file_is_named_as_such(tmp_path: Path, secret: Path) -> None:
+    # Root bypasses file modes; the immutable attribute denies even root (EPERM), and the
+    # line says so rather than "run as root".
     chattr = need_tool("chattr")
     subprocess.run([chattr, "+i", str(secret)], check=True)
     try:
         result = run_cli("shred", secret)
-        assert_one_clear_line(result, EXIT_TARGET, str(secret), "permission denied")
+        assert_one_clear_line(result, EXIT_TARGET, str(secret), "immutable", "chattr -i")
     finally:
         subprocess.run([chattr, "-i", str(secret)], check=True)
     assert secret.read_bytes() == SECRET

@@ -23,7 +23,7 @@ from expunge.certificates import (
     write_public_key,
 )
 from expunge.certificates.dsse import verify_signatures
-from expunge.core.errors import IntegrityError, RefusedError, UsageError
+from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 
 
 def _mode(path: Path) -> int:
@@ -117,7 +117,8 @@ def test_key_open_to_others_is_refused_with_the_chmod_remedy(tmp_path: Path) -> 
 
 
 def test_missing_key_says_how_to_create_one(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="expunge key init"):
+    # A target problem (exit 4), not a usage error (issue [2/8]).
+    with pytest.raises(TargetError, match="expunge key init"):
         load_private_key(tmp_path / "absent.key", None)
 
 

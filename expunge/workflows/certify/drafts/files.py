@@ -29,8 +29,8 @@ from expunge.workflows.certify.station import CertificateDraft
 def file_subject(outcome: FileOutcome, document_id: str | None) -> FileSubject:
     """A destroyed file as a certificate subject."""
     ident = outcome.wipe.identity
-    return FileSubject(
-        path=ident.path,
+    return FileSubject.named(
+        ident.path,
         size=ident.size,
         inode=ident.inode,
         device=ident.device,
@@ -86,6 +86,8 @@ def files_draft(
     all_notes = [*notes, *resumes]
     if work.skipped:
         all_notes.append(f"skipped at the operator's request: {', '.join(work.skipped)}")
+    if work.left:
+        all_notes.append(f"left alone, changed since checked: {'; '.join(work.left)}")
     if interrupted_by is None and work.status == "interrupted":
         # Not stopped by the operator: a medium that stopped answering says so in its pass.
         gone = [p.error for f in work.files for p in f.wipe.passes if p.interrupted and p.error]

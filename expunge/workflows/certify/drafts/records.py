@@ -15,6 +15,7 @@ from expunge.certificates import (
     SubjectRecord,
     VerificationRecord,
 )
+from expunge.core import paths
 from expunge.core.clock import rfc3339
 from expunge.shred.journal import JournalEvent
 from expunge.shred.report import Limitation as WipeLimitation
@@ -80,12 +81,14 @@ def subject_record(
 
 def limitation_record(limitation: WipeLimitation, target: str | None) -> Limitation:
     """A limitation as the certificate records it."""
-    return Limitation(limitation.code, limitation.text, limitation.remedy, target)
+    where = None if target is None else paths.readable(target)
+    return Limitation(limitation.code, paths.readable(limitation.text), limitation.remedy, where)
 
 
 def error_records(errors: Sequence[str], target: str | None) -> tuple[ErrorRecord, ...]:
     """Free-text errors as certificate records."""
-    return tuple(ErrorRecord("error", text, target) for text in errors)
+    where = None if target is None else paths.readable(target)
+    return tuple(ErrorRecord("error", paths.readable(text), where) for text in errors)
 
 
 def journal_notes(events: Sequence[JournalEvent], target: str) -> tuple[str, ...]:

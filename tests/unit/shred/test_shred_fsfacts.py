@@ -1,0 +1,124 @@
+"""Filesystem facts read the way the kernel applies them, and libc loaded once."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from expunge.shred import ext4, files, fsinfo, fuse, libc
+from expunge.shred.fsinfo import MountFacts
+from tests.support import need_tool
+
+
+def ext4_image(tmp_path: Path, *tune: str) -> Path:
+    image = tmp_path / "fs.img"
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run([need_tool("mkfs.ext4"), "-q", str(image)], check=True)
+    if tune:
+        subprocess.run([need_tool("tune2fs"), *tune, str(image)], check=True, capture_output=True)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("tune", "mode"),
+    [
+        ((), "ordered"),
+        (("-o", "journal_data"), "journal"),
+        (("-o", "journal_data_writeback"), "writeback"),
+    ],
+)
+def test_the_superblock_default_data_mode_is_read(
+    tmp_path: Path, tune: tuple[str, ...], mode: str
+) -> None:
+    assert ext4.superblock_data_mode(str(ext4_image(tmp_path, *tune))) == mode
+
+
+def test_a_device_without_an_ext4_superblock_has_no_data_mode(tmp_path: Path) -> None:
+    other = tmp_path / "zeros.img"
+    other.write_bytes(bytes(4096))
+    assert ext4.superblock_data_mode(str(other)) is None
+    assert ext4.superblock_data_mode(str(tmp_path / "missing")) is None
+
+
+def test_the_kernels_options_file_decides(tmp_path: Path) -> None:
+    # The format of /proc/fs/ext4/<dev>/options: one option a line, data= only when it is
+    # not the default.
+    (tmp_path / "loop7").mkdir()
+    (tmp_path / "loop7" / "options").write_text("rw\nbarrier\ndata=journal\ncommit=5\n")
+    (tmp_path / "vda").mkdir()
+    (tmp_path / "vda" / "options").write_text("rw\nbarrier\ncommit=5\n")
+    assert ext4.proc_data_mode("loop7", tmp_path) == "journal"
+    assert ext4.proc_data_mode("vda", tmp_path) == "ordered"
+    assert ext4.proc_data_mode("sdz1", tmp_path) is None
+
+
+def test_without_the_kernels_view_a_mount_option_overrides_the_superblock(
+    tmp_path: Path,
+) -> None:
+    image = ext4_image(tmp_path, "-o", "journal_data")
+    mount = MountFacts(1, "/mnt", "ext4", frozenset({"rw", "data=ordered"}), str(image))
+    nowhere = tmp_path / "no-proc"
+    assert ext4.data_mode(os.makedev(7, 250), mount, proc_ext4=nowhere) == "ordered"
+    plain = MountFacts(1, "/mnt", "ext4", frozenset({"rw"}), str(image))
+    assert ext4.data_mode(os.makedev(7, 250), plain, proc_ext4=nowhere) == "journal"
+
+
+def test_a_fuse_server_is_named_by_its_subtype_or_not_at_all(tmp_path: Path) -> None:
+    named = MountFacts(1, "/mnt", "fuse.fusefat", frozenset(), "fusefat")
+    assert fuse.server_program(named) == "fusefat"
+    nameless = MountFacts(2, "/mnt", "fuseblk", frozenset(), str(tmp_path / "gone"))
+    assert fuse.server_program(nameless) is None
+
+
+def test_libc_is_looked_up_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = ctypes.util.find_library
+
+    def counting(name: str) -> str | None:
+        calls.append(name)
+        return real(name)
+
+    monkeypatch.setattr(ctypes.util, "find_library", counting)
+    libc.libc.cache_clear()
+    doc = tmp_path / "doc.txt"
+    doc.write_bytes(b"x" * 100)
+    fd = os.open(doc, os.O_RDONLY)
+    try:
+        for _ in range(50):
+            fsinfo.filesystem_type(fd)
+            fsinfo.mount_id(fd)
+    finally:
+        os.close(fd)
+    for _ in range(5):
+        files.open_file(str(doc), files.FileOptions()).close()
+    assert calls == ["c"]
+
+
+def test_a_tree_of_many_files_starts_no_helper_processes(tmp_path: Path, cli_home: Path) -> None:
+    # find_library("c") runs ldconfig (and gcc) in a subprocess: once per file it made
+    # thousands of processes for a tree of a few hundred files.
+    strace = need_tool("strace")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(60):
+        (tree / f"f{i}.txt").write_bytes(b"data\n" * 10)
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "EXPUNGE_HOME": str(cli_home)}
+    command = [sys.executable, "-m", "expunge", "shred", "-r", "--verify", "none", str(tree)]
+    subprocess.run(
+        [strace, "-f", "-qq", "-e", "trace=execve", "-o", str(log), *command],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    execs = [line for line in log.read_text().splitlines() if "execve(" in line]
+    assert not tree.exists()
+    assert len(execs) < 10, execs[:20]
