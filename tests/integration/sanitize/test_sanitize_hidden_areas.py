@@ -19,7 +19,6 @@ from expunge.shred.methods import get_method
 from expunge.verify import VerifyOptions
 from expunge.workflows import drive_wipe
 from expunge.workflows.drive_wipe.worker import Worker
-from tests.support import attach_loop
 from tests.support.drive_samples import identify, with_words
 from tests.support.drives import Loops
 from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, digest, needs_root
@@ -30,18 +29,10 @@ pytestmark = [needs_root, pytest.mark.root]
 VISIBLE, NATIVE = 6 * MIB, 8 * MIB
 
 
-def _attach_limited(loops: Loops, image: Path) -> str:
-    node = attach_loop(image, "--sizelimit", str(VISIBLE))
-    loops.files.add(image.resolve())
-    loops.nodes.add(node)
-    assert loops.owned(node)
-    return node
-
-
 def _wipe(tmp_path: Path, loops: Loops, *, include: bool) -> tuple[drive_wipe.DriveWipe, Path, str]:
     image = tmp_path / "hpa.img"
     canary_image(image, NATIVE)
-    node = _attach_limited(loops, image)
+    node = loops.attach(image, size_limit=VISIBLE)
     home = tmp_path / "home"
     device = open_as(node, home, "ata", rotational=True)
     sectors = VISIBLE // 512
