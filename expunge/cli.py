@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("expunge.commands.demo", "demo"),
     "destroy": ("expunge.commands.destroy", "destroy_command"),
     "drive": ("expunge.commands.drive", "drive"),
+    "fill": ("expunge.commands.fill", "fill_command"),
     "key": ("expunge.commands.key", "key"),
     "ledger": ("expunge.commands.ledger", "ledger"),
     "methods": ("expunge.commands.shred", "methods"),

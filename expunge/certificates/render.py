@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from expunge.certificates.check import CertificateCheck
 from expunge.certificates.countersign import CountersignatureCheck
+from expunge.certificates.drive_facts import FreeSpaceSubject
 from expunge.certificates.model import Certificate
-from expunge.certificates.subjects import FileSubject, PassKind, SubjectRecord
+from expunge.certificates.subjects import DriveSubject, FileSubject, PassKind, SubjectRecord
 
 Section = tuple[str, list[tuple[str, str]]]
 
@@ -40,7 +41,10 @@ def subject_status(record: SubjectRecord) -> str:
         return "destroyed"
     missing = []
     if not record.sanitized:
-        missing.append("passes incomplete" if record.planned_passes else "key not destroyed")
+        if record.device_command is not None and not record.device_command.completed:
+            missing.append("drive command not completed")
+        else:
+            missing.append("passes incomplete" if record.planned_passes else "key not destroyed")
     if record.verification_failed:
         missing.append("verification FAILED")
     elif not record.verified:
@@ -58,12 +62,37 @@ def _identity(record: SubjectRecord) -> str:
         if subject.document_id:
             text += f"  document {subject.document_id}"
         return text
+    if isinstance(subject, FreeSpaceSubject):
+        return subject.describe()
     removable = "removable" if subject.removable else "fixed"
     return (
         f"{subject.node}  {subject.vendor} {subject.model}, serial {subject.serial or 'none'}"
         f", {human_bytes(subject.size)}, {subject.bus}, {removable}"
         + (f", WWN {subject.wwn}" if subject.wwn else "")
     )
+
+
+def _drive_facts(record: SubjectRecord) -> list[str]:
+    """The drive's own sanitize command, health and hidden areas, where recorded."""
+    lines = []
+    command = record.device_command
+    if command is not None:
+        state = "completed" if command.completed else "NOT completed"
+        lines.append(f"drive command ({command.protocol}): {command.command}, {state}")
+        lines.append(f"drive reported: {command.report}")
+    subject = record.subject
+    if isinstance(subject, DriveSubject):
+        if subject.health is not None:
+            h = subject.health
+            verdict = {True: "passed", False: "FAILED", None: "unknown"}[h.smart_passed]
+            lines.append(
+                f"health ({h.source}): SMART {verdict}, {h.power_on_hours} power-on hours, "
+                f"{h.reallocated_sectors} reallocated, {h.pending_sectors} pending, "
+                f"{h.media_errors} media errors"
+            )
+        if subject.hidden_areas is not None:
+            lines.append(subject.hidden_areas.describe())
+    return lines
 
 
 def subject_lines(record: SubjectRecord) -> list[str]:
@@ -84,6 +113,7 @@ def subject_lines(record: SubjectRecord) -> list[str]:
             lines.append(f"final pass: random, AES-256-CTR key {seed}")
         else:
             lines.append(f"final pass: fixed pattern {final.pattern_hex}")
+    lines.extend(_drive_facts(record))
     if record.key_erasure is not None:
         erasure = record.key_erasure
         state = "destroyed" if erasure.destroyed else "NOT destroyed"

@@ -20,6 +20,12 @@ from expunge.certificates._strict import (
     fields_dict,
     located,
 )
+from expunge.certificates.drive_facts import (
+    DeviceCommandRecord,
+    FreeSpaceSubject,
+    without_absent,
+)
+from expunge.certificates.drive_facts import DriveSubject as DriveSubject
 from expunge.core import paths
 from expunge.core.errors import IntegrityError
 from expunge.core.strictjson import Fields
@@ -102,64 +108,13 @@ class FileSubject:
         )
 
 
-@dataclass(frozen=True)
-class DriveSubject:
-    """A whole block device (or a partition, for a LUKS crypto-erase).
-
-    ``identity_token`` is what the operator typed to confirm the wipe: the serial, or
-    ``diskseq:N`` for a device without one.
-    """
-
-    node: str
-    vendor: str
-    model: str
-    serial: str | None
-    wwn: str | None
-    size: int
-    logical_block_size: int
-    bus: str
-    removable: bool
-    rotational: bool | None
-    identity_token: str
-
-    KIND = "drive"
-
-    @property
-    def name(self) -> str:
-        """How the subject is shown to people."""
-        return f"{self.node} (serial {self.serial or 'none'})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form, tagged ``"kind": "drive"``."""
-        return {"kind": self.KIND, **fields_dict(self)}
-
-    @classmethod
-    @located
-    def from_dict(cls, data: object, where: str) -> DriveSubject:
-        """Strictly read the JSON form."""
-        f = Fields(data, where, _DRIVE_FIELDS)
-        return cls(
-            node=f.text("node"),
-            vendor=f.text("vendor"),
-            model=f.text("model"),
-            serial=f.opt_text("serial"),
-            wwn=f.opt_text("wwn"),
-            size=f.integer("size"),
-            logical_block_size=f.integer("logical_block_size", minimum=1),
-            bus=f.text("bus"),
-            removable=f.flag("removable"),
-            rotational=f.opt_flag("rotational"),
-            identity_token=f.text("identity_token"),
-        )
-
-
-Subject = FileSubject | DriveSubject
+Subject = FileSubject | DriveSubject | FreeSpaceSubject
 
 _FILE_FIELDS = field_names(FileSubject, "kind")
-_DRIVE_FIELDS = field_names(DriveSubject, "kind")
-_SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject]] = {
+_SUBJECT_KINDS: dict[str, type[FileSubject] | type[DriveSubject] | type[FreeSpaceSubject]] = {
     FileSubject.KIND: FileSubject,
     DriveSubject.KIND: DriveSubject,
+    FreeSpaceSubject.KIND: FreeSpaceSubject,
 }
 
 
@@ -408,6 +363,8 @@ class SubjectRecord:
 
     ``removed`` is whether a file's name was removed afterwards: ``None`` where removal does
     not apply (drives, ``--keep``), ``False`` when it was attempted and failed.
+    ``device_command`` is a sanitize operation the drive ran itself (optional: absent
+    from certificates without one).
     """
 
     subject: Subject
@@ -416,6 +373,7 @@ class SubjectRecord:
     verifications: tuple[VerificationRecord, ...]
     removed: bool | None
     key_erasure: KeyErasure | None = None
+    device_command: DeviceCommandRecord | None = None
 
     def __post_init__(self) -> None:
         for position, record in enumerate(self.passes):
@@ -433,17 +391,20 @@ class SubjectRecord:
 
     @property
     def sanitized(self) -> bool:
-        """Something was planned (passes, a key erasure) and all of it was carried out.
+        """Something was planned (passes, a key erasure, a drive's own sanitize) and all
+        of it was carried out.
 
-        Every planned pass ran over the whole subject and reached the media, and the key of
-        a crypto-erase is destroyed.
+        Every planned pass ran over the whole subject and reached the media, the key of
+        a crypto-erase is destroyed, and the drive reported its sanitize completed.
         """
-        planned = self.planned_passes > 0 or self.key_erasure is not None
+        command = self.device_command
+        planned = self.planned_passes > 0 or self.key_erasure is not None or command is not None
         passes_done = len(self.passes) == self.planned_passes and all(
             p.complete for p in self.passes
         )
         key_gone = self.key_erasure is None or self.key_erasure.destroyed
-        return planned and passes_done and key_gone
+        command_done = command is None or command.completed
+        return planned and passes_done and key_gone and command_done
 
     @property
     def verified(self) -> bool:
@@ -469,14 +430,14 @@ class SubjectRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return fields_dict(self)
+        return without_absent(fields_dict(self), _RECORD_OPTIONAL)
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> SubjectRecord:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _RECORD_FIELDS)
-        erasure = f.raw("key_erasure")
+        f = Fields(data, where, _RECORD_FIELDS, _RECORD_OPTIONAL)
+        erasure, command = f.raw("key_erasure"), f.raw("device_command")
         return cls(
             subject=subject_from_dict(f.raw("subject"), f"{where}.subject"),
             planned_passes=f.integer("planned_passes"),
@@ -488,7 +449,11 @@ class SubjectRecord:
             key_erasure=None
             if erasure is None
             else KeyErasure.from_dict(erasure, f"{where}.key_erasure"),
+            device_command=None
+            if command is None
+            else DeviceCommandRecord.from_dict(command, f"{where}.device_command"),
         )
 
 
-_RECORD_FIELDS = field_names(SubjectRecord)
+_RECORD_OPTIONAL = frozenset({"device_command"})
+_RECORD_FIELDS = field_names(SubjectRecord) - _RECORD_OPTIONAL

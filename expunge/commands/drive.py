@@ -6,15 +6,17 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 import click
 
+from expunge.commands.drive_sanitize import profile_lines, sanitize_lines
 from expunge.commands.frame import key_notice, open_station, progress_sink, stop_on_signals
 from expunge.commands.options import (
+    drive_method_options,
     home_option,
     json_option,
-    method_options,
     on_error_option,
     resume_option,
     verify_options,
@@ -32,6 +34,7 @@ from expunge.core.errors import (
     VerificationError,
 )
 from expunge.drives import Drive, Identity, WatchFilter, confirm_token_matches
+from expunge.drives.identify.probe import probe_node
 from expunge.shred.methods import Method, get_method, is_crypto_erase
 from expunge.verify import VerifyOptions
 from expunge.workflows import drive_wipe
@@ -94,6 +97,7 @@ def list_cmd(
         allow_fixed=allow_fixed,
         include_virtual=include_virtual,
     )
+    checks = tuple(replace(c, drive=replace(c.drive, profile=probe_node(c.drive))) for c in checks)
     if as_json:
         emit_json([c.to_dict() for c in checks])
         return
@@ -112,6 +116,8 @@ def list_cmd(
             f"{d.node:<14} {human_bytes(d.size):>10}  {d.bus:<8} {name[:28]:<28} "
             f"{d.identity_token:<22} {verdict}"
         )
+        for line in profile_lines(d):
+            click.echo(line)
 
 
 def _confirm_expected(checks: Sequence[drive_wipe.DriveCheck], expects: Sequence[str]) -> None:
@@ -160,6 +166,12 @@ def _confirm_typed(checks: Sequence[drive_wipe.DriveCheck], expects: Sequence[st
 def _render(result: drive_wipe.DriveWipe) -> None:
     head = f"{_MARK[result.status]}: {result.node} [{result.token}]"
     wipe = result.wipe
+    if result.sanitize is not None:
+        click.echo(f"{head} {human_bytes(result.drive.size)} {result.drive.bus}")
+        for line in sanitize_lines(result.sanitize):
+            click.echo(line)
+        _render_closing(result)
+        return
     if wipe is None:
         problem = result.problem.diagnostics() if result.problem else "not wiped"
         click.echo(f"{head}: {problem}")
@@ -183,6 +195,10 @@ def _render(result: drive_wipe.DriveWipe) -> None:
         click.echo(f"  {event.kind} at pass {event.pass_index}, offset {event.offset}")
     if result.status == "interrupted":
         click.echo(f"  to finish: expunge drive wipe --resume {result.node} (same options)")
+    _render_closing(result)
+
+
+def _render_closing(result: drive_wipe.DriveWipe) -> None:
     if result.problem is not None:
         click.echo(f"  error: {result.problem.diagnostics()}")
     if result.certificate is not None:
@@ -243,7 +259,7 @@ def _then_method(method: Method, then_name: str | None) -> Method | None:
 
 @drive.command("wipe")
 @click.argument("devices", nargs=-1, required=True)
-@method_options
+@drive_method_options
 @verify_options
 @click.option("--allow-fixed", is_flag=True, help="Allow fixed (non-removable) disks.")
 @click.option("--include-virtual", is_flag=True, hidden=True)
@@ -262,6 +278,11 @@ def _then_method(method: Method, then_name: str | None) -> Method | None:
     metavar="METHOD",
     help="With -m luks-erase: overwrite the whole volume with METHOD after the erase.",
 )
+@click.option(
+    "--include-hidden-areas",
+    is_flag=True,
+    help="Open an ATA drive's host protected area (volatile) and overwrite it too.",
+)
 @resume_option
 @on_error_option
 @json_option
@@ -275,6 +296,7 @@ def wipe_cmd(
     yes: bool,
     expects: tuple[str, ...],
     then_name: str | None,
+    include_hidden_areas: bool,
     resume: bool,
     on_error: Literal["continue", "abort"],
     as_json: bool,
@@ -312,6 +334,7 @@ def wipe_cmd(
             then=then,
             resume=resume,
             on_error=on_error,
+            include_hidden_areas=include_hidden_areas,
         )
         for c in checks
     ]
@@ -345,7 +368,7 @@ def wipe_cmd(
 @click.option("--include-virtual", is_flag=True, hidden=True)
 @click.option("--once", is_flag=True, help="Stop after one drive.")
 @click.option("--yes", is_flag=True, help="Required: drives are wiped without prompting.")
-@method_options
+@drive_method_options
 @verify_options
 @json_option
 @home_option

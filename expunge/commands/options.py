@@ -84,21 +84,30 @@ def file_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def method_options(func: F) -> F:
-    """``-m/--method``, ``--passes``, ``--blank``: what to write."""
+def _method_options(whole_drive: bool) -> Callable[[F], F]:
+    """``-m/--method``, ``--passes``, ``--blank``: what to write; ``whole_drive`` also
+    admits the drive's own sanitize operations."""
 
-    @click.option(
-        "-m", "--method", "method_name", default=None, help="Method (see 'expunge methods')."
-    )
-    @click.option("--passes", default=None, help="Custom passes, e.g. 00,ff,R,55aa.")
-    @click.option("--blank", is_flag=True, help="Add a final zero pass.")
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, method_name: str | None, passes: str | None, blank: bool, **kwargs: Any
-    ) -> Any:
-        return func(*args, method=choose_method(method_name, passes, blank), **kwargs)
+    def decorate(func: F) -> F:
+        @click.option(
+            "-m", "--method", "method_name", default=None, help="Method (see 'expunge methods')."
+        )
+        @click.option("--passes", default=None, help="Custom passes, e.g. 00,ff,R,55aa.")
+        @click.option("--blank", is_flag=True, help="Add a final zero pass.")
+        @functools.wraps(func)
+        def wrapper(
+            *args: Any, method_name: str | None, passes: str | None, blank: bool, **kwargs: Any
+        ) -> Any:
+            method = choose_method(method_name, passes, blank, whole_drive=whole_drive)
+            return func(*args, method=method, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+method_options = _method_options(whole_drive=False)
+drive_method_options = _method_options(whole_drive=True)
 
 
 def verify_options(func: F) -> F:

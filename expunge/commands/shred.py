@@ -22,7 +22,7 @@ from expunge.commands.options import (
 from expunge.commands.render import emit_json, human_bytes, luks_container_lines, output_format
 from expunge.core.config import Home
 from expunge.core.errors import Interrupted, UsageError
-from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, is_crypto_erase
+from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, SANITIZE_METHODS, is_crypto_erase
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -31,7 +31,8 @@ from expunge.workflows import cryptoerase, destroy, records
 def methods(as_json: bool) -> None:
     """List the overwrite methods with their passes and sources, and the crypto-erase ones."""
     if as_json:
-        emit_json([m.to_dict() for m in (*REGISTRY.values(), *CRYPTO_METHODS.values())])
+        every = (*REGISTRY.values(), *CRYPTO_METHODS.values(), *SANITIZE_METHODS.values())
+        emit_json([m.to_dict() for m in every])
         return
     for m in REGISTRY.values():
         click.echo(
@@ -41,10 +42,15 @@ def methods(as_json: bool) -> None:
         click.echo(f"{'':<28}{m.source}")
         if m.note:
             click.echo(f"{'':<28}note: {m.note}")
-    for m in CRYPTO_METHODS.values():
-        click.echo(f"{m.name:<18} cryptographic erase (keys, not content)")
-        click.echo(f"{'':<28}{m.source}")
-        click.echo(f"{'':<28}note: {m.note}")
+    kinds = (
+        ("cryptographic erase (keys, not content)", CRYPTO_METHODS),
+        ("the drive's own erase command", SANITIZE_METHODS),
+    )
+    for kind, group in kinds:
+        for m in group.values():
+            click.echo(f"{m.name:<18} {kind}")
+            click.echo(f"{'':<28}{m.source}")
+            click.echo(f"{'':<28}note: {m.note}")
 
 
 @click.command()

@@ -37,18 +37,25 @@ def kind_of(value: object) -> str:
 
 
 class Fields:
-    """One JSON object that must have exactly ``names`` as its keys.
+    """One JSON object that must have exactly ``names`` as its keys, plus any of
+    ``optional`` (fields added in a later version, absent from older documents).
 
     Getters check the type of each value and raise ``IntegrityError`` naming the field.
     """
 
     __slots__ = ("_data", "where")
 
-    def __init__(self, data: object, where: str, names: frozenset[str]) -> None:
+    def __init__(
+        self,
+        data: object,
+        where: str,
+        names: frozenset[str],
+        optional: frozenset[str] = frozenset(),
+    ) -> None:
         if not isinstance(data, dict):
             raise IntegrityError(f"{where} must be an object, not {kind_of(data)}")
-        if data.keys() != names:
-            unknown = sorted(data.keys() - names)
+        if data.keys() != names and not names <= data.keys() <= names | optional:
+            unknown = sorted(data.keys() - names - optional)
             if unknown:
                 raise IntegrityError(f"{where}: unknown field {unknown[0]!r}")
             missing = sorted(names - data.keys())
@@ -68,8 +75,9 @@ class Fields:
         return IntegrityError(f"{self._at(name)} must be {expected}, not {found}")
 
     def raw(self, name: str) -> Any:
-        """The value as parsed, for a nested object read by its own class."""
-        return self._data[name]
+        """The value as parsed, for a nested object read by its own class (None for an
+        optional field that is absent)."""
+        return self._data.get(name)
 
     def text(self, name: str) -> str:
         """A string."""
@@ -80,7 +88,7 @@ class Fields:
 
     def opt_text(self, name: str) -> str | None:
         """A string or null."""
-        return None if self._data[name] is None else self.text(name)
+        return None if self._data.get(name) is None else self.text(name)
 
     def integer(self, name: str, minimum: int = 0) -> int:
         """An integer no smaller than ``minimum`` (booleans are not integers)."""
@@ -95,7 +103,7 @@ class Fields:
 
     def opt_integer(self, name: str, minimum: int = 0) -> int | None:
         """An integer or null."""
-        return None if self._data[name] is None else self.integer(name, minimum)
+        return None if self._data.get(name) is None else self.integer(name, minimum)
 
     def number(self, name: str) -> float:
         """A finite, non-negative number (canonical JSON writes ``1.0`` as ``1``)."""
@@ -115,7 +123,7 @@ class Fields:
 
     def opt_flag(self, name: str) -> bool | None:
         """``true``, ``false`` or null."""
-        return None if self._data[name] is None else self.flag(name)
+        return None if self._data.get(name) is None else self.flag(name)
 
     def choice(self, name: str, enum: type[E]) -> E:
         """One of the values of ``enum``."""

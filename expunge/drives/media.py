@@ -9,11 +9,11 @@ wiping workflow turns them into the report's and the certificate's limitations, 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from expunge.drives.identify.health import HiddenAreas
+from expunge.drives.identify.query import run_query
 from expunge.drives.model import Drive
 
 HDPARM_TIMEOUT_SECONDS = 10
@@ -92,6 +92,9 @@ def hidden_area_limitation(
     query for a node and returns its output (``None`` when it could not run); by default
     it runs hdparm.
     """
+    hidden = drive.profile.hidden if drive.profile is not None else None
+    if hidden is not None and hidden.native is not None:
+        return _asked_hidden_area(drive.node, hidden)
     if drive.bus != "ata":
         return MediaLimitation(
             "hidden-areas-unknown",
@@ -125,18 +128,36 @@ def _hidden_area(node: str, sectors: tuple[int, int] | None) -> MediaLimitation:
     )
 
 
-def _run_hdparm(node: str) -> str | None:
-    hdparm = shutil.which("hdparm")
-    if hdparm is None:
-        return None
-    try:
-        done = subprocess.run(
-            [hdparm, "-N", node],
-            capture_output=True,
-            text=True,
-            timeout=HDPARM_TIMEOUT_SECONDS,
-            check=False,
+def _asked_hidden_area(node: str, hidden: HiddenAreas) -> MediaLimitation:
+    """The verdict from the drive's own answers (READ NATIVE MAX ADDRESS, DCO IDENTIFY)."""
+    dco = hidden.dco_sectors
+    dco_text = "a DCO was not checked" if dco is None else f"a DCO hides {dco} sectors"
+    if hidden.hpa_sectors and not hidden.exposed:
+        return MediaLimitation(
+            "hidden-area",
+            f"a host protected area hides {hidden.hpa_sectors} sectors beyond sector "
+            f"{hidden.visible}: they were not overwritten; {dco_text}",
+            "wipe again with --include-hidden-areas",
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
+    if dco:
+        return MediaLimitation(
+            "hidden-area-dco",
+            f"a device configuration overlay hides {dco} sectors: they were not overwritten",
+            f"restore the factory configuration (hdparm --dco-restore {node}), then wipe again",
+        )
+    hpa = (
+        f"the host protected area of {hidden.hpa_sectors} sectors was opened for the wipe "
+        "(volatile SET MAX ADDRESS) and overwritten"
+        if hidden.hpa_sectors
+        else "no host protected area"
+    )
+    return MediaLimitation(
+        "hidden-areas-checked",
+        f"hidden areas checked with the drive: {hpa}; " + ("no DCO" if dco == 0 else dco_text),
+        "none needed",
+    )
+
+
+def _run_hdparm(node: str) -> str | None:
+    done = run_query("hdparm", ["-N", node], HDPARM_TIMEOUT_SECONDS)
+    return done.stdout if done is not None and done.returncode == 0 else None

@@ -3,8 +3,10 @@ operator confirms, and the facts of the running system the interlocks judge agai
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from expunge.drives.identify.profile import DriveProfile
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Drive:
     holders: tuple[str, ...] = ()
     mountpoints: tuple[str, ...] = ()
     swap: bool = False
+    profile: DriveProfile | None = None
+    """What the drive answered when asked (sanitize support, health, hidden areas);
+    None until it is probed."""
 
     @property
     def identity_token(self) -> str:
@@ -93,7 +98,8 @@ class Drive:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready facts, with the identity token."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["profile"] = self.profile.to_dict() if self.profile else None
         data["partitions"] = [p.to_dict() for p in self.partitions]
         data["holders"] = list(self.holders)
         data["mountpoints"] = list(self.mountpoints)

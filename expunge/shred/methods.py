@@ -151,13 +151,80 @@ CRYPTO_METHODS: dict[str, Method] = {LUKS_ERASE.name: LUKS_ERASE}
 """Methods that destroy keys rather than overwrite content: no passes of their own."""
 
 
+_DRIVE_ONLY = "whole drives only ('drive wipe'); verified by reading samples back"
+SANITIZE_METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "sanitize",
+            (),
+            "the drive's own sanitize command (NIST SP 800-88 Rev. 1 Purge): the strongest "
+            "it supports, crypto erase, then block erase, then overwrite",
+            f"NVMe Sanitize, ATA SANITIZE, SCSI SANITIZE or eMMC secure discard; {_DRIVE_ONLY}",
+        ),
+        Method(
+            "sanitize:crypto",
+            (),
+            "the drive's cryptographic erase: NVMe Sanitize Crypto Erase, ATA CRYPTO "
+            "SCRAMBLE EXT, SCSI SANITIZE CRYPTOGRAPHIC ERASE (NIST SP 800-88 Purge)",
+            _DRIVE_ONLY,
+        ),
+        Method(
+            "sanitize:block",
+            (),
+            "the drive's block erase: NVMe Sanitize Block Erase, ATA BLOCK ERASE EXT, "
+            "SCSI SANITIZE BLOCK ERASE (NIST SP 800-88 Purge)",
+            _DRIVE_ONLY,
+        ),
+        Method(
+            "sanitize:overwrite",
+            (),
+            "the drive's own overwrite of every block, spares included: NVMe Sanitize "
+            "Overwrite, ATA OVERWRITE EXT, SCSI SANITIZE OVERWRITE (NIST SP 800-88 Purge)",
+            f"one pass of zeros; {_DRIVE_ONLY}",
+        ),
+        Method(
+            "secure-erase",
+            (),
+            "ATA SECURITY ERASE UNIT (enhanced where supported), or NVMe Format NVM with "
+            "Secure Erase Settings (cryptographic where supported)",
+            f"Purge on hard disks and NVMe; Clear on ATA flash; {_DRIVE_ONLY}",
+        ),
+        Method(
+            "discard",
+            (),
+            "block-layer discard of every block (BLKDISCARD: TRIM, UNMAP, Deallocate), read "
+            "back as zeros: NIST SP 800-88 Clear at most",
+            f"the cells may keep the data until the controller erases them; {_DRIVE_ONLY}",
+        ),
+    )
+}
+"""The drive's own erase operations: no passes; the drive does the work."""
+
+
 def is_crypto_erase(method: Method) -> bool:
     """Whether ``method`` erases keys (``luks-erase``) instead of overwriting content."""
     return method.name in CRYPTO_METHODS
 
 
+def is_device_sanitize(method: Method) -> bool:
+    """Whether ``method`` is one of the drive's own erase operations (``sanitize``...)."""
+    return method.name in SANITIZE_METHODS
+
+
+def get_drive_method(name: str) -> Method:
+    """A method a whole drive can be wiped with: the registry, or a sanitize operation."""
+    return SANITIZE_METHODS.get(name) or get_method(name)
+
+
 def get_method(name: str) -> Method:
     """The registry entry called ``name``; a usage error naming the choices otherwise."""
+    if name in SANITIZE_METHODS:
+        raise UsageError(
+            f"{name} is the drive's own sanitize command: it erases whole drives only",
+            target="--method",
+            remedy=f"use 'expunge drive wipe -m {name} DEVICE', or an overwrite method here",
+        )
     found = REGISTRY.get(name) or CRYPTO_METHODS.get(name)
     if found is None:
         raise UsageError(
@@ -210,8 +277,13 @@ def with_blank(method: Method) -> Method:
     )
 
 
-def choose_method(name: str | None, passes: str | None, blank: bool) -> Method:
-    """The method the options name: ``--passes`` or ``--method``, then ``--blank``."""
+def choose_method(
+    name: str | None, passes: str | None, blank: bool, *, whole_drive: bool = False
+) -> Method:
+    """The method the options name: ``--passes`` or ``--method``, then ``--blank``.
+
+    ``whole_drive`` admits the drive's own sanitize operations (``drive wipe``).
+    """
     if name and passes:
         raise UsageError(
             "--method and --passes both given", target="--passes", remedy="give one of them"
@@ -222,7 +294,14 @@ def choose_method(name: str | None, passes: str | None, blank: bool) -> Method:
         )
     if name is not None and not name.strip():
         raise UsageError("is empty", target="--method", remedy="see 'expunge methods'")
-    method = parse_passes(passes) if passes else get_method(name or DEFAULT_METHOD)
+    lookup = get_drive_method if whole_drive else get_method
+    method = parse_passes(passes) if passes else lookup(name or DEFAULT_METHOD)
+    if blank and is_device_sanitize(method):
+        raise UsageError(
+            f"--blank does not apply to {method.name}: the drive erases itself",
+            target="--blank",
+            remedy="drop --blank",
+        )
     if blank and is_crypto_erase(method):
         raise UsageError(
             f"--blank does not apply to {method.name}",

@@ -108,11 +108,13 @@ class Loops:
         partitions: list[tuple[int, int]] | None = None,
         read_only: bool = False,
         offset: int = 0,
+        size_limit: int = 0,
     ) -> str:
         """Attach ``image`` to a free loop device; returns its node.
 
         ``image`` may be one of our own loop devices (a stacked loop); ``offset`` skips the
-        first bytes of it (``losetup -o``).
+        first bytes of it (``losetup -o``); ``size_limit`` exposes only that many bytes
+        (``losetup --sizelimit``).
 
         ``partitions`` (first sector, sectors) come from the image's partition table when
         the kernel can read one, else they are added with BLKPG (``addpart``): some
@@ -121,7 +123,8 @@ class Loops:
         self.files.add(image.resolve())
         args = ["losetup", "-f", "--show"]
         args += (["-P"] if partitions else []) + (["-r"] if read_only else [])
-        args += ([f"--offset={offset}"] if offset else []) + [str(image)]
+        args += [f"--offset={offset}"] if offset else []
+        args += ([f"--sizelimit={size_limit}"] if size_limit else []) + [str(image)]
         node = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
         self.attached.append(node)
         assert self.owned(node)

@@ -16,6 +16,7 @@ from expunge.workflows.certify.claims import (
 from expunge.workflows.certify.drafts import (
     drive_luks_draft,
     drive_overwrite_draft,
+    drive_sanitize_draft,
     error_records,
     file_subject,
     files_draft,
@@ -62,6 +63,7 @@ __all__ = [
     "checked_status",
     "drive_luks_draft",
     "drive_overwrite_draft",
+    "drive_sanitize_draft",
     "error_records",
     "file_subject",
     "files_draft",

@@ -15,6 +15,7 @@ from expunge.shred import luks
 from expunge.shred.methods import LUKS_ERASE, Method
 from expunge.shred.report import Limitation as WipeLimitation
 from expunge.verify import VerifyMode
+from expunge.workflows.certify.device_work import SanitizeWork
 from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
 
 KEY_ERASE_METHOD = "cryptographic erase"
@@ -142,4 +143,64 @@ def luks_sanitization(
         post_classification="unchanged (the old header may survive)"
         if medium
         else "unclassified (media may be reused)",
+    )
+
+
+def device_sanitization(work: SanitizeWork, method: Method, verify_mode: str) -> Sanitization:
+    """NIST "sanitization details" of the drive's own sanitize operation.
+
+    Purge only when the operation counts as Purge, the drive reported it completed, and
+    the samples read back agree: none still holds its old content, and at least one
+    shows the change (or the known result). Otherwise Clear at most, saying why.
+    """
+    op, check = work.operation, work.check
+    if work.confirmed and op.purge:
+        assert check is not None
+        category, reason = (
+            Category.PURGE,
+            (
+                f"{op.basis}; the drive reported the operation completed and the read-back "
+                f"agrees: {check.changed} of {check.samples_read} sampled blocks changed, none "
+                "kept its content (NIST SP 800-88 Purge)"
+            ),
+        )
+    elif not op.purge:
+        category, reason = Category.CLEAR, op.basis
+    elif not work.completed:
+        category, reason = Category.CLEAR, f"{op.basis}; the drive did not report completion"
+    elif check is None:
+        category, reason = (
+            Category.CLEAR,
+            (f"{op.basis}; not read back (--verify none), so Purge is not claimed"),
+        )
+    elif check.status == "inconclusive":
+        category, reason = (
+            Category.CLEAR,
+            (
+                f"{op.basis}; the drive reported success, but the read-back cannot confirm it "
+                "(every sampled block was blank before the erase), so Purge is not claimed"
+            ),
+        )
+    else:
+        category, reason = (
+            Category.CLEAR,
+            (
+                f"{op.basis}; the read-back contradicts the drive: {check.unchanged} sampled "
+                f"blocks kept their content, {check.unexpected} do not hold what the erase leaves"
+            ),
+        )
+    expected = f"; each must read as {op.expected.label} afterwards" if op.expected else ""
+    return Sanitization(
+        category=category,
+        category_reason=reason,
+        method_used=MethodUsed(op.method_used),
+        method_name=method.name,
+        method_details=f"{op.command} ({op.protocol} command); source: {method.source}",
+        tool_name=TOOL_NAME,
+        tool_version=__version__,
+        verification_method=f"{verify_mode} sample read back just before and after the erase, "
+        f"compared by BLAKE3 (a block still holding its old content fails){expected}"
+        if verify_mode != VerifyMode.NONE
+        else "none",
+        post_classification="unclassified (media may be reused)",
     )

@@ -21,6 +21,7 @@ from expunge.shred.journal import JournalEvent
 from expunge.shred.methods import Method
 from expunge.shred.report import Limitation, PassResult, WipeReport
 from expunge.verify import VerificationReport
+from expunge.workflows.certify.device_work import SanitizeWork
 
 
 def checked_status(wipe_status: str, checks: Iterable[VerificationReport]) -> Outcome:
@@ -195,6 +196,8 @@ class DriveWork:
     verification: VerificationReport | None = None
     pass_verifications: tuple[VerificationReport, ...] = ()
     journal_events: tuple[JournalEvent, ...] = ()
+    sanitize: SanitizeWork | None = None
+    """The drive's own sanitize operation, for ``-m sanitize``/``secure-erase``/``discard``."""
 
     @property
     def node(self) -> str:
@@ -210,11 +213,15 @@ class DriveWork:
     @property
     def verification_failed(self) -> bool:
         """A read-back found content other than what was written."""
+        if self.sanitize is not None:
+            return self.sanitize.verification_failed
         return mismatch_found(self.verifications)
 
     @property
     def written_outcome(self) -> Outcome:
         """How the writing and its read-backs ended; a drive never written to ``failed``."""
+        if self.sanitize is not None:
+            return self.sanitize.status
         if self.wipe is None:
             return Outcome.FAILED
         return checked_status(self.wipe.status, self.verifications)

@@ -34,6 +34,8 @@ class DriveRequest:
     resume: bool = False
     """Finish the interrupted wipe journaled for this drive (same medium only)."""
     on_error: Literal["continue", "abort"] = "continue"
+    include_hidden_areas: bool = False
+    """Open an ATA drive's host protected area (volatile) for the overwrite."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class DriveWipe(DriveWork):
     @property
     def refused(self) -> bool:
         """Refused before anything was written."""
-        return self.wipe is None and isinstance(self.problem, RefusedError)
+        nothing_done = self.wipe is None and self.sanitize is None
+        return nothing_done and isinstance(self.problem, RefusedError)
 
     @property
     def outcome(self) -> Outcome:
@@ -80,6 +83,7 @@ class DriveWipe(DriveWork):
             "error": self.problem.diagnostics() if self.problem else None,
             "reasons": [r.to_dict() for r in reasons],
             "wipe": self.wipe.to_dict() if self.wipe else None,
+            "sanitize": self.sanitize.to_dict() if self.sanitize else None,
             "verification": self.verification.to_dict() if self.verification else None,
             "pass_verifications": [v.to_dict() for v in self.pass_verifications],
             "certificate": str(self.certificate.path) if self.certificate else None,

@@ -21,15 +21,19 @@ from expunge.drives import (
     media_limitations,
     open_for_wipe,
 )
+from expunge.drives.identify.probe import probe_drive
+from expunge.drives.sanitize import CommandExecutor, IoctlExecutor
 from expunge.shred.journal import JournalEvent, JournalTarget
-from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, resolve
+from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, is_device_sanitize, resolve
 from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
 from expunge.shred.resume import JournaledRun, journaled_passes
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase
 from expunge.workflows.drive_wipe.certificate import issue
+from expunge.workflows.drive_wipe.hidden import opened_hidden_area
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
+from expunge.workflows.drive_wipe.sanitize import sanitize_wipe
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -48,6 +52,10 @@ def open_drive(request: DriveRequest, home: Path) -> OpenDevice | DriveWipe:
         if is_crypto_erase(request.method):
             with _closed_on_error(device):
                 cryptoerase.check_luks_volume(device.fd, device.node)
+        if not is_device_sanitize(request.method):
+            # Health and hidden areas for the certificate (the sanitize flow asks itself).
+            profile = probe_drive(device.drive, IoctlExecutor(device.fd, device.node))
+            device.drive = replace(device.drive, profile=profile)
         return device
     except ExpungeError as exc:
         problem = exc
@@ -82,9 +90,16 @@ class Worker:
     progress: ProgressSink
     stop: StopRequest | None
     errors: list[str] = field(default_factory=list)
+    executor: CommandExecutor | None = None
+    """Carries the drive's own commands (sanitize, hidden areas); the ioctls by default."""
 
     def run(self, started: datetime) -> DriveWipe:
         """Wipe and read back the drive, close it, then sign its certificate."""
+        if is_device_sanitize(self.request.method):
+            return sanitize_wipe(
+                self.device, self.request, self.station, started,
+                progress=self.progress, stop=self.stop, executor=self.executor,
+            )  # fmt: skip
         if is_crypto_erase(self.request.method):
             return self.run_luks(started)
         return self.run_overwrite(started)
@@ -93,13 +108,15 @@ class Worker:
         """Overwrite the drive with the request's method, journaled so it can resume."""
         device, request = self.device, self.request
         with device:
-            limitations = _medium_limitations(device.drive)
             try:
-                written = self.overwrite()
+                with opened_hidden_area(device, request.include_hidden_areas, self.executor):
+                    limitations = _medium_limitations(device.drive)
+                    written = self.overwrite()
+                    identity = _identity(device)
             except ExpungeError as exc:
-                # A pending or foreign journal: refused before the first write.
+                # A pending or foreign journal, a hidden area that cannot be opened:
+                # refused before the first write.
                 return self.result(started, problem=exc)
-            identity = _identity(device)
         journaled = written.journaled
         wipe = self.report(
             identity, request.method.name, written.passes, written.planned, limitations

@@ -16,10 +16,12 @@ from expunge.workflows.certify.drafts.records import (
     subject_record,
     verification_record,
 )
+from expunge.workflows.certify.drafts.sanitize import drive_sanitize_draft
 
 __all__ = [
     "drive_luks_draft",
     "drive_overwrite_draft",
+    "drive_sanitize_draft",
     "error_records",
     "file_subject",
     "files_draft",

@@ -9,6 +9,7 @@ from expunge.drives import Drive, media_type
 from expunge.shred.methods import Method
 from expunge.shred.report import WipeReport
 from expunge.workflows.certify.claims import FLASH_NOTE, luks_sanitization, sanitization
+from expunge.workflows.certify.drafts.facts import health_record, hidden_record
 from expunge.workflows.certify.drafts.luks import luks_limitations, luks_record
 from expunge.workflows.certify.drafts.records import (
     error_records,
@@ -28,7 +29,7 @@ def drive_overwrite_draft(
     checks = [(v, i) for i, v in enumerate(done.pass_verifications)]
     if done.verification is not None:
         checks.append((done.verification, len(wipe.passes) - 1))
-    subject = _subject(done, wipe.identity.size)
+    subject = drive_subject(done, wipe.identity.size)
     interrupted_by = None
     if done.written_outcome == Outcome.INTERRUPTED:
         # A pulled drive leaves its error on the pass it interrupted.
@@ -65,7 +66,7 @@ def drive_luks_draft(
         done,
         wipe,
         sanitization=luks_sanitization(work, verify_mode),
-        subject=luks_record(work, _subject(done, wipe.identity.size)),
+        subject=luks_record(work, drive_subject(done, wipe.identity.size)),
         limitations=luks_limitations(work, done.node),
         interrupted_by=interrupted_by,
         notes=f"LUKS crypto-erase of the drive; identity confirmed as {done.token}",
@@ -90,7 +91,7 @@ def _draft(
         target=node,
         started=done.started,
         finished=done.finished,
-        media=_media(done.drive),
+        media=drive_media(done.drive),
         sanitization=sanitization,
         subjects=(subject,),
         limitations=(
@@ -113,8 +114,10 @@ def _media_note(wipe: WipeReport) -> str:
     return ""
 
 
-def _subject(done: DriveWork, device_size: int) -> DriveSubject:
+def drive_subject(done: DriveWork, device_size: int) -> DriveSubject:
+    """The drive as a certificate subject, with what it reported of itself."""
     drive = done.drive
+    profile = drive.profile
     return DriveSubject(
         node=drive.node,
         vendor=drive.vendor or "",
@@ -127,10 +130,14 @@ def _subject(done: DriveWork, device_size: int) -> DriveSubject:
         removable=drive.removable,
         rotational=drive.rotational,
         identity_token=done.token,
+        firmware=profile.firmware if profile else None,
+        health=health_record(profile.health) if profile and profile.health else None,
+        hidden_areas=hidden_record(profile.hidden) if profile and profile.hidden else None,
     )
 
 
-def _media(drive: Drive) -> Media:
+def drive_media(drive: Drive) -> Media:
+    """NIST "media information" of a drive."""
     return Media(
         manufacturer=drive.vendor or "",
         model=drive.model or "",
