@@ -57,8 +57,20 @@ def trust_option(func: F) -> F:
         "trust_sources",
         multiple=True,
         type=click.Path(path_type=Path),
-        help="A trusted public key file or folder (repeatable); default: <home>/trusted/ "
-        "and this station's own key.",
+        help="A trusted station key file, or trust folder (repeatable); default: "
+        "<home>/trusted/ and this station's own key.",
+    )(func)
+
+
+def trust_auditor_option(func: F) -> F:
+    """``--trust-auditor KEY_OR_DIR`` (repeatable): auditors' public keys to trust."""
+    return click.option(
+        "--trust-auditor",
+        "trust_auditors",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="An auditor's public key file or folder (repeatable): countersignatures by "
+        "these keys count; default: <home>/trusted/auditors/.",
     )(func)
 
 

@@ -1,4 +1,4 @@
-"""The six kinds of ledger event, as typed frozen values with strict JSON forms.
+"""The seven kinds of ledger event, as typed frozen values with strict JSON forms.
 
 An event says what happened to a document; the entry around it (``entries.py``) says when,
 by whom and where in the chain. Constructors validate and raise ``UsageError`` (the values
@@ -335,6 +335,52 @@ class Destroy:
         )
 
 
+WRITE_OFF_REASONS: tuple[str, ...] = ("lost", "destroyed-physically")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    """A recorded copy that nobody can bring back is closed without a certificate.
+
+    ``copy_seq`` is the seq of the ``copy`` event that recorded it; ``reason`` is one of
+    ``WRITE_OFF_REASONS``; ``witness`` names who attests it. The entry's station signature
+    is what makes the claim accountable.
+    """
+
+    kind: ClassVar[str] = "write-off"
+
+    doc_id: str
+    copy_seq: int
+    reason: str
+    witness: str
+
+    def __post_init__(self) -> None:
+        validate_document_id(self.doc_id)
+        if not 1 <= self.copy_seq <= MAX_SAFE_INT:
+            raise UsageError(f"copy seq {self.copy_seq} is out of range", target="--copy")
+        if self.reason not in WRITE_OFF_REASONS:
+            raise UsageError(
+                f"unknown write-off reason {self.reason!r}",
+                target="--reason",
+                remedy=f"choose one of {', '.join(WRITE_OFF_REASONS)}",
+            )
+        _nonempty(self.witness, "witness")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "type": self.kind,
+            "doc_id": self.doc_id,
+            "copy_seq": self.copy_seq,
+            "reason": self.reason,
+            "witness": self.witness,
+        }
+
+    @classmethod
+    def _read(cls, f: Fields) -> WriteOff:
+        return cls(f.text("doc_id"), f.integer("copy_seq"), f.text("reason"), f.text("witness"))
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A signature over ``(ledger id, seq, head hash)`` of an earlier entry (see
@@ -372,8 +418,8 @@ class Checkpoint:
         return cls(f.integer("seq"), f.text("head_hash"), f.text("keyid"), f.text("signature"))
 
 
-Event = Register | Copy | Transfer | Seal | Destroy | Checkpoint
-DocumentEvent = Register | Copy | Transfer | Seal | Destroy
+Event = Register | Copy | Transfer | Seal | Destroy | WriteOff | Checkpoint
+DocumentEvent = Register | Copy | Transfer | Seal | Destroy | WriteOff
 
 
 def _names(cls: type[Event]) -> frozenset[str]:
@@ -382,7 +428,7 @@ def _names(cls: type[Event]) -> frozenset[str]:
 
 _KINDS: dict[str, tuple[frozenset[str], Callable[[Fields], Event]]] = {
     cls.kind: (_names(cls), cls._read)
-    for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)
+    for cls in (Register, Copy, Transfer, Seal, Destroy, WriteOff, Checkpoint)
 }
 EVENT_TYPES: tuple[str, ...] = tuple(_KINDS)
 

@@ -1,5 +1,5 @@
-"""Helpers for the ledger tests: events with sensible defaults, a real Ed25519 signer,
-and a pure chain built without any store."""
+"""Helpers for the ledger tests: events with sensible defaults, real Ed25519 signers (of
+checkpoints, and a station signing entries), and a pure chain built without any store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.ledger.chain import checkpoint_message, next_entry
-from expunge.ledger.entries import Entry, Record
+from expunge.ledger.entries import Entry, Record, StationRef
 from expunge.ledger.events import Checkpoint, Copy, Destroy, Event, Register, Seal, Transfer
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -82,6 +82,35 @@ class Signer:
         except InvalidSignature:
             return False
         return True
+
+
+class StationKey:
+    """A station as a store's entry signer, and the auditor's verifier of its signatures."""
+
+    def __init__(self, host: str = "test-station") -> None:
+        self.key = Ed25519PrivateKey.generate()
+        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.keyid = hashlib.sha256(raw).hexdigest()
+        self.host = host
+
+    @property
+    def station(self) -> StationRef:
+        return StationRef(self.keyid, self.host)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+    def verify(self, message: bytes, keyid: str, signature: bytes) -> bool:
+        if keyid != self.keyid:
+            return False
+        try:
+            self.key.public_key().verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+STATION = StationKey()
 
 
 def chain(events: Sequence[Event], ledger_id: str = "ledger-1") -> list[Entry]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from expunge.ledger.events import Copy, Register
 from expunge.ledger.store import SQLiteLedgerStore
+from tests.support.ledger import StationKey
 
 DIGEST = "ab" * 32
 
@@ -31,7 +32,7 @@ DIGEST = "ab" * 32
 def main(db: str, mode: str, tag: str, count: int, go: Path | None) -> None:
     now = datetime.now(UTC)
     numbers = itertools.count(1) if count == 0 else range(1, count + 1)
-    with SQLiteLedgerStore(db) as store:
+    with SQLiteLedgerStore(db, signer=StationKey(host=tag)) as store:
         if go is not None:
             print("ready", flush=True)
             while not go.exists():

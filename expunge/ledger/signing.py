@@ -1,0 +1,259 @@
+"""Entry signatures: who appended what, proven by the station's key (record format v2).
+
+Every v2 entry names its station (``StationRef``: keyid and host). The station signs each
+append *transaction* once, on its last entry, with Ed25519 (the station key, keyid as in
+certificates)::
+
+    message = b"expunge-ledger-entry-v2\\x00" ‖ u32(len(ledger_id_utf8)) ‖ ledger_id_utf8
+              ‖ u64(seq) ‖ prev_hash ‖ unsigned record
+
+where *unsigned record* is the entry's canonical record with ``signature.sig`` set to
+``""``, and ``signature.from_seq`` is the first seq of the transaction. Because
+``prev_hash`` commits to every earlier entry, the signature authenticates entries
+``from_seq`` .. ``seq`` exactly, at their places in this ledger: none can be altered,
+moved, replayed into another ledger, or slipped in between without the key. One signature
+per transaction keeps an audit of 100,000 entries from paying 100,000 verifications when
+they were appended in batches (a directory destroyed, a drive wiped), while a command that
+appends one entry signs that entry.
+
+``Authenticity`` walks the entries in seq order and says which are authenticated: every v2
+entry must lie in a span ``from_seq`` .. ``seq`` closed by a signature that verifies under
+a trusted station key, and every entry of the span must name that station. v1 entries
+(ledgers from before signing) are counted as unauthenticated, not as tampering, while they
+come first; a v1 entry after a v2 one was not written by this expunge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from expunge.core.errors import ExpungeError
+from expunge.ledger.entries import Entry, RawEntry, StationRef
+
+ENTRY_SIGNATURE_TAG = b"expunge-ledger-entry-v2\x00"
+
+# (message, station keyid, signature) -> True when the signature is valid and the key is a
+# trusted station key; it may instead raise an ExpungeError whose message says why not.
+# (The same shape as a checkpoint verifier: one trust-store verifier serves both.)
+EntryVerifier = Callable[[bytes, str, bytes], bool]
+
+
+class EntrySigner(Protocol):
+    """What a store needs to append v2 entries: the station named in them, and its key."""
+
+    @property
+    def station(self) -> StationRef:
+        """The station every appended entry names."""
+
+    def sign(self, message: bytes) -> bytes:
+        """An Ed25519 signature of ``message`` by the station key."""
+
+
+def entry_message(ledger_id: str, seq: int, prev_hash: bytes, unsigned: bytes) -> bytes:
+    """The bytes a transaction's signature covers (layout in the module docstring)."""
+    encoded = ledger_id.encode("utf-8")
+    return (
+        ENTRY_SIGNATURE_TAG
+        + len(encoded).to_bytes(4, "big")
+        + encoded
+        + seq.to_bytes(8, "big")
+        + prev_hash
+        + unsigned
+    )
+
+
+def unsigned_record(record: bytes, sig: str) -> bytes | None:
+    """The stored record bytes with the signature's ``sig`` emptied: what was signed.
+
+    Canonical JSON writes the value as ``"sig":"<hex>"``; exactly one occurrence is
+    required (``None`` otherwise), so the bytes that were signed are found without
+    re-serializing the record.
+    """
+    needle = b'"sig":"' + sig.encode("ascii") + b'"'
+    if record.count(needle) != 1:
+        return None
+    return record.replace(needle, b'"sig":""')
+
+
+@dataclass(frozen=True)
+class StationCount:
+    """How many authenticated entries one station appended."""
+
+    keyid: str
+    host: str
+    entries: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"keyid": self.keyid, "host": self.host, "entries": self.entries}
+
+
+@dataclass(frozen=True)
+class AuthenticityReport:
+    """Which entries the stations' signatures authenticate.
+
+    ``verified`` is False when no verifier was given (signatures then only checked for
+    their structure).
+    """
+
+    v1_entries: int = 0
+    v2_entries: int = 0
+    authenticated: int = 0
+    signatures: int = 0
+    signatures_verified: int = 0
+    stations: tuple[StationCount, ...] = ()
+    verified: bool = False
+
+    @property
+    def unauthenticated(self) -> int:
+        """Entries no valid signature covers (v1 entries included)."""
+        return self.v1_entries + self.v2_entries - self.authenticated
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "v1_entries": self.v1_entries,
+            "v2_entries": self.v2_entries,
+            "authenticated": self.authenticated,
+            "signatures": self.signatures,
+            "signatures_verified": self.signatures_verified,
+            "stations": [s.to_dict() for s in self.stations],
+            "verified": self.verified,
+        }
+
+
+SignatureProblemKind = Literal["unauthenticated", "bad-entry-signature"]
+# (seq, kind, message): reported by the chain verifier as ChainProblems.
+Finding = tuple[int, SignatureProblemKind, str]
+
+
+def _span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first}..{last}"
+
+
+@dataclass
+class Authenticity:
+    """The walk over entries in seq order (fed by ``chain.verify_chain``)."""
+
+    ledger_id: str
+    verifier: EntryVerifier | None
+    findings: list[Finding] = field(default_factory=list)
+    # The open run: v2 entries not yet closed by a signature, all naming one station.
+    run: list[tuple[Entry, bool]] = field(default_factory=list)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    v1: int = 0
+    v2: int = 0
+    authenticated: int = 0
+    signatures: int = 0
+    signatures_verified: int = 0
+
+    def broken(self) -> None:
+        """An entry that did not parse: the run before it can no longer be closed."""
+        self._unsigned_run()
+
+    def entry(self, raw: RawEntry, entry: Entry, intact: bool) -> None:
+        """One parsed entry; ``intact`` says its hash and link were verified."""
+        station = entry.station
+        if station is None:
+            self._unsigned_run()
+            if self.v2:
+                self.findings.append(
+                    (
+                        entry.seq,
+                        "unauthenticated",
+                        f"entry {entry.seq} is an unsigned v1 entry after v2 entries: it was "
+                        "not appended by a station (forged, or written by an old expunge)",
+                    )
+                )
+            self.v1 += 1
+            return
+        self.v2 += 1
+        if self.run and self.run[0][0].station != station:
+            self._unsigned_run()
+        self.run.append((entry, intact))
+        signature = entry.record.signature
+        if signature is not None:
+            self._close(raw, entry, station, signature.from_seq, signature.sig)
+
+    def _unsigned_run(self) -> None:
+        if not self.run:
+            return
+        first, last = self.run[0][0], self.run[-1][0]
+        assert first.station is not None
+        self.findings.append(
+            (
+                first.seq,
+                "unauthenticated",
+                f"{_span(first.seq, last.seq)} (station {first.station.describe()}) carry no "
+                "station signature: appended without the station key",
+            )
+        )
+        self.run = []
+
+    def _close(
+        self, raw: RawEntry, entry: Entry, station: StationRef, start: int, sig: str
+    ) -> None:
+        self.signatures += 1
+        run, self.run = self.run, []
+        first = run[0][0].seq
+        if start != first:
+            if start > first:
+                self.findings.append(
+                    (
+                        first,
+                        "unauthenticated",
+                        f"{_span(first, start - 1)} lie between two transactions of station "
+                        f"{station.describe()}: no signature covers them (slipped in)",
+                    )
+                )
+                run = [(e, ok) for e, ok in run if e.seq >= start]
+            else:
+                self.findings.append(
+                    (
+                        entry.seq,
+                        "bad-entry-signature",
+                        f"entry {entry.seq} signs from seq {start}, but entries {start}.."
+                        f"{first - 1} belong to another transaction or station",
+                    )
+                )
+                return
+        if self.verifier is None:
+            return
+        unsigned = unsigned_record(raw.record, sig)
+        valid, reason = False, "the signature does not verify"
+        if unsigned is not None:
+            message = entry_message(self.ledger_id, entry.seq, raw.prev_hash, unsigned)
+            try:
+                valid = self.verifier(message, station.keyid, bytes.fromhex(sig))
+            except ExpungeError as exc:
+                reason = exc.message
+        if not valid:
+            self.findings.append(
+                (
+                    entry.seq,
+                    "bad-entry-signature",
+                    f"the signature closing {_span(start, entry.seq)} (station "
+                    f"{station.describe()}): {reason}",
+                )
+            )
+            return
+        self.signatures_verified += 1
+        if all(ok for _, ok in run):
+            self.authenticated += len(run)
+            key = (station.keyid, station.host)
+            self.counts[key] = self.counts.get(key, 0) + len(run)
+
+    def report(self) -> AuthenticityReport:
+        """Close the walk: a run left open at the end is unsigned."""
+        self._unsigned_run()
+        return AuthenticityReport(
+            v1_entries=self.v1,
+            v2_entries=self.v2,
+            authenticated=self.authenticated,
+            signatures=self.signatures,
+            signatures_verified=self.signatures_verified,
+            stations=tuple(StationCount(k, h, n) for (k, h), n in sorted(self.counts.items())),
+            verified=self.verifier is not None,
+        )
