@@ -145,3 +145,23 @@ def checkpointed(entries: list[Entry], signer: Signer) -> list[Entry]:
     event = Checkpoint(head.seq, head.hash.hex(), keyid, sig.hex())
     record = Record(NOW + timedelta(seconds=len(entries)), "op", event)
     return [*entries, next_entry(head.ledger_id, head, record)]
+
+
+def signed_chain(
+    transactions: Sequence[tuple[StationKey, Sequence[Event]]], ledger_id: str = "ledger-1"
+) -> list[Entry]:
+    """v2 entries as stores append them: each transaction's events by its station, the
+    last one signed for all of them."""
+    entries: list[Entry] = []
+    for station, events in transactions:
+        first = len(entries) + 1
+        for index, event in enumerate(events):
+            head = entries[-1].head if entries else None
+            record = Record(NOW + timedelta(seconds=len(entries)), "op", event, station.station)
+            last = index == len(events) - 1
+            entries.append(
+                next_entry(
+                    ledger_id, head, record, signer=station if last else None, from_seq=first
+                )
+            )
+    return entries

@@ -9,7 +9,7 @@ import pytest
 
 from expunge.core.errors import ExpungeError, RefusedError, TargetError, UsageError
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import Copy, DocumentEvent, Event, Seal, Transfer
+from expunge.ledger.events import Copy, DocumentEvent, Event, Seal, Transfer, WriteOff
 from expunge.ledger.state import (
     DocumentState,
     all_documents,
@@ -201,3 +201,28 @@ def test_consistency_problems_name_the_seq_of_each_impossible_event() -> None:
     )
     assert [p.seq for p in consistency_problems(entries)] == [2, 4, 5]
     assert consistency_problems(chain([register(DOC), Copy(DOC, to_medium="S")])) == ()
+
+
+def test_a_write_off_closes_one_outstanding_copy_and_only_a_copy() -> None:
+    events: list[Event] = [
+        register(DOC),
+        Copy(DOC, to_medium="LOST"),
+        Copy(DOC, to_medium="HERE"),
+        destroy(DOC, paths=[ORIGINAL], media=["HERE"]),
+        WriteOff(DOC, 2, "lost", "Bea"),
+    ]
+    state = state_after(*events)
+    assert state.destroyed and state.outstanding == ()
+    lost, here = state.copies
+    assert (lost.status, here.status) == ("written-off", "destroyed")
+    assert lost.written_off is not None and lost.written_off.witness == "Bea"
+    assert state.to_dict()["written_off"] == ["medium LOST"]
+    entries = chain(events)
+    for bad, words in (
+        (WriteOff(DOC, 2, "lost", "again"), "already written off at seq 5"),
+        (WriteOff(DOC, 3, "lost", "x"), "was destroyed at seq 4"),
+        (WriteOff(DOC, 1, "lost", "x"), "seq 1 did not record a copy"),
+    ):
+        with pytest.raises(RefusedError, match=words):
+            check_event(entries, bad)
+    assert consistency_problems(chain([*events, WriteOff(DOC, 2, "lost", "again")])) != ()

@@ -13,8 +13,8 @@ import pytest
 
 from expunge.core.errors import ExpungeError, IntegrityError, TargetError, UsageError
 from expunge.ledger.chain import ChainReport, verify_chain
-from expunge.ledger.entries import Head
-from expunge.ledger.events import Checkpoint, Copy, Event, Register
+from expunge.ledger.entries import Entry, Head
+from expunge.ledger.events import Checkpoint, Copy, Event, Register, Transfer
 from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.ledger.state import document_state
 from expunge.ledger.store import SQLiteLedgerStore
@@ -126,6 +126,46 @@ def test_a_store_checkpoint_signs_the_head_and_verifies(store: SQLiteLedgerStore
     stale = Checkpoint(head.seq, head.hash.hex(), signer.keyid, "00")
     with pytest.raises(UsageError, match="current head"):
         store.append(stale, actor="op", now=NOW)
+
+
+def test_each_transaction_is_signed_once_and_heard_of_after_its_commit(
+    ledger_path: Path,
+) -> None:
+    heard: list[tuple[int, int]] = []
+
+    def on_commit(entry: Entry) -> None:
+        with SQLiteLedgerStore(ledger_path, create=False) as reader:  # committed already
+            head = reader.head()
+        assert head is not None
+        heard.append((entry.seq, head.seq))
+
+    with SQLiteLedgerStore(ledger_path, signer=STATION, on_commit=on_commit) as store:
+        batch = store.append_many(
+            [register("DOC-1"), Copy("DOC-1", to_medium="S1"), Transfer("DOC-1", "bob")],
+            actor="op",
+            now=NOW,
+        )
+        with pytest.raises(ExpungeError):
+            store.append(Copy("DOC-404", to_medium="S"), actor="op", now=NOW)
+        store.append(Transfer("DOC-1", "carol"), actor="op", now=NOW)
+        entries = list(store.entries())
+    assert heard == [(3, 3), (4, 4)]  # the refused append committed nothing, said nothing
+    assert [e.record.signature is not None for e in entries] == [False, False, True, True]
+    assert [e.record.signature.from_seq for e in entries if e.record.signature] == [1, 4]
+    assert all(e.station == STATION.station for e in entries)
+    assert batch[-1].record.signature == entries[2].record.signature
+    report = verify_chain(entries, entry_verifier=STATION.verify)
+    assert report.ok and report.authenticity.authenticated == 4
+
+
+def test_a_store_without_a_signer_reads_but_never_appends(ledger_path: Path) -> None:
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as store:
+        store.append(register("DOC-1"), actor="op", now=NOW)
+    with SQLiteLedgerStore(ledger_path, create=False) as reader:
+        assert reader.head() is not None and len(list(reader.entries())) == 1
+        with pytest.raises(UsageError, match="without a station key"):
+            reader.append(Transfer("DOC-1", "bob"), actor="op", now=NOW)
+        assert len(list(reader.entries())) == 1
 
 
 # -- opening files that are not (sound) ledgers ---------------------------------------------
