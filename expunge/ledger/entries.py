@@ -18,6 +18,7 @@ works with.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,6 +84,21 @@ class StationRef:
         """Strictly read the JSON form."""
         f = Fields(data, where, _STATION_FIELDS)
         return cls(f.text("keyid"), f.text("host"))
+
+
+@functools.lru_cache(maxsize=256)
+def _known_station(keyid: str, host: str) -> StationRef:
+    return StationRef(keyid, host)
+
+
+def _station(data: object, where: str) -> StationRef:
+    """``StationRef.from_dict``, with the few stations of a ledger built once each: an
+    audit reads one per entry."""
+    if isinstance(data, dict) and data.keys() == _STATION_FIELDS:
+        keyid, host = data["keyid"], data["host"]
+        if type(keyid) is str and type(host) is str:
+            return _known_station(keyid, host)
+    return StationRef.from_dict(data, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +187,7 @@ class Record:
         station = signature = None
         try:
             if v2:
-                station = StationRef.from_dict(f.raw("station"), f"{where}.station")
+                station = _station(f.raw("station"), f"{where}.station")
                 raw_signature = f.raw("signature")
                 if raw_signature is not None:
                     signature = EntrySignature.from_dict(raw_signature, f"{where}.signature")

@@ -19,8 +19,15 @@ from expunge.ledger.export import read_export
 from expunge.ledger.state import all_documents, consistency_problems
 from expunge.workflows.audit.anchors import read_anchor_file
 from expunge.workflows.audit.checks import AuditRun
-from expunge.workflows.audit.forked import Forked, certificate_checks, collect
+from expunge.workflows.audit.forked import (
+    Forked,
+    certificate_checks,
+    collect,
+    collect_signatures,
+    signature_checks,
+)
 from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, WriteOffNote
+from expunge.workflows.audit.signatures import entry_verifier
 from expunge.workflows.audit.verdicts import Verifier
 from expunge.workflows.certify import CERT_SUFFIX
 from expunge.workflows.records import existing_ledger, read_head_record, trust_verifier
@@ -48,12 +55,14 @@ def audit(
     ``workers`` > 1 verifies certificates in that many forked processes.
     """
     raws = list(entries)
+    # Signatures are needed by the chain walk, certificates only after it.
+    signing = signature_checks(raws, trust, workers)
     checking = certificate_checks(raws, trust, workers)
     chain, parsed = verify_and_parse(
         raws,
         ledger_id=ledger_id,
         checkpoint_verifier=trust_verifier(trust),
-        entry_verifier=trust_verifier(trust),
+        entry_verifier=entry_verifier(trust, collect_signatures(signing)),
     )
     problems = [AuditProblem(p.seq, p.kind, p.message) for p in chain.problems]
     # Two folds over the same entries: one in a child, one here, at the same time.

@@ -19,7 +19,6 @@ from expunge.ledger.chain import verify_chain
 from expunge.ledger.store import SQLiteLedgerStore
 
 CHILD = Path(__file__).with_name("ledger_child.py")
-ROOT = Path(__file__).parents[3]  # the child imports its station signer from tests.support
 
 
 def _start(
@@ -31,7 +30,6 @@ def _start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
