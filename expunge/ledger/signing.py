@@ -133,6 +133,18 @@ def _span(first: int, last: int) -> str:
     return f"entry {first}" if first == last else f"entries {first}..{last}"
 
 
+@dataclass(frozen=True)
+class _Closing:
+    """A signature to verify, closing a span from ``start``; ``authenticates`` is how many
+    entries it covers whose hashes and links held (0 when one did not)."""
+
+    raw: RawEntry
+    station: StationRef
+    start: int
+    sig: str
+    authenticates: int
+
+
 @dataclass
 class Authenticity:
     """The walk over entries in seq order (fed by ``chain.verify_chain``)."""
@@ -143,6 +155,7 @@ class Authenticity:
     # The open run: v2 entries not yet closed by a signature, all naming one station.
     run: list[tuple[Entry, bool]] = field(default_factory=list)
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    pending: list[_Closing] = field(default_factory=list)
     v1: int = 0
     v2: int = 0
     authenticated: int = 0
@@ -195,6 +208,7 @@ class Authenticity:
     def _close(
         self, raw: RawEntry, entry: Entry, station: StationRef, start: int, sig: str
     ) -> None:
+        """A signature closes the run: check its span now, queue it for verification."""
         self.signatures += 1
         run, self.run = self.run, []
         first = run[0][0].seq
@@ -219,35 +233,44 @@ class Authenticity:
                     )
                 )
                 return
-        if self.verifier is None:
-            return
+        if self.verifier is not None:
+            intact = all(ok for _, ok in run)
+            self.pending.append(_Closing(raw, station, start, sig, len(run) if intact else 0))
+
+    def _resolve(self, verifier: EntryVerifier, closing: _Closing) -> None:
+        raw, station, sig = closing.raw, closing.station, closing.sig
         unsigned = unsigned_record(raw.record, sig)
         valid, reason = False, "the signature does not verify"
         if unsigned is not None:
-            message = entry_message(self.ledger_id, entry.seq, raw.prev_hash, unsigned)
+            message = entry_message(self.ledger_id, raw.seq, raw.prev_hash, unsigned)
             try:
-                valid = self.verifier(message, station.keyid, bytes.fromhex(sig))
+                valid = verifier(message, station.keyid, bytes.fromhex(sig))
             except ExpungeError as exc:
                 reason = exc.message
         if not valid:
             self.findings.append(
                 (
-                    entry.seq,
+                    raw.seq,
                     "bad-entry-signature",
-                    f"the signature closing {_span(start, entry.seq)} (station "
+                    f"the signature closing {_span(closing.start, raw.seq)} (station "
                     f"{station.describe()}): {reason}",
                 )
             )
             return
         self.signatures_verified += 1
-        if all(ok for _, ok in run):
-            self.authenticated += len(run)
+        if closing.authenticates:
+            self.authenticated += closing.authenticates
             key = (station.keyid, station.host)
-            self.counts[key] = self.counts.get(key, 0) + len(run)
+            self.counts[key] = self.counts.get(key, 0) + closing.authenticates
 
     def report(self) -> AuthenticityReport:
-        """Close the walk: a run left open at the end is unsigned."""
+        """Close the walk (a run left open at the end is unsigned), then verify the
+        signatures: only now, so that a verifier whose answers come from worker processes
+        is consulted after the walk, not waited for during it."""
         self._unsigned_run()
+        if self.verifier is not None:
+            for closing in self.pending:
+                self._resolve(self.verifier, closing)
         return AuthenticityReport(
             v1_entries=self.v1,
             v2_entries=self.v2,

@@ -55,14 +55,15 @@ def audit(
     ``workers`` > 1 verifies certificates in that many forked processes.
     """
     raws = list(entries)
-    # Signatures are needed by the chain walk, certificates only after it.
+    # The workers run while this process walks the chain; their signatures are asked for
+    # at the end of the walk, their certificate verdicts after it.
     signing = signature_checks(raws, trust, workers)
     checking = certificate_checks(raws, trust, workers)
     chain, parsed = verify_and_parse(
         raws,
         ledger_id=ledger_id,
         checkpoint_verifier=trust_verifier(trust),
-        entry_verifier=entry_verifier(trust, collect_signatures(signing)),
+        entry_verifier=entry_verifier(trust, partial(collect_signatures, signing)),
     )
     problems = [AuditProblem(p.seq, p.kind, p.message) for p in chain.problems]
     # Two folds over the same entries: one in a child, one here, at the same time.
