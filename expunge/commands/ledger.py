@@ -3,7 +3,7 @@ show, export, and sign checkpoints. Every entry appended is signed by the statio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from expunge.ledger.events import (
 from expunge.ledger.export import export_lines
 from expunge.ledger.ids import validate_document_id
 from expunge.ledger.state import DocumentState, all_documents
+from expunge.ledger.store import LedgerStore
 from expunge.workflows import records
 from expunge.workflows.certify import Station
 
@@ -47,6 +48,18 @@ def _notice(station: Station) -> Iterator[None]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _record(home: Home, as_json: bool, append: Callable[[LedgerStore, str], Entry]) -> None:
+    """Append one entry to the home's ledger as this station (``append(store, actor)``),
+    and say what it records."""
+    station = open_station(home)
+    with _notice(station), records.require_ledger(home, station) as store:
+        entry = append(store, station.settings.operator)
+    if as_json:
+        emit_json(entry.to_dict())
+        return
+    click.echo(f"{entry.event.doc_id} (seq {entry.seq}): {describe_event(entry)}")
 
 
 def describe_event(entry: Entry) -> str:
@@ -151,20 +164,13 @@ def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, ho
             target="ledger copy",
             remedy="give exactly one of --to PATH or --medium TOKEN",
         )
-    station = open_station(home)
-    with _notice(station), records.require_ledger(home, station) as store:
-        entry = records.record_copy(
-            store,
-            doc_id,
-            to_path=to_path,
-            to_medium=medium,
-            actor=station.settings.operator,
-            now=_now(),
-        )
-    if as_json:
-        emit_json(entry.to_dict())
-        return
-    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_copy(
+            store, doc_id, to_path=to_path, to_medium=medium, actor=actor, now=_now()
+        ),
+    )
 
 
 @ledger.command("transfer")
@@ -174,15 +180,13 @@ def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, ho
 @home_option
 def transfer(doc_id: str, custodian: str, as_json: bool, home: Home) -> None:
     """Record that custody of DOC passes to someone else."""
-    station = open_station(home)
-    with _notice(station), records.require_ledger(home, station) as store:
-        entry = records.record_transfer(
-            store, doc_id, custodian, actor=station.settings.operator, now=_now()
-        )
-    if as_json:
-        emit_json(entry.to_dict())
-        return
-    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_transfer(
+            store, doc_id, custodian, actor=actor, now=_now()
+        ),
+    )
 
 
 @ledger.command("write-off")
@@ -203,21 +207,13 @@ def write_off(
     """Close a copy of DOC that nobody can bring back (a lost stick, a medium destroyed
     physically): a signed entry that 'expunge audit' accepts and reports."""
     validate_document_id(doc_id)
-    station = open_station(home)
-    with _notice(station), records.require_ledger(home, station) as store:
-        entry = records.record_write_off(
-            store,
-            doc_id,
-            copy=copy_ref,
-            reason=reason,
-            witness=witness,
-            actor=station.settings.operator,
-            now=_now(),
-        )
-    if as_json:
-        emit_json(entry.to_dict())
-        return
-    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_write_off(
+            store, doc_id, copy=copy_ref, reason=reason, witness=witness, actor=actor, now=_now()
+        ),
+    )
 
 
 def _list_line(state: DocumentState) -> str:
