@@ -152,8 +152,11 @@ class Authenticity:
     ledger_id: str
     verifier: EntryVerifier | None
     findings: list[Finding] = field(default_factory=list)
-    # The open run: v2 entries not yet closed by a signature, all naming one station.
-    run: list[tuple[Entry, bool]] = field(default_factory=list)
+    # The open run: seqs of v2 entries not yet closed by a signature, all naming
+    # ``run_station``; ``run_broken`` those whose hash or link did not hold.
+    run: list[int] = field(default_factory=list)
+    run_station: StationRef | None = None
+    run_broken: list[int] = field(default_factory=list)
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     pending: list[_Closing] = field(default_factory=list)
     v1: int = 0
@@ -168,74 +171,79 @@ class Authenticity:
 
     def entry(self, raw: RawEntry, entry: Entry, intact: bool) -> None:
         """One parsed entry; ``intact`` says its hash and link were verified."""
-        station = entry.station
+        station = entry.record.station
+        seq = entry.seq
         if station is None:
             self._unsigned_run()
             if self.v2:
                 self.findings.append(
                     (
-                        entry.seq,
+                        seq,
                         "unauthenticated",
-                        f"entry {entry.seq} is an unsigned v1 entry after v2 entries: it was "
+                        f"entry {seq} is an unsigned v1 entry after v2 entries: it was "
                         "not appended by a station (forged, or written by an old expunge)",
                     )
                 )
             self.v1 += 1
             return
         self.v2 += 1
-        if self.run and self.run[0][0].station != station:
+        if self.run and self.run_station != station:
             self._unsigned_run()
-        self.run.append((entry, intact))
+        self.run_station = station
+        self.run.append(seq)
+        if not intact:
+            self.run_broken.append(seq)
         signature = entry.record.signature
         if signature is not None:
-            self._close(raw, entry, station, signature.from_seq, signature.sig)
+            self._close(raw, station, signature.from_seq, signature.sig)
+
+    def _take_run(self) -> tuple[list[int], list[int]]:
+        run, broken = self.run, self.run_broken
+        self.run, self.run_broken = [], []
+        return run, broken
 
     def _unsigned_run(self) -> None:
         if not self.run:
             return
-        first, last = self.run[0][0], self.run[-1][0]
-        assert first.station is not None
+        station = self.run_station
+        assert station is not None
+        run, _ = self._take_run()
         self.findings.append(
             (
-                first.seq,
+                run[0],
                 "unauthenticated",
-                f"{_span(first.seq, last.seq)} (station {first.station.describe()}) carry no "
+                f"{_span(run[0], run[-1])} (station {station.describe()}) carry no "
                 "station signature: appended without the station key",
             )
         )
-        self.run = []
 
-    def _close(
-        self, raw: RawEntry, entry: Entry, station: StationRef, start: int, sig: str
-    ) -> None:
+    def _close(self, raw: RawEntry, station: StationRef, start: int, sig: str) -> None:
         """A signature closes the run: check its span now, queue it for verification."""
         self.signatures += 1
-        run, self.run = self.run, []
-        first = run[0][0].seq
-        if start != first:
-            if start > first:
-                self.findings.append(
-                    (
-                        first,
-                        "unauthenticated",
-                        f"{_span(first, start - 1)} lie between two transactions of station "
-                        f"{station.describe()}: no signature covers them (slipped in)",
-                    )
+        run, broken = self._take_run()
+        first, seq = run[0], raw.seq
+        if start < first:
+            self.findings.append(
+                (
+                    seq,
+                    "bad-entry-signature",
+                    f"entry {seq} signs from seq {start}, but entries {start}..{first - 1} "
+                    "belong to another transaction or station",
                 )
-                run = [(e, ok) for e, ok in run if e.seq >= start]
-            else:
-                self.findings.append(
-                    (
-                        entry.seq,
-                        "bad-entry-signature",
-                        f"entry {entry.seq} signs from seq {start}, but entries {start}.."
-                        f"{first - 1} belong to another transaction or station",
-                    )
+            )
+            return
+        if start > first:
+            self.findings.append(
+                (
+                    first,
+                    "unauthenticated",
+                    f"{_span(first, start - 1)} lie between two transactions of station "
+                    f"{station.describe()}: no signature covers them (slipped in)",
                 )
-                return
+            )
+            run, broken = [s for s in run if s >= start], [s for s in broken if s >= start]
         if self.verifier is not None:
-            intact = all(ok for _, ok in run)
-            self.pending.append(_Closing(raw, station, start, sig, len(run) if intact else 0))
+            self.pending.append(_Closing(raw, station, start, sig, 0 if broken else len(run)))
 
     def _resolve(self, verifier: EntryVerifier, closing: _Closing) -> None:
         raw, station, sig = closing.raw, closing.station, closing.sig

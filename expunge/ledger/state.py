@@ -15,7 +15,7 @@ outstanding, and an audit lists them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -104,6 +104,21 @@ class Location:
         if self.destroyed_by is not None:
             return "destroyed"
         return "outstanding" if self.written_off is None else "written-off"
+
+    def closed(
+        self, *, destroyed_by: Destruction | None = None, written_off: WrittenOff | None = None
+    ) -> Location:
+        """This location destroyed or written off (``dataclasses.replace`` is several
+        times slower, and an audit closes one location per destroy event)."""
+        return Location(
+            self.kind,
+            self.seq,
+            self.path,
+            self.medium,
+            self.ciphertext,
+            destroyed_by or self.destroyed_by,
+            written_off or self.written_off,
+        )
 
     def describe(self) -> str:
         """The path, or ``medium TOKEN``."""
@@ -353,7 +368,7 @@ class _Fold:
             closed = WrittenOff(entry.seq, entry.time, event.reason, event.witness)
             for index, loc in enumerate(self.locations):
                 if loc.kind == "copy" and loc.seq == event.copy_seq:
-                    self.locations[index] = replace(loc, written_off=closed)
+                    self.locations[index] = loc.closed(written_off=closed)
 
     def _apply_seal(self, entry: Entry, event: Seal) -> None:
         in_place = self.register.sealed and event.sealed_path == self.register.path
@@ -381,7 +396,7 @@ class _Fold:
                 or (event.key_erased and loc.ciphertext)
             )
             if loc.outstanding and covered:
-                self.locations[index] = replace(loc, destroyed_by=done)
+                self.locations[index] = loc.closed(destroyed_by=done)
 
     def freeze(self, now: datetime) -> DocumentState:
         reg = self.register
