@@ -8,7 +8,8 @@ from pathlib import Path
 from expunge.certificates import CertificateError, Envelope
 from expunge.ledger.entries import Entry, Head
 from expunge.ledger.events import Destroy
-from expunge.ledger.state import DocumentState, Location
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState
 from expunge.workflows.audit.report import AuditProblem
 from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Facts, Verdict, Verifier
 

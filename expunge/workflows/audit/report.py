@@ -8,7 +8,8 @@ from typing import Any
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError
 from expunge.ledger.chain import ChainReport
 from expunge.ledger.entries import Head
-from expunge.ledger.state import DocumentState, Location
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState
 
 
 @dataclass(frozen=True)

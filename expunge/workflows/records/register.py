@@ -11,7 +11,7 @@ from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
 from expunge.ledger.events import Copy, Register, Transfer, WriteOff
-from expunge.ledger.state import Location
+from expunge.ledger.locations import Location
 from expunge.ledger.store import LedgerStore
 from expunge.workflows.records.content import FileContent, read_content
 from expunge.workflows.records.locate import document, locate
