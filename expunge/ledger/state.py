@@ -2,10 +2,11 @@
 
 A document has *locations* (see ``locations``): the original file, the sealed file once it
 is sealed, and every recorded copy (at a path, or on a medium). A ``destroy`` event destroys
-the outstanding locations it covers: those at its paths, those on its media, and, when it erased the
-document key, every ciphertext location at once. Only locations recorded before the event
-are covered; a copy made later is a new location. A ``write-off`` closes one outstanding
-copy that nobody can bring back (lost, or destroyed physically), without a certificate.
+the outstanding locations it covers: those at its paths, those on its media, and, when it
+erased the document key, every ciphertext location at once. Only locations recorded before
+the event are covered; a copy made later is a new location. A ``write-off`` closes one
+outstanding copy that nobody can bring back (lost, or destroyed physically), without a
+certificate.
 
 The document itself is destroyed when its *primary* location is: the sealed file once
 sealed, else the original. Copies can outlive it (a stick nobody has brought back); they stay
