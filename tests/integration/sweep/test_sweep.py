@@ -434,12 +434,14 @@ def test_certificate_without_its_ledger_event_is_recorded_not_redone(
     doc_id = register(cli_home, doc, until="2027-01-01")
     saved = tmp_path / "ledger-before"
     saved.mkdir()
-    for part in cli_home.glob("ledger.db*"):
+    # The ledger and the station's head record as they were: a sweep killed before its
+    # append moved neither.
+    for part in cli_home.glob("ledger*"):
         (saved / part.name).write_bytes(part.read_bytes())
     code, out, err = sweep(cli_home, "--now", "2028-01-01", "--json")
     assert code == 0, err
     (cert,) = [item["certificate"] for item in json.loads(out)["items"]]
-    for part in cli_home.glob("ledger.db*"):
+    for part in cli_home.glob("ledger*"):
         part.unlink()
     for part in saved.iterdir():
         (cli_home / part.name).write_bytes(part.read_bytes())
