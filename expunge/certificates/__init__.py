@@ -68,7 +68,7 @@ from expunge.certificates.subjects import (
     VerificationRecord,
     VerificationStatus,
 )
-from expunge.certificates.trust import TrustedKey, TrustProblem, TrustStore, load_trust
+from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
 from expunge.core.clock import rfc3339
 from expunge.core.outcome import Outcome
 
@@ -99,6 +99,7 @@ __all__ = [
     "PassRecord",
     "Person",
     "Reason",
+    "Role",
     "Sanitization",
     "Signature",
     "SubjectRecord",

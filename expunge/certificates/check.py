@@ -54,7 +54,7 @@ class CertificateCheck:
 
     @property
     def countersigners(self) -> tuple[str, ...]:
-        """Keyids of the trusted auditors whose validations verified."""
+        """Keyids of the trusted auditors whose validations verified (never the signer)."""
         return tuple(
             c.keyid for c in self.countersignatures if c.status is CountersignatureStatus.VALID
         )
@@ -86,8 +86,9 @@ class CertificateCheck:
             found.append(
                 Finding(
                     Reason.COUNTERSIGNATURE_MISSING,
-                    "no countersignature by a trusted key",
-                    "have an auditor run expunge cert countersign, and trust their key",
+                    "no countersignature by a trusted auditor key",
+                    "have an auditor run expunge cert countersign, and trust their key with "
+                    "--trust-auditor (or in <home>/trusted/auditors/)",
                 )
             )
         return tuple(found)
@@ -138,13 +139,14 @@ def verify_certificate(
 ) -> CertificateCheck:
     """Verify an envelope file's bytes against ``trust``.
 
-    The envelope is parsed strictly, the signature checked over the exact payload bytes,
-    and only then the certificate parsed; every countersignature is checked against the
-    payload's digest.
+    The envelope is parsed strictly, the signature checked over the exact payload bytes
+    under the trusted *station* keys, and only then the certificate parsed; every
+    countersignature is checked against the payload's digest under the trusted *auditor*
+    keys (one made with the certificate's own signing key never counts).
     """
     try:
         envelope = Envelope.from_json(envelope_bytes)
-        verified = verify_envelope(envelope, trust.public_keys)
+        verified = verify_envelope(envelope, trust.station_keys)
     except CertificateError as exc:
         return _failed(exc, require_countersign)
     return CertificateCheck(
@@ -152,7 +154,7 @@ def verify_certificate(
         signer=verified.signer,
         certificate_sha256=verified.digest,
         countersignatures=tuple(
-            check_countersignature(c, verified.digest, trust.public_keys)
+            check_countersignature(c, verified.digest, trust.auditor_keys, signer=verified.signer)
             for c in envelope.countersignatures
         ),
         require_countersign=require_countersign,

@@ -146,7 +146,7 @@ class CountersignatureStatus(StrEnum):
     VALID = "valid"
     """Signed by a trusted key, bound to this certificate."""
     UNKNOWN_KEY = "unknown-key"
-    """Bound to this certificate, but by a key not in the trust store: not counted."""
+    """Bound to this certificate, but by a key not trusted as an auditor's: not counted."""
     INVALID = "invalid"
     """Forged, altered, malformed, or bound to another certificate."""
 
@@ -186,27 +186,33 @@ class CountersignatureCheck:
 def check_countersignature(
     nested: Envelope,
     certificate_sha256: str,
-    trusted_keys: Mapping[str, Ed25519PublicKey],
+    auditor_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    signer: str,
 ) -> CountersignatureCheck:
     """Check one countersignature against the certificate payload's digest.
 
-    For a trusted key the signature is verified before the statement is parsed; for an
-    unknown key the statement is still parsed to check its binding (a copied one is
-    invalid whoever signed it), but its contents are not returned.
+    ``auditor_keys`` are the keys trusted to validate; ``signer`` is the keyid that signed
+    the certificate, whose own countersignature is invalid (nobody validates their own
+    work), whatever roles its key has. For a trusted key the signature is verified before
+    the statement is parsed; for an unknown key the statement is still parsed to check its
+    binding (a copied one is invalid whoever signed it), but its contents are not returned.
     """
-    signer = nested.signatures[0].keyid
-    trusted = signer in trusted_keys
+    by = nested.signatures[0].keyid
+    trusted = by in auditor_keys
 
     def invalid(problem: str) -> CountersignatureCheck:
-        return CountersignatureCheck(signer, trusted, None, problem)
+        return CountersignatureCheck(by, trusted, None, problem)
 
+    if by == signer:
+        return invalid("made with the certificate's own signing key: a signer cannot validate")
     if nested.payload_type != VALIDATION_PAYLOAD_TYPE:
         return invalid(f"payloadType is {nested.payload_type!r}, not {VALIDATION_PAYLOAD_TYPE!r}")
     if len(nested.signatures) != 1:
         return invalid("a countersignature carries exactly one signature")
     if trusted:
         try:
-            verify_signatures(nested, trusted_keys)
+            verify_signatures(nested, auditor_keys)
         except CertificateError as exc:
             return invalid(exc.message)
     try:
@@ -218,4 +224,4 @@ def check_countersignature(
             f"it validates another certificate ({statement.certificate_id},"
             f" sha256 {statement.certificate_sha256}), not this one"
         )
-    return CountersignatureCheck(signer, trusted, statement if trusted else None, None)
+    return CountersignatureCheck(by, trusted, statement if trusted else None, None)

@@ -64,6 +64,17 @@ def audit_command(
         raise report.failure
 
 
+def _authenticity_line(report: auditing.AuditReport) -> str:
+    found = report.chain.authenticity
+    line = (
+        f"entries: {found.authenticated}/{found.v2_entries} v2 entries authenticated by "
+        f"{found.signatures_verified}/{found.signatures} station signatures"
+    )
+    if found.v1_entries:
+        line += f"; {found.v1_entries} v1 entries (from before entries were signed) unauthenticated"
+    return line
+
+
 def _audit_lines(report: auditing.AuditReport) -> Iterator[str]:
     chain = report.chain
     head = f"head seq {chain.head.seq}" if chain.head else "empty"
@@ -72,12 +83,17 @@ def _audit_lines(report: auditing.AuditReport) -> Iterator[str]:
         f"{head}, {chain.checkpoints_verified}/{chain.checkpoints} checkpoints verified, "
         f"{report.anchors} external anchors"
     )
+    yield _authenticity_line(report)
+    for station in chain.authenticity.stations:
+        yield f"station {station.host or '-'} (key {station.keyid}): {station.entries} entries"
     yield (
         f"documents: {report.documents}, destroyed {report.destroyed}, "
-        f"{report.outstanding_copies} copies outstanding; {report.destroy_events} destroy "
-        f"events, {report.certificates_verified} certificates verified, "
-        f"{report.certificate_files} certificate files"
+        f"{report.outstanding_copies} copies outstanding, {len(report.written_off)} written "
+        f"off; {report.destroy_events} destroy events, {report.certificates_verified} "
+        f"certificates verified, {report.certificate_files} certificate files"
     )
+    for note in report.written_off:
+        yield f"written off: {note.describe()}"
     for problem in report.problems:
         yield f"PROBLEM {problem.describe()}"
     yield "audit: OK" if report.ok else f"audit: FAILED ({len(report.problems)} problems)"

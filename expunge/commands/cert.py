@@ -18,8 +18,13 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.certificates.storage import read_envelope, write_envelope
-from expunge.commands.frame import checked_certificate, trust_store
-from expunge.commands.options import home_option, json_option, trust_option
+from expunge.commands.frame import trust_store
+from expunge.commands.options import (
+    home_option,
+    json_option,
+    trust_auditor_option,
+    trust_option,
+)
 from expunge.commands.render import emit_json
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
@@ -34,18 +39,21 @@ def cert() -> None:
 @cert.command("verify")
 @click.argument("certificates", nargs=-1, required=True, type=click.Path(path_type=Path))
 @trust_option
+@trust_auditor_option
 @click.option("--require-countersign", is_flag=True, help="Also require an auditor's validation.")
 @json_option
 @home_option
 def cert_verify(
     certificates: tuple[Path, ...],
     trust_sources: tuple[Path, ...],
+    trust_auditors: tuple[Path, ...],
     require_countersign: bool,
     as_json: bool,
     home: Home,
 ) -> None:
-    """Check signature, schema, trust and outcome; exit 0 only if every one holds."""
-    store = trust_store(home, trust_sources)
+    """Check signature (by a trusted station key), schema, outcome and countersignatures
+    (by trusted auditor keys); exit 0 only if every one holds."""
+    store = trust_store(home, trust_sources, trust_auditors)
     for problem in store.problems:
         click.echo(f"expunge: warning: {problem.path}: {problem.message}", err=True)
     checks = [
@@ -73,18 +81,20 @@ def cert_verify(
 @cert.command("show")
 @click.argument("certificate", type=click.Path(path_type=Path))
 @trust_option
+@trust_auditor_option
 @click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @json_option
 @home_option
 def cert_show(
     certificate: Path,
     trust_sources: tuple[Path, ...],
+    trust_auditors: tuple[Path, ...],
     pdf_out: Path | None,
     as_json: bool,
     home: Home,
 ) -> None:
     """A readable summary (or JSON, or a printable PDF) of a verified certificate."""
-    check = checked_certificate(certificate, home, trust_sources, False)
+    check = verify_certificate_file(certificate, trust_store(home, trust_sources, trust_auditors))
     if check.certificate is None:
         finding = check.reasons[0]
         raise IntegrityError(finding.message, target=str(certificate), remedy=finding.remedy)
@@ -123,7 +133,7 @@ def cert_countersign(
 ) -> None:
     """Add an auditor's validation signature to a certificate's envelope."""
     store = trust_store(home, trust_sources)
-    verified = verify_envelope(read_envelope(certificate), store.public_keys)
+    verified = verify_envelope(read_envelope(certificate), store.station_keys)
     secret = key_passphrase_file.read_bytes().rstrip(b"\r\n") if key_passphrase_file else None
     auditor = load_private_key(key_path, secret)
     settings = load_settings(home, os.environ)

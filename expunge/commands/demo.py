@@ -47,7 +47,7 @@ def demo(size: int, home_dir: str | None) -> None:
         sample.write_bytes((SAMPLE.encode() * (size // len(SAMPLE) + 1))[:size])
         click.echo(f"1. created a sample confidential document: {sample} ({human_bytes(size)})")
         now = datetime.now(UTC)
-        with records.create_ledger(home) as store:
+        with records.create_ledger(home, station) as store:
             entry = records.register_document(
                 store,
                 records.read_content(str(sample)),
@@ -65,7 +65,7 @@ def demo(size: int, home_dir: str | None) -> None:
         request = destroy.ShredRequest(
             paths=(str(sample),), method=choose_method(None, None, False)
         )
-        with records.station_ledger(home, actor) as ledger:
+        with records.station_ledger(home, actor, station) as ledger:
             (result,) = destroy.shred_paths(request, station, ledger=ledger)
         key_notice(station)
         outcome = result.files[0]

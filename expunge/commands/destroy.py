@@ -59,7 +59,7 @@ def destroy_command(
     terminal and without --yes it refuses (exit 3) and writes nothing.
     """
     station = open_station(home)
-    with records.require_ledger(home) as store:
+    with records.require_ledger(home, station) as store:
         link = records.LedgerLink(store, records.load_policy(home), station.settings.operator)
         if not yes:
             if not sys.stdin.isatty():

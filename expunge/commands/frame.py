@@ -80,7 +80,7 @@ def recover(station: certify.Station) -> tuple[Recovered, ...]:
     # Imported here: the destroy workflow is loaded only when there is a run to finish.
     from expunge.workflows.destroy import recover_runs
 
-    with records.station_ledger(station.home, station.settings.operator) as ledger:
+    with records.station_ledger(station.home, station.settings.operator, station) as ledger:
         return recover_runs(station, ledger)
 
 
@@ -94,15 +94,20 @@ def key_notice(station: certify.Station) -> None:
         )
 
 
-def trust_store(home: Home, sources: tuple[Path, ...]) -> TrustStore:
-    """``--trust`` sources, or the home's trusted folder plus the station's own public key."""
+def trust_store(
+    home: Home, sources: tuple[Path, ...], auditors: tuple[Path, ...] = ()
+) -> TrustStore:
+    """The trust store of a command: ``--trust`` sources (station keys, or trust folders
+    laid out by role), else the home's trusted folder plus the station's own public key;
+    ``--trust-auditor`` sources add auditor keys."""
+    named = load_trust((), auditors=auditors)
     if sources:
-        return load_trust(sources)
+        return load_trust(sources).merged(named)
     store = load_trust([home.trusted], missing_ok=True)
     if home.public_key_path.exists():
         own = load_public_key(home.public_key_path.read_bytes(), str(home.public_key_path))
         store = store.with_key(own, str(home.public_key_path))
-    return store
+    return store.merged(named)
 
 
 def checked_certificate(

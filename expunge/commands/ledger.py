@@ -1,9 +1,10 @@
-"""``expunge ledger``: register documents, record copies and custody, list, show, export,
-and sign checkpoints."""
+"""``expunge ledger``: register documents, record copies, custody and write-offs, list,
+show, export, and sign checkpoints. Every entry appended is signed by the station key."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,22 +15,51 @@ from expunge.commands.options import home_option, json_option
 from expunge.commands.render import emit_json, human_bytes
 from expunge.core import clock
 from expunge.core.atomic import write_atomic
-from expunge.core.config import Home, load_settings
+from expunge.core.config import Home
 from expunge.core.errors import UsageError
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import Checkpoint, Copy, Destroy, Register, Seal, Transfer, format_time
+from expunge.ledger.events import (
+    WRITE_OFF_REASONS,
+    Checkpoint,
+    Copy,
+    Destroy,
+    Register,
+    Seal,
+    Transfer,
+    WriteOff,
+    format_time,
+)
 from expunge.ledger.export import export_lines
 from expunge.ledger.ids import validate_document_id
 from expunge.ledger.state import DocumentState, all_documents
+from expunge.ledger.store import LedgerStore
 from expunge.workflows import records
+from expunge.workflows.certify import Station
 
 
-def _actor(home: Home) -> str:
-    return load_settings(home, os.environ).operator
+@contextmanager
+def _notice(station: Station) -> Iterator[None]:
+    """Say where the station key was created, if appending created it."""
+    try:
+        yield
+    finally:
+        key_notice(station)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _record(home: Home, as_json: bool, append: Callable[[LedgerStore, str], Entry]) -> None:
+    """Append one entry to the home's ledger as this station (``append(store, actor)``),
+    and say what it records."""
+    station = open_station(home)
+    with _notice(station), records.require_ledger(home, station) as store:
+        entry = append(store, station.settings.operator)
+    if as_json:
+        emit_json(entry.to_dict())
+        return
+    click.echo(f"{entry.event.doc_id} (seq {entry.seq}): {describe_event(entry)}")
 
 
 def describe_event(entry: Entry) -> str:
@@ -53,6 +83,10 @@ def describe_event(entry: Entry) -> str:
             where.append("its key (crypto-erase)")
         return (
             f"destroyed {', '.join(where)} by certificate {event.certificate_id} ({event.method})"
+        )
+    if isinstance(event, WriteOff):
+        return (
+            f"wrote off the copy of seq {event.copy_seq} ({event.reason}, witness {event.witness})"
         )
     if isinstance(event, Checkpoint):
         return f"checkpoint: signed seq {event.seq} (key {event.keyid[:16]}…)"
@@ -93,8 +127,9 @@ def register(
     if doc_id is not None:
         validate_document_id(doc_id)
     content = records.read_content(path)
-    actor = _actor(home)
-    with records.create_ledger(home) as store:
+    station = open_station(home)
+    actor = station.settings.operator
+    with _notice(station), records.create_ledger(home, station) as store:
         entry = records.register_document(
             store,
             content,
@@ -129,14 +164,13 @@ def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, ho
             target="ledger copy",
             remedy="give exactly one of --to PATH or --medium TOKEN",
         )
-    with records.require_ledger(home) as store:
-        entry = records.record_copy(
-            store, doc_id, to_path=to_path, to_medium=medium, actor=_actor(home), now=_now()
-        )
-    if as_json:
-        emit_json(entry.to_dict())
-        return
-    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_copy(
+            store, doc_id, to_path=to_path, to_medium=medium, actor=actor, now=_now()
+        ),
+    )
 
 
 @ledger.command("transfer")
@@ -146,12 +180,40 @@ def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, ho
 @home_option
 def transfer(doc_id: str, custodian: str, as_json: bool, home: Home) -> None:
     """Record that custody of DOC passes to someone else."""
-    with records.require_ledger(home) as store:
-        entry = records.record_transfer(store, doc_id, custodian, actor=_actor(home), now=_now())
-    if as_json:
-        emit_json(entry.to_dict())
-        return
-    click.echo(f"{doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_transfer(
+            store, doc_id, custodian, actor=actor, now=_now()
+        ),
+    )
+
+
+@ledger.command("write-off")
+@click.argument("doc_id", metavar="DOC")
+@click.option(
+    "--copy",
+    "copy_ref",
+    required=True,
+    help="The copy: the seq of its copy entry (see 'ledger show'), its path or medium token.",
+)
+@click.option("--reason", required=True, type=click.Choice(WRITE_OFF_REASONS))
+@click.option("--witness", required=True, help="Who attests it (a name).")
+@json_option
+@home_option
+def write_off(
+    doc_id: str, copy_ref: str, reason: str, witness: str, as_json: bool, home: Home
+) -> None:
+    """Close a copy of DOC that nobody can bring back (a lost stick, a medium destroyed
+    physically): a signed entry that 'expunge audit' accepts and reports."""
+    validate_document_id(doc_id)
+    _record(
+        home,
+        as_json,
+        lambda store, actor: records.record_write_off(
+            store, doc_id, copy=copy_ref, reason=reason, witness=witness, actor=actor, now=_now()
+        ),
+    )
 
 
 def _list_line(state: DocumentState) -> str:
@@ -220,8 +282,13 @@ def show(doc_id: str, as_json: bool, home: Home) -> None:
     click.echo(f"  content:        {human_bytes(state.size)}, blake3 {state.digest}")
     click.echo("  locations:")
     for loc in state.locations:
-        by = loc.destroyed_by
-        how = f"destroyed at seq {by.seq} ({by.certificate_id})" if by else "OUTSTANDING"
+        by, off = loc.destroyed_by, loc.written_off
+        if by is not None:
+            how = f"destroyed at seq {by.seq} ({by.certificate_id})"
+        elif off is not None:
+            how = f"written off at seq {off.seq} ({off.reason}, witness {off.witness})"
+        else:
+            how = "OUTSTANDING"
         click.echo(f"    {loc.kind:<8} {loc.describe()} (seq {loc.seq}): {how}")
     click.echo("  history:")
     for entry in history:
@@ -261,13 +328,10 @@ def export(output: Path | None, home: Home) -> None:
 def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
     """Sign the ledger's head with the station key and append it as a checkpoint."""
     station = open_station(home)
-    with records.require_ledger(home) as store:
-        try:
-            entry = store.checkpoint(
-                records.station_signer(station.key), actor=station.settings.operator, now=_now()
-            )
-        finally:
-            key_notice(station)
+    with _notice(station), records.require_ledger(home, station) as store:
+        entry = store.checkpoint(
+            records.station_signer(station.key), actor=station.settings.operator, now=_now()
+        )
     line = next(export_lines([entry]))
     if output is not None:
         write_atomic(output, f"{line}\n".encode(), 0o644)

@@ -50,16 +50,25 @@ def cert_out_option(func: F) -> F:
     )(func)
 
 
-def trust_option(func: F) -> F:
-    """``--trust KEY_OR_DIR`` (repeatable): public keys to trust."""
-    return click.option(
-        "--trust",
-        "trust_sources",
-        multiple=True,
-        type=click.Path(path_type=Path),
-        help="A trusted public key file or folder (repeatable); default: <home>/trusted/ "
-        "and this station's own key.",
-    )(func)
+def _key_sources(flag: str, dest: str, help_text: str) -> Callable[[F], F]:
+    return click.option(flag, dest, multiple=True, type=click.Path(path_type=Path), help=help_text)
+
+
+trust_option = _key_sources(
+    "--trust",
+    "trust_sources",
+    "A trusted station key file, or trust folder (repeatable); default: <home>/trusted/ "
+    "and this station's own key.",
+)
+"""``--trust KEY_OR_DIR`` (repeatable): station keys to trust."""
+
+trust_auditor_option = _key_sources(
+    "--trust-auditor",
+    "trust_auditors",
+    "An auditor's public key file or folder (repeatable): countersignatures by these keys "
+    "count; default: <home>/trusted/auditors/.",
+)
+"""``--trust-auditor KEY_OR_DIR`` (repeatable): auditors' public keys to trust."""
 
 
 def file_options(func: F) -> F:

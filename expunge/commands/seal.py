@@ -46,7 +46,7 @@ def seal(
     plaintext is shredded with its own certificate (method and verification as for shred).
     """
     station = open_station(home)
-    with records.create_ledger(home) as store:
+    with records.create_ledger(home, station) as store:
         link = records.LedgerLink(store, records.load_policy(home), station.settings.operator)
         with station_job(home, station) as job:
             result = destroy.seal_document(

@@ -112,7 +112,7 @@ def shred(
         on_error=on_error,
     )
     station, recovered = open_station_recovering(home)
-    with records.station_ledger(home, station.settings.operator) as ledger:
+    with records.station_ledger(home, station.settings.operator, station) as ledger:
         if dry_run:
             _dry_run(request, home, ledger, as_json)
             return

@@ -117,6 +117,11 @@ class Home:
         return self.root / "policy.toml"
 
     @property
+    def ledger_head_path(self) -> Path:
+        """The station's signed record of the last ledger entry it appended."""
+        return self.root / "ledger-head"
+
+    @property
     def last_certificate_path(self) -> Path:
         """The digest of this station's latest certificate (the certificate chain)."""
         return self.root / "last-certificate"

@@ -33,6 +33,8 @@ class DatabaseKind:
     version: int
     schema: tuple[str, ...]
     restore: str
+    older: tuple[int, ...] = ()
+    """Earlier schema versions still opened (the store upgrades them as it writes)."""
 
 
 @contextmanager
@@ -139,7 +141,7 @@ def _read_meta(conn: sqlite3.Connection, path: Path, kind: DatabaseKind) -> dict
             remedy="point --home at expunge's folder, or move this file away",
         )
     version = meta.get("schema_version", "")
-    if version != str(kind.version):
+    if version not in {str(v) for v in (kind.version, *kind.older)}:
         newer = version.isdigit() and int(version) > kind.version
         raise IntegrityError(
             f"{kind.noun} schema version {version or 'missing'} is "

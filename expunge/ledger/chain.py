@@ -8,10 +8,15 @@ Byte encoding of an entry's hash (all integers big-endian)::
                   ‖ prev_hash                      32 bytes; 32 zero bytes for seq 1
                   ‖ record )                        RFC 8785 bytes of {time, actor, event}
 
-Seqs start at 1 and increase by one. A checkpoint signs::
+Seqs start at 1 and increase by one. The same encoding hashes v1 and v2 records (the
+record says its own version; v2 records carry their station and signature, see
+``signing``). A checkpoint signs::
 
     b"expunge-ledger-checkpoint-v1\\x00" ‖ u32(len(ledger_id_utf8)) ‖ ledger_id_utf8
     ‖ u64(seq) ‖ head_hash (32 bytes)
+
+and a station's head record (the last entry it appended, kept outside the ledger) the same
+fields under the tag ``b"expunge-ledger-head-v1\\x00"``.
 
 The tags keep a chain hash from ever being mistaken for a checkpoint message or for a hash
 made by any other protocol; the length prefix keeps ledger id and seq from running together.
@@ -20,17 +25,26 @@ made by any other protocol; the length prefix keeps ledger id and seq from runni
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import blake3
 
 from expunge.core.errors import ExpungeError, IntegrityError
-from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
+from expunge.ledger.entries import HASH_SIZE, Entry, EntrySignature, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint
+from expunge.ledger.signing import (
+    Authenticity,
+    AuthenticityReport,
+    EntrySigner,
+    EntryVerifier,
+    SignatureProblemKind,
+    entry_message,
+)
 
 DOMAIN_TAG = b"expunge-ledger-v1\x00"
 CHECKPOINT_TAG = b"expunge-ledger-checkpoint-v1\x00"
+HEAD_TAG = b"expunge-ledger-head-v1\x00"
 GENESIS_HASH = bytes(HASH_SIZE)
 
 # (message, keyid, signature) -> True when the signature is valid and made by a trusted key.
@@ -39,19 +53,22 @@ CheckpointVerifier = Callable[[bytes, str, bytes], bool]
 # message -> (keyid, signature)
 CheckpointSigner = Callable[[bytes], tuple[str, bytes]]
 
-ProblemKind = Literal[
-    "hash-mismatch",
-    "broken-link",
-    "gap",
-    "out-of-order",
-    "duplicate",
-    "foreign-ledger",
-    "malformed",
-    "checkpoint-mismatch",
-    "bad-checkpoint-signature",
-    "truncated",
-    "anchor-mismatch",
-]
+ProblemKind = (
+    Literal[
+        "hash-mismatch",
+        "broken-link",
+        "gap",
+        "out-of-order",
+        "duplicate",
+        "foreign-ledger",
+        "malformed",
+        "checkpoint-mismatch",
+        "bad-checkpoint-signature",
+        "truncated",
+        "anchor-mismatch",
+    ]
+    | SignatureProblemKind
+)
 
 
 def _ledger_prefix(tag: bytes, ledger_id: str) -> bytes:
@@ -73,12 +90,33 @@ def checkpoint_message(ledger_id: str, seq: int, head_hash: bytes) -> bytes:
     return _ledger_prefix(CHECKPOINT_TAG, ledger_id) + seq.to_bytes(8, "big") + head_hash
 
 
-def next_entry(ledger_id: str, head: Head | None, record: Record) -> Entry:
-    """The entry that follows ``head`` (``None``: the first entry of the ledger)."""
+def head_message(head: Head) -> bytes:
+    """The bytes a station's head record signs."""
+    return _ledger_prefix(HEAD_TAG, head.ledger_id) + head.seq.to_bytes(8, "big") + head.hash
+
+
+def next_entry(
+    ledger_id: str,
+    head: Head | None,
+    record: Record,
+    *,
+    signer: EntrySigner | None = None,
+    from_seq: int | None = None,
+) -> Entry:
+    """The entry that follows ``head`` (``None``: the first entry of the ledger).
+
+    With ``signer``, the entry closes a transaction that began at ``from_seq`` (default:
+    this entry) and carries the station's signature over it (see ``signing``).
+    """
     if head is not None and head.ledger_id != ledger_id:
         raise IntegrityError(f"head belongs to ledger {head.ledger_id}, not {ledger_id}")
     seq = head.seq + 1 if head else 1
     prev_hash = head.hash if head else GENESIS_HASH
+    if signer is not None:
+        blank = replace(record, signature=EntrySignature(from_seq or seq, ""))
+        message = entry_message(ledger_id, seq, prev_hash, blank.canonical())
+        sig = signer.sign(message).hex()
+        record = replace(record, signature=EntrySignature(from_seq or seq, sig))
     return Entry(
         ledger_id, seq, record, prev_hash, entry_hash(ledger_id, seq, prev_hash, record.canonical())
     )
@@ -116,6 +154,7 @@ class ChainReport:
     checkpoints: int
     checkpoints_verified: int
     anchors: int
+    authenticity: AuthenticityReport
 
     @property
     def ok(self) -> bool:
@@ -138,12 +177,20 @@ class ChainReport:
             "checkpoints": self.checkpoints,
             "checkpoints_verified": self.checkpoints_verified,
             "anchors": self.anchors,
+            "authenticity": self.authenticity.to_dict(),
         }
 
 
 class _Verifier:
-    def __init__(self, checkpoint_verifier: CheckpointVerifier | None, keep: bool):
+    def __init__(
+        self,
+        ledger_id: str,
+        checkpoint_verifier: CheckpointVerifier | None,
+        entry_verifier: EntryVerifier | None,
+        keep: bool,
+    ):
         self.checkpoint_verifier = checkpoint_verifier
+        self.authenticity = Authenticity(ledger_id, entry_verifier)
         self.keep = keep
         self.parsed: list[Entry] = []
         self.problems: list[ChainProblem] = []
@@ -191,10 +238,12 @@ class _Verifier:
                 )
                 continue
             expected = prev.seq + 1 if prev else 1
+            linked = raw.seq == expected
             if raw.seq > expected:
                 missing = f"{expected}" if raw.seq == expected + 1 else f"{expected}..{raw.seq - 1}"
                 self.problem(expected, "gap", f"entries {missing} are missing (deleted)")
             elif raw.prev_hash != (prev.hash if prev else GENESIS_HASH):
+                linked = False
                 self.problem(
                     raw.seq,
                     "broken-link",
@@ -206,17 +255,24 @@ class _Verifier:
                 self.problem(
                     raw.seq, "hash-mismatch", f"entry {raw.seq} does not match its hash (altered)"
                 )
+            # A signature covers earlier entries through prev_hash: it vouches for them
+            # only where every link holds between their real contents.
+            intact = linked and actual == raw.hash
+            if prev is not None and self.content_hash.get(prev.seq) != prev.hash:
+                intact = False
             self.content_hash[raw.seq] = actual
-            self.check_record(raw, ledger_id)
+            self.check_record(raw, ledger_id, intact)
             prev = raw
         return prev
 
-    def check_record(self, raw: RawEntry, ledger_id: str) -> None:
+    def check_record(self, raw: RawEntry, ledger_id: str, intact: bool) -> None:
         try:
             entry = raw.parse()
         except IntegrityError as exc:
             self.problem(raw.seq, "malformed", exc.message)
+            self.authenticity.broken()
             return
+        self.authenticity.entry(raw, entry, intact)
         if self.keep:
             self.parsed.append(entry)
         if isinstance(entry.event, Checkpoint):
@@ -291,17 +347,21 @@ def verify_chain(
     *,
     ledger_id: str | None = None,
     checkpoint_verifier: CheckpointVerifier | None = None,
+    entry_verifier: EntryVerifier | None = None,
     anchors: Iterable[Head] = (),
 ) -> ChainReport:
     """Check a ledger's entries, in the order given, as one intact chain.
 
     Finds altered entries (hash mismatch), deleted ones (gap), reordered ones, duplicates,
     entries of another ledger, malformed records, checkpoints that do not match the entry
-    they sign or whose signature ``checkpoint_verifier`` rejects, and, against each anchor
-    (a head recorded elsewhere), truncation and rewritten history. Every problem names a
-    seq. ``ledger_id`` defaults to the first entry's.
+    they sign or whose signature ``checkpoint_verifier`` rejects, v2 entries no station
+    signature covers or whose signature ``entry_verifier`` rejects (see ``signing``), and,
+    against each anchor (a head recorded elsewhere), truncation and rewritten history.
+    Every problem names a seq. ``ledger_id`` defaults to the first entry's.
     """
-    report, _ = _verify(entries, ledger_id, checkpoint_verifier, anchors, keep=False)
+    report, _ = _verify(
+        entries, ledger_id, checkpoint_verifier, entry_verifier, anchors, keep=False
+    )
     return report
 
 
@@ -310,18 +370,20 @@ def verify_and_parse(
     *,
     ledger_id: str | None = None,
     checkpoint_verifier: CheckpointVerifier | None = None,
+    entry_verifier: EntryVerifier | None = None,
     anchors: Iterable[Head] = (),
 ) -> tuple[ChainReport, tuple[Entry, ...]]:
     """``verify_chain``, also returning the parsed entries in seq order, so that an audit
     parses every record once. Entries the report names as malformed, duplicate or of
     another ledger are left out."""
-    return _verify(entries, ledger_id, checkpoint_verifier, anchors, keep=True)
+    return _verify(entries, ledger_id, checkpoint_verifier, entry_verifier, anchors, keep=True)
 
 
 def _verify(
     entries: Iterable[RawEntry | Entry],
     ledger_id: str | None,
     checkpoint_verifier: CheckpointVerifier | None,
+    entry_verifier: EntryVerifier | None,
     anchors: Iterable[Head],
     *,
     keep: bool,
@@ -331,12 +393,15 @@ def _verify(
     expected_id = ledger_id or (raws[0].ledger_id if raws else None)
     if expected_id is None and anchor_list:
         expected_id = anchor_list[0].ledger_id
-    verifier = _Verifier(checkpoint_verifier, keep)
+    verifier = _Verifier(expected_id or "", checkpoint_verifier, entry_verifier, keep)
     last: RawEntry | None = None
     if expected_id is not None:
         last = verifier.walk(verifier.order(raws), expected_id)
         for anchor in anchor_list:
             verifier.check_anchor(anchor, expected_id, last)
+    authenticity = verifier.authenticity.report()
+    for seq, kind, message in verifier.authenticity.findings:
+        verifier.problem(seq, kind, message)
     head = Head(last.ledger_id, last.seq, last.hash) if last else None
     report = ChainReport(
         ledger_id=expected_id,
@@ -346,5 +411,6 @@ def _verify(
         checkpoints=verifier.checkpoints,
         checkpoints_verified=verifier.checkpoints_verified,
         anchors=len(anchor_list),
+        authenticity=authenticity,
     )
     return report, tuple(verifier.parsed)

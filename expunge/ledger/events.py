@@ -1,4 +1,4 @@
-"""The six kinds of ledger event, as typed frozen values with strict JSON forms.
+"""The seven kinds of ledger event, as typed frozen values with strict JSON forms.
 
 An event says what happened to a document; the entry around it (``entries.py``) says when,
 by whom and where in the chain. Constructors validate and raise ``UsageError`` (the values
@@ -11,6 +11,7 @@ the canonical bytes of an event are one function of its value.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -45,16 +46,27 @@ def format_time(moment: datetime) -> str:
     return rfc3339(moment, "seconds")
 
 
-def parse_time(text: str, what: str) -> datetime:
-    """Read the form ``format_time`` writes; anything else is an integrity error."""
+@functools.lru_cache(maxsize=4096)
+def _utc(text: str) -> datetime | None:
+    # Entries appended in one transaction share their time: an audit parses each once.
     match = _TIME.fullmatch(text)
     if not match:
-        raise IntegrityError(f"{what} must be a UTC time like 2026-01-31T12:00:00Z, not {text!r}")
+        return None
     try:
         year, month, day, hour, minute, second = (int(g) for g in match.groups())
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError as exc:
-        raise IntegrityError(f"{what} is not a real date and time: {text!r}") from exc
+    except ValueError:
+        return None
+
+
+def parse_time(text: str, what: str) -> datetime:
+    """Read the form ``format_time`` writes; anything else is an integrity error."""
+    moment = _utc(text)
+    if moment is not None:
+        return moment
+    if _TIME.fullmatch(text):
+        raise IntegrityError(f"{what} is not a real date and time: {text!r}")
+    raise IntegrityError(f"{what} must be a UTC time like 2026-01-31T12:00:00Z, not {text!r}")
 
 
 def _nonempty(value: str, what: str) -> None:
@@ -348,6 +360,52 @@ class Destroy:
         )
 
 
+WRITE_OFF_REASONS: tuple[str, ...] = ("lost", "destroyed-physically")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    """A recorded copy that nobody can bring back is closed without a certificate.
+
+    ``copy_seq`` is the seq of the ``copy`` event that recorded it; ``reason`` is one of
+    ``WRITE_OFF_REASONS``; ``witness`` names who attests it. The entry's station signature
+    is what makes the claim accountable.
+    """
+
+    kind: ClassVar[str] = "write-off"
+
+    doc_id: str
+    copy_seq: int
+    reason: str
+    witness: str
+
+    def __post_init__(self) -> None:
+        validate_document_id(self.doc_id)
+        if not 1 <= self.copy_seq <= MAX_SAFE_INT:
+            raise UsageError(f"copy seq {self.copy_seq} is out of range", target="--copy")
+        if self.reason not in WRITE_OFF_REASONS:
+            raise UsageError(
+                f"unknown write-off reason {self.reason!r}",
+                target="--reason",
+                remedy=f"choose one of {', '.join(WRITE_OFF_REASONS)}",
+            )
+        _nonempty(self.witness, "witness")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "type": self.kind,
+            "doc_id": self.doc_id,
+            "copy_seq": self.copy_seq,
+            "reason": self.reason,
+            "witness": self.witness,
+        }
+
+    @classmethod
+    def _read(cls, f: Fields) -> WriteOff:
+        return cls(f.text("doc_id"), f.integer("copy_seq"), f.text("reason"), f.text("witness"))
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A signature over ``(ledger id, seq, head hash)`` of an earlier entry (see
@@ -385,8 +443,8 @@ class Checkpoint:
         return cls(f.integer("seq"), f.text("head_hash"), f.text("keyid"), f.text("signature"))
 
 
-Event = Register | Copy | Transfer | Seal | Destroy | Checkpoint
-DocumentEvent = Register | Copy | Transfer | Seal | Destroy
+Event = Register | Copy | Transfer | Seal | Destroy | WriteOff | Checkpoint
+DocumentEvent = Register | Copy | Transfer | Seal | Destroy | WriteOff
 
 
 def _names(cls: type[Event]) -> frozenset[str]:
@@ -395,7 +453,7 @@ def _names(cls: type[Event]) -> frozenset[str]:
 
 _KINDS: dict[str, tuple[frozenset[str], Callable[[Fields], Event]]] = {
     cls.kind: (_names(cls), cls._read)
-    for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)
+    for cls in (Register, Copy, Transfer, Seal, Destroy, WriteOff, Checkpoint)
 }
 _CLASSES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)

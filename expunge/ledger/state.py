@@ -1,10 +1,12 @@
 """Document state, derived from the events every time and never stored, so it cannot drift.
 
-A document has *locations*: the original file, the sealed file once it is sealed, and every
-recorded copy (at a path, or on a medium). A ``destroy`` event destroys the outstanding
-locations it covers: those at its paths, those on its media, and, when it erased the
-document key, every ciphertext location at once. Only locations recorded before the event
-are covered; a copy made later is a new location.
+A document has *locations* (see ``locations``): the original file, the sealed file once it
+is sealed, and every recorded copy (at a path, or on a medium). A ``destroy`` event destroys
+the outstanding locations it covers: those at its paths, those on its media, and, when it
+erased the document key, every ciphertext location at once. Only locations recorded before
+the event are covered; a copy made later is a new location. A ``write-off`` closes one
+outstanding copy that nobody can bring back (lost, or destroyed physically), without a
+certificate.
 
 The document itself is destroyed when its *primary* location is: the sealed file once
 sealed, else the original. Copies can outlive it (a stick nobody has brought back); they stay
@@ -14,7 +16,7 @@ outstanding, and an audit lists them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,92 +30,13 @@ from expunge.ledger.events import (
     Register,
     Seal,
     Transfer,
+    WriteOff,
     document_fields,
     format_time,
 )
+from expunge.ledger.locations import Destruction, Location, SealState, WrittenOff
 
-LocationKind = Literal["original", "sealed", "copy"]
 DocumentStatus = Literal["registered", "sealed", "destroyed"]
-
-
-@dataclass(frozen=True)
-class Destruction:
-    """A ``destroy`` event, as it concerns a location or a document."""
-
-    seq: int
-    time: datetime
-    method: str
-    certificate_id: str
-    certificate_digest: str
-    key_erased: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "seq": self.seq,
-            "time": format_time(self.time),
-            "method": self.method,
-            "certificate_id": self.certificate_id,
-            "certificate_digest": self.certificate_digest,
-            "key_erased": self.key_erased,
-        }
-
-
-@dataclass(frozen=True)
-class Location:
-    """One place the document's content lives (or lived): a path or a medium."""
-
-    kind: LocationKind
-    seq: int
-    path: str | None
-    medium: str | None
-    ciphertext: bool
-    destroyed_by: Destruction | None = None
-
-    @property
-    def outstanding(self) -> bool:
-        """True while no destruction covers this location."""
-        return self.destroyed_by is None
-
-    @property
-    def status(self) -> Literal["outstanding", "destroyed"]:
-        """``outstanding`` or ``destroyed``."""
-        return "outstanding" if self.outstanding else "destroyed"
-
-    def describe(self) -> str:
-        """The path, or ``medium TOKEN``."""
-        return self.path if self.path is not None else f"medium {self.medium}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "kind": self.kind,
-            "seq": self.seq,
-            "path": self.path,
-            "medium": self.medium,
-            "ciphertext": self.ciphertext,
-            "status": self.status,
-            "destroyed_by": self.destroyed_by.to_dict() if self.destroyed_by else None,
-        }
-
-
-@dataclass(frozen=True)
-class SealState:
-    """The document is sealed: encrypted at ``sealed_path`` under key ``key_id``."""
-
-    seq: int
-    sealed_path: str
-    key_id: str
-    at_registration: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "seq": self.seq,
-            "sealed_path": self.sealed_path,
-            "key_id": self.key_id,
-            "at_registration": self.at_registration,
-        }
 
 
 @dataclass(frozen=True)
@@ -174,6 +97,11 @@ class DocumentState:
         return tuple(loc for loc in self.locations if loc.outstanding and loc is not primary)
 
     @property
+    def written_off(self) -> tuple[Location, ...]:
+        """Copies closed by a write-off."""
+        return tuple(loc for loc in self.locations if loc.written_off is not None)
+
+    @property
     def overdue(self) -> bool:
         """Past its retention date and not destroyed."""
         return (
@@ -194,6 +122,7 @@ class DocumentState:
             "destroyed_by": self.destroyed_by.to_dict() if self.destroyed_by else None,
             "locations": [loc.to_dict() for loc in self.locations],
             "outstanding": [loc.describe() for loc in self.outstanding],
+            "written_off": [loc.describe() for loc in self.written_off],
             "history": list(self.history),
         }
 
@@ -249,6 +178,33 @@ class _Fold:
             )
         if isinstance(event, Destroy):
             self._check_destroy(event)
+        if isinstance(event, WriteOff):
+            self._check_write_off(event)
+
+    def _check_write_off(self, event: WriteOff) -> None:
+        doc = self.doc_id
+        found = [loc for loc in self.locations if loc.kind == "copy" and loc.seq == event.copy_seq]
+        if not found:
+            raise RefusedError(
+                f"seq {event.copy_seq} did not record a copy of the document",
+                target=doc,
+                remedy="name a copy by the seq 'expunge ledger show' lists for it",
+            )
+        loc = found[0]
+        if loc.destroyed_by is not None:
+            raise RefusedError(
+                f"its copy at {loc.describe()} (seq {loc.seq}) was destroyed at seq "
+                f"{loc.destroyed_by.seq}: there is nothing to write off",
+                target=doc,
+                remedy="",
+            )
+        if loc.written_off is not None:
+            raise RefusedError(
+                f"its copy at {loc.describe()} (seq {loc.seq}) was already written off at seq "
+                f"{loc.written_off.seq}",
+                target=doc,
+                remedy="",
+            )
 
     def _check_destroy(self, event: Destroy) -> None:
         doc = self.doc_id
@@ -296,6 +252,11 @@ class _Fold:
             self._apply_seal(entry, event)
         elif isinstance(event, Destroy):
             self._apply_destroy(entry, event)
+        elif isinstance(event, WriteOff):
+            closed = WrittenOff(entry.seq, entry.time, event.reason, event.witness)
+            for index, loc in enumerate(self.locations):
+                if loc.kind == "copy" and loc.seq == event.copy_seq:
+                    self.locations[index] = loc.closed(written_off=closed)
 
     def _apply_seal(self, entry: Entry, event: Seal) -> None:
         in_place = self.register.sealed and event.sealed_path == self.register.path
@@ -323,7 +284,7 @@ class _Fold:
                 or (event.key_erased and loc.ciphertext)
             )
             if loc.outstanding and covered:
-                self.locations[index] = replace(loc, destroyed_by=done)
+                self.locations[index] = loc.closed(destroyed_by=done)
 
     def freeze(self, now: datetime) -> DocumentState:
         reg = self.register
@@ -418,52 +379,3 @@ def document_state(entries: Iterable[Entry], doc_id: str, now: datetime) -> Docu
 def all_documents(entries: Iterable[Entry], now: datetime) -> tuple[DocumentState, ...]:
     """Every registered document, in order of registration."""
     return tuple(fold.freeze(now) for fold in _fold(entries).values())
-
-
-@dataclass(frozen=True)
-class LocatedCopy:
-    """An outstanding location of a document, found by where it is."""
-
-    doc_id: str
-    classification: str
-    location: Location
-    digest_matches: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "doc_id": self.doc_id,
-            "classification": self.classification,
-            "location": self.location.to_dict(),
-            "digest_matches": self.digest_matches,
-        }
-
-
-def copies_on_medium(entries: Iterable[Entry], token: str) -> tuple[LocatedCopy, ...]:
-    """Outstanding copies recorded on the medium with identity ``token``."""
-    return tuple(
-        LocatedCopy(fold.doc_id, fold.register.classification, loc)
-        for fold in _fold(entries).values()
-        for loc in fold.locations
-        if loc.outstanding and loc.medium == token
-    )
-
-
-def documents_at_path(entries: Iterable[Entry], path: str, digest: str) -> tuple[LocatedCopy, ...]:
-    """Outstanding locations recorded at ``path``.
-
-    ``digest_matches`` says whether the content digest ``digest`` (BLAKE3 hex of the file
-    there now) is the registered one: ``True``/``False`` for plaintext locations, ``None``
-    for ciphertext, whose digest the ledger does not record.
-    """
-    return tuple(
-        LocatedCopy(
-            fold.doc_id,
-            fold.register.classification,
-            loc,
-            None if loc.ciphertext else digest == fold.register.digest,
-        )
-        for fold in _fold(entries).values()
-        for loc in fold.locations
-        if loc.outstanding and loc.path == path
-    )

@@ -1,9 +1,12 @@
 """Where entries live: the ``LedgerStore`` interface and its SQLite implementation.
 
-Every append runs inside one write transaction that reads the current head, checks the
-event against the document's history, links the entry and commits; the entry is returned
-(acknowledged) only after the commit. Two processes appending at once are serialized by the
-database, so the chain never forks. The interface is small so that a shared PostgreSQL
+Every append runs inside one write transaction that reads the current head, checks each
+event against its document's history, links the entries (v2 records naming the station),
+signs the last one for all of them with the station's signer (see ``signing``) and
+commits; the entries are returned (acknowledged) only after the commit, and the store's
+``on_commit`` hook hears of the new head then. A store opened without a signer only
+reads. Two processes appending at once are serialized by the database, so the chain never
+forks. The interface is small so that a shared PostgreSQL
 store (``SELECT ... FOR UPDATE`` on the head) can serve a fleet of stations later.
 
 The SQLite file (``<home>/ledger.db``) uses WAL with ``synchronous=FULL`` (a commit is on
@@ -34,6 +37,7 @@ from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entr
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint, Event, Register, utc_second
 from expunge.ledger.ids import generated_prefix, next_document_id
+from expunge.ledger.signing import EntrySigner
 from expunge.ledger.state import check_event
 
 _DOC_ID = "json_extract(record, '$.event.doc_id')"
@@ -45,7 +49,10 @@ LEDGER_DB = DatabaseKind(
     noun="ledger",
     application_id=0x45584C47,  # "EXLG"
     format="expunge-ledger",
-    version=1,
+    # 2: records may be v2 (signed, naming their station). A version 1 ledger is read as it
+    # is and becomes version 2 with its first v2 entry.
+    version=2,
+    older=(1,),
     schema=(
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE entries ("
@@ -109,14 +116,27 @@ class SQLiteLedgerStore(SQLiteFile):
 
     kind = LEDGER_DB
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        timeout: float = 30.0,
+        signer: EntrySigner | None = None,
+        on_commit: Callable[[Entry], None] | None = None,
+    ):
         """Open the ledger at ``path``, creating it (mode 0600) when ``create`` allows.
 
         ``timeout`` is how long to wait for another process's write lock. A file that is
         corrupt, not SQLite, or another kind of database is refused with one
-        ``IntegrityError`` naming the file.
+        ``IntegrityError`` naming the file. Appending needs ``signer``, the station that
+        signs and is named in every entry; ``on_commit`` is called with the last entry of
+        each committed transaction (the station records its head). Without a signer the
+        store only reads.
         """
         self.path = Path(path)
+        self._entry_signer = signer
+        self._on_commit = on_commit
         self._conn, meta = open_database(
             self.path,
             LEDGER_DB,
@@ -128,6 +148,7 @@ class SQLiteLedgerStore(SQLiteFile):
             self._conn.close()
             raise IntegrityError("the ledger has no id", target=str(self.path), remedy=_RESTORE)
         self._ledger_id = meta["ledger_id"]
+        self._schema_version = meta["schema_version"]
 
     @property
     def ledger_id(self) -> str:
@@ -201,7 +222,16 @@ class SQLiteLedgerStore(SQLiteFile):
 
     # -- appending -----------------------------------------------------------------------
 
-    def _link(self, head: Head | None, event: Event, actor: str, now: datetime) -> Entry:
+    def _signer(self) -> EntrySigner:
+        if self._entry_signer is None:
+            raise UsageError(
+                "the ledger was opened without a station key: it cannot append",
+                target=str(self.path),
+                remedy="open it with the station's signer (entries are signed, format v2)",
+            )
+        return self._entry_signer
+
+    def _check(self, head: Head | None, event: Event) -> None:
         if isinstance(event, Checkpoint):
             if head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex()):
                 raise UsageError(
@@ -211,15 +241,56 @@ class SQLiteLedgerStore(SQLiteFile):
                 )
         else:
             check_event(self._document_entries(event.doc_id), event)
-        entry = next_entry(self._ledger_id, head, Record(now, actor, event))
-        self._conn.execute(
-            "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
-            (entry.seq, entry.record.canonical().decode("utf-8"), entry.prev_hash, entry.hash),
-        )
-        return entry
+
+    def _transaction(
+        self, build: Callable[[Head | None], Sequence[Event]], actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """One write transaction: ``build`` gives the events to append after the head it
+        is handed (read under the lock); each is checked and linked, the last one signed
+        for all of them, and the whole committed. ``on_commit`` then hears of the last."""
+        signer = self._signer()
+        appended: list[Entry] = []
+        with self._errors("append to the ledger"), self._write():
+            if self._schema_version != str(LEDGER_DB.version):
+                # Written in the same transaction as the first v2 entry, so that an older
+                # expunge refuses to append unsigned entries after it.
+                self._conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(LEDGER_DB.version),),
+                )
+            head = self._head()
+            events = build(head)
+            station = signer.station
+            for index, event in enumerate(events):
+                self._check(head, event)
+                record = Record(now, actor, event, station)
+                last = index == len(events) - 1
+                entry = next_entry(
+                    self._ledger_id,
+                    head,
+                    record,
+                    signer=signer if last else None,
+                    from_seq=appended[0].seq if appended else None,
+                )
+                self._conn.execute(
+                    "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                    (
+                        entry.seq,
+                        entry.record.canonical().decode("utf-8"),
+                        entry.prev_hash,
+                        entry.hash,
+                    ),
+                )
+                appended.append(entry)
+                head = entry.head
+        self._schema_version = str(LEDGER_DB.version)
+        if appended and self._on_commit is not None:
+            self._on_commit(appended[-1])
+        return tuple(appended)
 
     def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
-        """Check ``event`` against its document's history, link it to the head, commit.
+        """Check ``event`` against its document's history, link it to the head, sign it,
+        commit.
 
         Returns only after the commit, so a returned entry is durable.
         """
@@ -228,37 +299,34 @@ class SQLiteLedgerStore(SQLiteFile):
     def append_many(
         self, events: Sequence[Event], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Append several events in one transaction: all of them or none."""
-        appended: list[Entry] = []
-        with self._errors("append to the ledger"), self._write():
-            head = self._head()
-            for event in events:
-                entry = self._link(head, event, actor, now)
-                appended.append(entry)
-                head = entry.head
-        return tuple(appended)
+        """Append several events in one transaction, signed once: all of them or none."""
+        return self._transaction(lambda head: events, actor, now)
 
     def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
         """Register a document under the next ``DOC-<year>-<n>`` id of ``now``'s year.
 
         The id is chosen under the write lock, so concurrent registrations never collide.
         """
-        prefix = generated_prefix(utc_second(now).year)
-        with self._errors("append to the ledger"), self._write():
+        year = utc_second(now).year
+        prefix = generated_prefix(year)
+
+        def build(head: Head | None) -> list[Event]:
             taken = self._conn.execute(
                 f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
                 (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
             ).fetchall()
-            doc_id = next_document_id((str(row[0]) for row in taken), utc_second(now).year)
+            doc_id = next_document_id((str(row[0]) for row in taken), year)
             event = make(doc_id)
             if event.doc_id != doc_id:
                 raise ValueError(f"make() must register the id it is given ({doc_id})")
-            return self._link(self._head(), event, actor, now)
+            return [event]
+
+        return self._transaction(build, actor, now)[0]
 
     def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
         """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
-        with self._errors("append to the ledger"), self._write():
-            head = self._head()
+
+        def build(head: Head | None) -> list[Event]:
             if head is None:
                 raise UsageError(
                     "the ledger is empty: there is nothing to checkpoint",
@@ -266,5 +334,6 @@ class SQLiteLedgerStore(SQLiteFile):
                     remedy="register a document first",
                 )
             keyid, signature = signer(checkpoint_message(self._ledger_id, head.seq, head.hash))
-            event = Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())
-            return self._link(head, event, actor, now)
+            return [Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())]
+
+        return self._transaction(build, actor, now)[0]

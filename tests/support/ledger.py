@@ -1,5 +1,5 @@
-"""Helpers for the ledger tests: events with sensible defaults, a real Ed25519 signer,
-and a pure chain built without any store."""
+"""Helpers for the ledger tests: events with sensible defaults, real Ed25519 signers (of
+checkpoints, and a station signing entries), and a pure chain built without any store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.ledger.chain import checkpoint_message, next_entry
-from expunge.ledger.entries import Entry, Record
+from expunge.ledger.entries import Entry, Record, StationRef
 from expunge.ledger.events import Checkpoint, Copy, Destroy, Event, Register, Seal, Transfer
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -63,16 +63,13 @@ def destroy(
     )
 
 
-class Signer:
-    """An Ed25519 station key: signs checkpoints, and verifies them like an auditor."""
+class _Key:
+    """A real Ed25519 key, and the verifier an auditor trusting only it would use."""
 
     def __init__(self) -> None:
         self.key = Ed25519PrivateKey.generate()
         raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.keyid = hashlib.sha256(raw).hexdigest()
-
-    def sign(self, message: bytes) -> tuple[str, bytes]:
-        return self.keyid, self.key.sign(message)
 
     def verify(self, message: bytes, keyid: str, signature: bytes) -> bool:
         if keyid != self.keyid:
@@ -82,6 +79,31 @@ class Signer:
         except InvalidSignature:
             return False
         return True
+
+
+class Signer(_Key):
+    """A station key as a checkpoint signer."""
+
+    def sign(self, message: bytes) -> tuple[str, bytes]:
+        return self.keyid, self.key.sign(message)
+
+
+class StationKey(_Key):
+    """A station as a store's entry signer."""
+
+    def __init__(self, host: str = "test-station") -> None:
+        super().__init__()
+        self.host = host
+
+    @property
+    def station(self) -> StationRef:
+        return StationRef(self.keyid, self.host)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+
+STATION = StationKey()
 
 
 def chain(events: Sequence[Event], ledger_id: str = "ledger-1") -> list[Entry]:
@@ -116,3 +138,23 @@ def checkpointed(entries: list[Entry], signer: Signer) -> list[Entry]:
     event = Checkpoint(head.seq, head.hash.hex(), keyid, sig.hex())
     record = Record(NOW + timedelta(seconds=len(entries)), "op", event)
     return [*entries, next_entry(head.ledger_id, head, record)]
+
+
+def signed_chain(
+    transactions: Sequence[tuple[StationKey, Sequence[Event]]], ledger_id: str = "ledger-1"
+) -> list[Entry]:
+    """v2 entries as stores append them: each transaction's events by its station, the
+    last one signed for all of them."""
+    entries: list[Entry] = []
+    for station, events in transactions:
+        first = len(entries) + 1
+        for index, event in enumerate(events):
+            head = entries[-1].head if entries else None
+            record = Record(NOW + timedelta(seconds=len(entries)), "op", event, station.station)
+            last = index == len(events) - 1
+            entries.append(
+                next_entry(
+                    ledger_id, head, record, signer=station if last else None, from_seq=first
+                )
+            )
+    return entries

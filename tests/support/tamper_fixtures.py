@@ -11,8 +11,8 @@ The keys are test keys derived from public strings: they protect nothing.
 
 Most attacks alter a genuine envelope. Those named ``signed-*`` are payloads that a
 faulty or misused station key signed: the signature verifies, the certificate must not.
-``trusted/`` holds the public keys an auditor trusts (station and auditor); the intruder's
-and the stranger's keys are deliberately absent.
+``trusted/`` is a trust store laid out by role (the station key at its top, the auditor key
+in ``auditors/``); the intruder's and the stranger's keys are deliberately absent.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def fixtures() -> dict[str, bytes]:
             countersigned, countersignatures=(forged_counter,)
         ).to_json(),
         "trusted/station.pub": public_key_pem(STATION.public_key()),
-        "trusted/auditor.pub": public_key_pem(AUDITOR.public_key()),
+        "trusted/auditors/auditor.pub": public_key_pem(AUDITOR.public_key()),
     }
 
 

@@ -1,4 +1,5 @@
-"""Heads recorded outside the chain: files of `ledger checkpoint -o`, or export lines."""
+"""Heads recorded outside the chain: files of `ledger checkpoint -o`, a station's head
+record (``ledger-head``), or export lines."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from expunge.ledger.chain import checkpoint_message
 from expunge.ledger.entries import Entry, Head
 from expunge.ledger.events import Checkpoint
 from expunge.workflows.audit.report import Anchor
-from expunge.workflows.records import trust_verifier
+from expunge.workflows.records import HeadRecord, trust_verifier
 
 
 def _anchors_in(data: object, where: str, trust: TrustStore) -> list[Head]:
+    if isinstance(data, dict) and "station" in data and "event" not in data:
+        record = HeadRecord.from_dict(data, where)
+        record.verify(trust)
+        return [record.head]
     if not (isinstance(data, dict) and "event" in data):
         return [Head.from_dict(data, where)]
     entry = Entry.from_dict(data, where)
@@ -32,8 +37,9 @@ def _anchors_in(data: object, where: str, trust: TrustStore) -> list[Head]:
 def read_anchor_file(path: Path, trust: TrustStore) -> tuple[Anchor, ...]:
     """Anchors from a file: lines of ``ledger export`` (such as the file ``ledger
     checkpoint -o`` writes: a checkpoint, whose signature must verify under ``trust``,
-    anchors both itself and the head it signs) or ``{"ledger_id", "seq", "hash"}``
-    objects. A file that is not one of these is an error naming it."""
+    anchors both itself and the head it signs), a station's head record (signature
+    verified likewise) or ``{"ledger_id", "seq", "hash"}`` objects. A file that is not one
+    of these is an error naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -49,7 +55,8 @@ def read_anchor_file(path: Path, trust: TrustStore) -> tuple[Anchor, ...]:
             raise IntegrityError(
                 f"not a valid anchor: {exc.message}",
                 target=str(path),
-                remedy="give a file written by 'expunge ledger checkpoint -o' or export lines",
+                remedy="give a file written by 'expunge ledger checkpoint -o', a station's "
+                "ledger-head, or export lines",
             ) from None
         anchors.extend(Anchor(head, f"{path} {where}") for head in heads)
     if not anchors:

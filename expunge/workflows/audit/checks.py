@@ -8,7 +8,8 @@ from pathlib import Path
 from expunge.certificates import CertificateError, Envelope
 from expunge.ledger.entries import Entry, Head
 from expunge.ledger.events import Destroy
-from expunge.ledger.state import DocumentState, Location
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState
 from expunge.workflows.audit.report import AuditProblem
 from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Facts, Verdict, Verifier
 
@@ -94,8 +95,29 @@ class AuditRun:
         for medium in event.media:
             if medium not in facts.drives:
                 self.problem(seq, "subject", f"certificate {name} does not wipe medium {medium}")
-        if event.key_erased and not facts.key_erased:
+        if event.key_erased:
+            self.key_erasure(seq, event, facts, state)
+
+    def key_erasure(
+        self, seq: int, event: Destroy, facts: Facts, state: DocumentState | None
+    ) -> None:
+        """The certificate must erase this document's key, not any key."""
+        name = facts.certificate_id
+        if not facts.key_erasures:
             self.problem(seq, "subject", f"certificate {name} records no key erasure")
+            return
+        key_id = state.seal.key_id if state is not None and state.seal is not None else None
+        if (event.doc_id, key_id) in facts.key_erasures:
+            return
+        erased = ", ".join(
+            f"{doc or '(no document)'} (key {key or '?'})" for doc, key in facts.key_erasures
+        )
+        self.problem(
+            seq,
+            "subject",
+            f"certificate {name} erased the key of {erased}, not {event.doc_id}'s"
+            + (f" (key {key_id})" if key_id else ""),
+        )
 
     def anchor(self, anchor: Head, origin: str) -> None:
         """A head recorded outside the chain must still be in it, unchanged."""
@@ -112,7 +134,11 @@ class AuditRun:
                 anchor.seq,
                 "truncated",
                 f"the ledger ends at seq {last} but {origin} recorded seq {anchor.seq}: "
-                f"entries {last + 1}..{anchor.seq} were cut off",
+                + (
+                    f"entry {anchor.seq} was cut off"
+                    if anchor.seq == last + 1
+                    else f"entries {last + 1}..{anchor.seq} were cut off"
+                ),
             )
             return
         entry = self.by_seq.get(anchor.seq)

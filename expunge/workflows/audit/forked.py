@@ -1,4 +1,5 @@
-"""Certificate verification spread over forked worker processes, when it pays."""
+"""Certificate and entry-signature verification spread over forked worker processes, when
+it pays."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Generic, TypeVar
 
 from expunge.certificates import TrustStore
 from expunge.ledger.entries import RawEntry
+from expunge.workflows.audit.signatures import SIGNED_MARK, Verified, verify_entry_signatures
 from expunge.workflows.audit.verdicts import Verdict, verify_records
 
-# Below this many destroy events, worker processes cost more than they save.
+# Below this many destroy events (or signed entries), worker processes cost more than they
+# save.
 _PARALLEL_FROM = 2000
 
 
@@ -21,6 +24,7 @@ _DESTROY_MARK = b'"type":"destroy"'
 
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def _send(func: Callable[[], object], sender: Connection) -> None:
@@ -57,6 +61,11 @@ class Forked(Generic[T]):
         return value
 
 
+def _slices(items: Sequence[S], parts: int) -> list[Sequence[S]]:
+    size = max(-(-len(items) // parts), 1)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def certificate_checks(
     raws: Sequence[RawEntry], trust: TrustStore, workers: int
 ) -> list[Forked[dict[int, Verdict]]]:
@@ -64,15 +73,33 @@ def certificate_checks(
     records = [(r.seq, r.record) for r in raws if _DESTROY_MARK in r.record]
     if workers < 2 or len(records) < _PARALLEL_FROM:
         return []
-    size = -(-len(records) // workers)
+    return [Forked(partial(verify_records, part, trust)) for part in _slices(records, workers)]
+
+
+def signature_checks(
+    raws: Sequence[RawEntry], trust: TrustStore, workers: int
+) -> list[Forked[Verified]]:
+    """Children verifying the station signatures of signed records, when it pays (a
+    ledger appended one command at a time has one per entry)."""
+    signed = [r for r in raws if SIGNED_MARK in r.record]
+    if workers < 2 or len(signed) < _PARALLEL_FROM:
+        return []
     return [
-        Forked(partial(verify_records, records[i : i + size], trust))
-        for i in range(0, len(records), size)
+        Forked(partial(verify_entry_signatures, part, trust)) for part in _slices(signed, workers)
     ]
 
 
 def collect(children: Sequence[Forked[dict[int, Verdict]]]) -> dict[int, Verdict]:
+    """The verdicts of every child that finished."""
     found: dict[int, Verdict] = {}
     for child in children:
         found.update(child.result() or {})
     return found
+
+
+def collect_signatures(children: Sequence[Forked[Verified]]) -> Verified:
+    """The signatures every child that finished verified."""
+    found: set[tuple[str, bytes, bytes]] = set()
+    for child in children:
+        found |= child.result() or frozenset()
+    return frozenset(found)

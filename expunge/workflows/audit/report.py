@@ -8,6 +8,8 @@ from typing import Any
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError
 from expunge.ledger.chain import ChainReport
 from expunge.ledger.entries import Head
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,43 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class WriteOffNote:
+    """A copy closed by a write-off: accepted (its entry is signed), and reported."""
+
+    doc_id: str
+    copy_seq: int
+    location: str
+    seq: int
+    reason: str
+    witness: str
+
+    @classmethod
+    def of(cls, state: DocumentState, loc: Location) -> WriteOffNote:
+        """The note for ``loc``, a written-off location of ``state``."""
+        assert loc.written_off is not None
+        off = loc.written_off
+        return cls(state.doc_id, loc.seq, loc.describe(), off.seq, off.reason, off.witness)
+
+    def describe(self) -> str:
+        """One line: ``DOC-1: copy on medium S (seq 3) written off at seq 9: lost, ...``."""
+        return (
+            f"{self.doc_id}: copy {self.location} (seq {self.copy_seq}) written off at seq "
+            f"{self.seq}: {self.reason}, witness {self.witness}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "doc_id": self.doc_id,
+            "copy_seq": self.copy_seq,
+            "location": self.location,
+            "seq": self.seq,
+            "reason": self.reason,
+            "witness": self.witness,
+        }
+
+
+@dataclass(frozen=True)
 class AuditReport:
     """What ``audit`` found; ``ok`` only when every check held."""
 
@@ -53,6 +92,7 @@ class AuditReport:
     certificate_files: int
     anchors: int
     problems: tuple[AuditProblem, ...]
+    written_off: tuple[WriteOffNote, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -86,6 +126,7 @@ class AuditReport:
             "head": self.chain.head.to_dict() if self.chain.head else None,
             "checkpoints": self.chain.checkpoints,
             "checkpoints_verified": self.chain.checkpoints_verified,
+            "authenticity": self.chain.authenticity.to_dict(),
             "anchors": self.anchors,
             "documents": self.documents,
             "destroyed": self.destroyed,
@@ -93,5 +134,6 @@ class AuditReport:
             "destroy_events": self.destroy_events,
             "certificates_verified": self.certificates_verified,
             "certificate_files": self.certificate_files,
+            "written_off": [w.to_dict() for w in self.written_off],
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -9,9 +9,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from expunge.certificates import TrustStore
+from expunge.certificates import TrustStore, keyid, load_public_key
 from expunge.core.config import Home
-from expunge.core.errors import TargetError, UsageError
+from expunge.core.errors import ExpungeError, TargetError, UsageError
 from expunge.ledger.chain import verify_and_parse
 from expunge.ledger.entries import RawEntry
 from expunge.ledger.events import Destroy
@@ -19,11 +19,18 @@ from expunge.ledger.export import read_export
 from expunge.ledger.state import all_documents, consistency_problems
 from expunge.workflows.audit.anchors import read_anchor_file
 from expunge.workflows.audit.checks import AuditRun
-from expunge.workflows.audit.forked import Forked, certificate_checks, collect
-from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport
+from expunge.workflows.audit.forked import (
+    Forked,
+    certificate_checks,
+    collect,
+    collect_signatures,
+    signature_checks,
+)
+from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, WriteOffNote
+from expunge.workflows.audit.signatures import entry_verifier
 from expunge.workflows.audit.verdicts import Verifier
 from expunge.workflows.certify import CERT_SUFFIX
-from expunge.workflows.records import existing_ledger, trust_verifier
+from expunge.workflows.records import existing_ledger, read_head_record, trust_verifier
 
 
 def _cited_name(path: Path, cited_ids: set[str]) -> bool:
@@ -48,12 +55,15 @@ def audit(
     ``workers`` > 1 verifies certificates in that many forked processes.
     """
     raws = list(entries)
+    # The workers run while this process walks the chain; their signatures are asked for
+    # at the end of the walk, their certificate verdicts after it.
+    signing = signature_checks(raws, trust, workers)
     checking = certificate_checks(raws, trust, workers)
     chain, parsed = verify_and_parse(
         raws,
         ledger_id=ledger_id,
         checkpoint_verifier=trust_verifier(trust),
-        anchors=[a.head for a in anchors],
+        entry_verifier=entry_verifier(trust, partial(collect_signatures, signing)),
     )
     problems = [AuditProblem(p.seq, p.kind, p.message) for p in chain.problems]
     # Two folds over the same entries: one in a child, one here, at the same time.
@@ -66,11 +76,13 @@ def audit(
     run = AuditRun(
         chain.ledger_id,
         chain.head,
-        Verifier(trust.public_keys),
+        Verifier(trust.station_keys),
         {e.seq: e for e in parsed},
         states,
         problems,
     )
+    for anchor in anchors:
+        run.anchor(anchor.head, anchor.origin)
     verdicts = collect(checking)
     destroys = [(e, e.event) for e in parsed if isinstance(e.event, Destroy)]
     for entry, event in destroys:
@@ -94,6 +106,9 @@ def audit(
         certificate_files=len(all_files),
         anchors=len(anchors),
         problems=tuple(sorted(run.problems, key=lambda p: (p.seq is None, p.seq or 0))),
+        written_off=tuple(
+            WriteOffNote.of(state, loc) for state in states.values() for loc in state.written_off
+        ),
     )
 
 
@@ -112,6 +127,43 @@ def _read_export(path: Path) -> list[RawEntry]:
         raise UsageError(f"cannot read the export: {exc}", target=str(path)) from None
 
 
+def _station_head(home: Home, trust: TrustStore) -> tuple[list[Anchor], list[AuditProblem]]:
+    """The station's head record as an anchor, or the problem with it."""
+    path = home.ledger_head_path
+    try:
+        record = read_head_record(path)
+        if record is None:
+            return [], []
+        record.verify(trust)
+    except ExpungeError as exc:
+        return [], [AuditProblem(None, "head-record", f"{path}: {exc.message}")]
+    return [Anchor(record.head, f"the station's head record {path}")], []
+
+
+def _own_keyid(home: Home) -> str | None:
+    try:
+        return keyid(load_public_key(home.public_key_path.read_bytes(), "station key"))
+    except (OSError, ExpungeError):
+        return None
+
+
+def _missing_head(home: Home, report: AuditReport) -> list[AuditProblem]:
+    """A head record is missing when this station signed entries of the ledger audited."""
+    own = _own_keyid(home)
+    mine = [s for s in report.chain.authenticity.stations if s.keyid == own]
+    if not mine or home.ledger_head_path.exists():
+        return []
+    return [
+        AuditProblem(
+            None,
+            "head-record",
+            f"{home.ledger_head_path} is missing, but this station signed {mine[0].entries} "
+            "entries of the ledger: it was removed, and with it the record of the last entry "
+            "this station appended (a truncated ledger could pass unseen)",
+        )
+    ]
+
+
 def audit_station(
     home: Home,
     trust: TrustStore,
@@ -122,13 +174,16 @@ def audit_station(
     workers: int = 1,
 ) -> AuditReport:
     """Audit the home's ledger (or the ``export`` file instead) against the certificates
-    in ``<home>/certificates`` and the anchors in ``anchor_files``.
+    in ``<home>/certificates``, the station's head record (``<home>/ledger-head``) and the
+    anchors in ``anchor_files``.
 
     A ledger that is missing while certificates or anchors remember it is audited as
     empty (everything they anchor was cut off); with nothing to remember it, a missing
     ledger is a target error. A database SQLite finds damaged is a problem of the report.
     """
+    head_anchors, found = _station_head(home, trust)
     anchors = [a for path in anchor_files for a in read_anchor_file(path, trust)]
+    anchors += head_anchors
     certificates = certificate_paths(home.certificates)
     common: dict[str, Any] = {
         "trust": trust,
@@ -138,22 +193,30 @@ def audit_station(
         "workers": workers,
     }
     if export is not None:
-        return audit(_read_export(export), source=str(export), **common)
-    store = existing_ledger(home)
-    if store is None:
-        if not certificates and not anchors:
-            raise TargetError(
-                "there is no ledger here",
-                target=str(home.ledger_path),
-                remedy="check --home, or audit an export with --export FILE",
-            )
-        return audit((), source=str(home.ledger_path), **common)
-    with store:
-        raws = list(store.raw_entries())
-        damage = store.integrity_check()
-        ledger_id = store.ledger_id
-    report = audit(raws, source=str(home.ledger_path), ledger_id=ledger_id, **common)
-    if not damage:
+        report = audit(_read_export(export), source=str(export), **common)
+    else:
+        store = existing_ledger(home)
+        if store is None:
+            if not certificates and not anchors and not found:
+                raise TargetError(
+                    "there is no ledger here",
+                    target=str(home.ledger_path),
+                    remedy="check --home, or audit an export with --export FILE",
+                )
+            report = audit((), source=str(home.ledger_path), **common)
+        else:
+            with store:
+                raws = list(store.raw_entries())
+                damage = store.integrity_check()
+                ledger_id = store.ledger_id
+            report = audit(raws, source=str(home.ledger_path), ledger_id=ledger_id, **common)
+            if damage:
+                found.append(
+                    AuditProblem(
+                        None, "database", f"SQLite integrity check: {'; '.join(damage[:3])}"
+                    )
+                )
+    found += _missing_head(home, report)
+    if not found:
         return report
-    found = AuditProblem(None, "database", f"SQLite integrity check: {'; '.join(damage[:3])}")
-    return replace(report, problems=(*report.problems, found))
+    return replace(report, problems=(*report.problems, *found))

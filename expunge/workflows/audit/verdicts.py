@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from expunge.certificates import (
     Envelope,
     FileSubject,
     Outcome,
+    SubjectRecord,
     TrustStore,
     verify_envelope,
 )
@@ -22,6 +24,24 @@ from expunge.core.errors import ExpungeError
 from expunge.ledger.entries import Head
 
 MAX_CERTIFICATE_FILE = 16 << 20
+# How certificates from before KeyErasure had doc_id/key_id name a sealed document's key.
+_LEGACY_KEY_REFERENCE = re.compile(r"document key (.+) of ([^ ]+)")
+
+
+def _erasure_of(record: SubjectRecord) -> tuple[str | None, str | None] | None:
+    """(document id, key id) whose key ``record`` says was destroyed; ``None`` when it
+    records no destroyed key."""
+    erasure = record.key_erasure
+    if erasure is None or not erasure.destroyed:
+        return None
+    if erasure.doc_id is not None:
+        return erasure.doc_id, erasure.key_id
+    subject = record.subject
+    doc = subject.document_id if isinstance(subject, FileSubject) else None
+    legacy = _LEGACY_KEY_REFERENCE.fullmatch(erasure.key_reference)
+    if legacy and legacy.group(2) == doc:
+        return doc, legacy.group(1)
+    return doc, None
 
 
 @dataclass(frozen=True)
@@ -36,7 +56,8 @@ class Facts:
     # (path, document id, content digest) of each file subject
     files: tuple[tuple[str, str | None, str | None], ...]
     drives: tuple[str, ...]
-    key_erased: bool
+    # (document id, key id) of each destroyed key: whose key it was
+    key_erasures: tuple[tuple[str | None, str | None], ...]
     anchor: tuple[str, int, str] | None
 
     @classmethod
@@ -58,8 +79,8 @@ class Facts:
             outcome=certificate.outcome.value,
             files=tuple(files),
             drives=tuple(drives),
-            key_erased=any(
-                r.key_erasure is not None and r.key_erasure.destroyed for r in certificate.subjects
+            key_erasures=tuple(
+                e for e in (_erasure_of(r) for r in certificate.subjects) if e is not None
             ),
             anchor=None if anchor is None else (anchor.ledger_id, anchor.seq, anchor.head_hash),
         )
@@ -115,7 +136,7 @@ def verify_records(records: Sequence[tuple[int, bytes]], trust: TrustStore) -> d
     Records are read with the plain JSON parser only to find the envelope; the parent
     parses them strictly, and the verdict on a record it rejects is not used.
     """
-    verifier = Verifier(trust.public_keys)
+    verifier = Verifier(trust.station_keys)
     verdicts: dict[int, Verdict] = {}
     for seq, record in records:
         try:

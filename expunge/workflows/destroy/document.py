@@ -10,7 +10,8 @@ from typing import Any
 from expunge.core.clock import utc_now
 from expunge.core.errors import RefusedError, TargetError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.ledger.state import DocumentState, Location
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState
 from expunge.shred import files
 from expunge.shred.files import FileOptions, OpenFile
 from expunge.shred.journal import find_journal

@@ -19,7 +19,7 @@ def issue(done: DriveWipe, draft: certify.CertificateDraft, station: certify.Sta
     certificate records the ledger's head, and a success marks every copy recorded on
     this medium (by identity token) destroyed, citing the certificate.
     """
-    store = records.existing_ledger(station.home)
+    store = records.existing_ledger(station.home, station)
     try:
         if store is not None:
             draft = replace(draft, ledger_anchor=records.current_anchor(store))

@@ -9,7 +9,10 @@ ledger; this module joins them:
   to be destroyed, each with the classification that sets the weakest destruction allowed
   (checked before anything is written);
 - *recording*: after a certificate is issued, ``destroy`` events citing it (its id, the
-  SHA-256 of its payload and the signed envelope itself).
+  SHA-256 of its payload and the signed envelope itself);
+- *the station's side*: a ledger opened with the ``Station`` signs every entry it appends
+  (record format v2, see ``ledger/signing.py``) and keeps the station's signed head record
+  (``<home>/ledger-head``, see ``head``) in step after every commit.
 
 **The ledger anchor of a certificate.** A certificate is signed before the ``destroy``
 event that cites it can exist (the event carries the signed envelope), so the anchor it
@@ -23,13 +26,19 @@ must be cited by a ``destroy`` event of that document.
 
 **Policy file.** ``<home>/policy.toml`` may hold a ``[classification.LEVEL]`` table per
 level (keys ``methods``, ``min_passes``, ``min_verify``; see
-``ledger/classification.py``). A table for a default level replaces that level's rule; a
-new name adds a level after the defaults. Other top-level tables belong to ``expunge
-sweep``, which validates them.
+``ledger/classification.py``). A table for a level replaces that level's rule; a name
+that is not a level is refused (a typo must not silently leave a level at its defaults).
+Other top-level tables belong to ``expunge sweep``, which validates them.
 """
 
 from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
 from expunge.workflows.records.content import FileContent, read_content
+from expunge.workflows.records.head import (
+    HeadRecord,
+    StationSigner,
+    read_head_record,
+    record_head,
+)
 from expunge.workflows.records.locate import (
     DocumentPlan,
     RegisteredLocation,
@@ -59,15 +68,22 @@ from expunge.workflows.records.recording import (
     record_key_erased,
     record_medium_destroyed,
 )
-from expunge.workflows.records.register import record_copy, record_transfer, register_document
+from expunge.workflows.records.register import (
+    record_copy,
+    record_transfer,
+    record_write_off,
+    register_document,
+)
 
 __all__ = [
     "DocumentPlan",
     "FileContent",
+    "HeadRecord",
     "LedgerLink",
     "LedgerUpdate",
     "RecordedDestroy",
     "RegisteredLocation",
+    "StationSigner",
     "check_policy",
     "confirmed_documents",
     "create_ledger",
@@ -81,11 +97,14 @@ __all__ = [
     "plan_document",
     "policy_from_toml",
     "read_content",
+    "read_head_record",
     "record_copy",
     "record_files_destroyed",
+    "record_head",
     "record_key_erased",
     "record_medium_destroyed",
     "record_transfer",
+    "record_write_off",
     "register_document",
     "require_ledger",
     "station_ledger",

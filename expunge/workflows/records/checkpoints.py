@@ -18,12 +18,13 @@ def station_signer(key: Ed25519PrivateKey) -> CheckpointSigner:
 
 
 def trust_verifier(trust: TrustStore) -> CheckpointVerifier:
-    """Checkpoint signatures accepted when made by a key of ``trust``."""
+    """Signatures (of checkpoints, entries, head records) accepted when made by a station
+    key of ``trust``."""
 
     def verify(message: bytes, kid: str, signature: bytes) -> bool:
-        public = trust.public_keys.get(kid)
+        public = trust.station_keys.get(kid)
         if public is None:
-            raise IntegrityError(f"signed by key {kid}, which is not in the trust store")
+            raise IntegrityError(f"signed by key {kid}, which is not a trusted station key")
         try:
             public.verify(signature, message)
         except InvalidSignature:

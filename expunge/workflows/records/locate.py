@@ -10,7 +10,8 @@ from typing import Any
 
 from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import TargetError
-from expunge.ledger.state import DocumentState, Location, document_state
+from expunge.ledger.locations import Location
+from expunge.ledger.state import DocumentState, document_state
 from expunge.ledger.store import LedgerStore
 from expunge.shred.files import target_error
 

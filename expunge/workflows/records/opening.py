@@ -1,29 +1,69 @@
-"""Opening the station's ledger for a command, with its policy and the acting person."""
+"""Opening the station's ledger for a command, with its policy and the acting person.
+
+A ledger opened with the ``station`` appends: every entry names the station and is signed
+with its key, and after every commit the station's head record moves on (see ``head``).
+Opened without one, it only reads.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from expunge.core.config import Home
-from expunge.core.errors import TargetError
+from expunge.core.errors import IntegrityError, TargetError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.store import LedgerStore, SQLiteLedgerStore
+from expunge.workflows.certify import Station
+from expunge.workflows.records.head import StationSigner, read_head_record, record_head
 from expunge.workflows.records.policy import load_policy
 
 
-def create_ledger(home: Home) -> SQLiteLedgerStore:
-    """The home's ledger (``<home>/ledger.db``), created when absent."""
+def _refuse_lost_ledger(home: Home) -> None:
+    """A ledger the station's head record remembers must not be replaced by a new one."""
+    try:
+        record = read_head_record(home.ledger_head_path)
+    except IntegrityError:
+        record = None
+    if record is not None:
+        raise IntegrityError(
+            f"the ledger is missing, but this station appended entry {record.head.seq} to "
+            f"ledger {record.head.ledger_id}",
+            target=str(home.ledger_path),
+            remedy="restore ledger.db from a backup; to start a new ledger on purpose, move "
+            f"{home.ledger_head_path.name} away first",
+        )
+
+
+def _open(home: Home, station: Station | None, *, create: bool) -> SQLiteLedgerStore:
+    if station is None:
+        return SQLiteLedgerStore(home.ledger_path, create=create)
+    return SQLiteLedgerStore(
+        home.ledger_path,
+        create=create,
+        signer=StationSigner(station),
+        on_commit=partial(record_head, station),
+    )
+
+
+def create_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore:
+    """The home's ledger (``<home>/ledger.db``), created when absent; it appends as
+    ``station``. A new ledger is refused while the station's head record remembers one
+    that is gone (a deleted ledger must not be replaced silently)."""
     home.ensure()
-    return SQLiteLedgerStore(home.ledger_path, create=True)
+    if not home.ledger_path.exists():
+        _refuse_lost_ledger(home)
+    return _open(home, station, create=True)
 
 
-def existing_ledger(home: Home) -> SQLiteLedgerStore | None:
-    """The home's ledger, or ``None`` when no document was ever registered here."""
+def existing_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore | None:
+    """The home's ledger, or ``None`` when there is none (no document was ever registered
+    here; a ledger deleted since is then the audit's to find); it appends as ``station``."""
     if not home.ledger_path.exists():
         return None
-    return SQLiteLedgerStore(home.ledger_path, create=False)
+    return _open(home, station, create=False)
 
 
 @dataclass(frozen=True)
@@ -36,10 +76,13 @@ class LedgerLink:
 
 
 @contextmanager
-def station_ledger(home: Home, actor: str) -> Iterator[LedgerLink | None]:
-    """The home's ledger and policy, for a destruction by ``actor``; ``None`` (nothing to
-    record, no document to protect) when no ledger exists. Closed on exit."""
-    store = existing_ledger(home)
+def station_ledger(
+    home: Home, actor: str, station: Station | None = None
+) -> Iterator[LedgerLink | None]:
+    """The home's ledger and policy, for a destruction by ``actor`` recorded by
+    ``station``; ``None`` (nothing to record, no document to protect) when no ledger
+    exists. Closed on exit."""
+    store = existing_ledger(home, station)
     if store is None:
         yield None
         return
@@ -47,9 +90,10 @@ def station_ledger(home: Home, actor: str) -> Iterator[LedgerLink | None]:
         yield LedgerLink(store, load_policy(home), actor)
 
 
-def require_ledger(home: Home) -> SQLiteLedgerStore:
-    """The home's ledger, which must exist (commands about registered documents)."""
-    store = existing_ledger(home)
+def require_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore:
+    """The home's ledger, which must exist (commands about registered documents); it
+    appends as ``station``."""
+    store = existing_ledger(home, station)
     if store is None:
         raise TargetError(
             "there is no ledger here: no document was ever registered",

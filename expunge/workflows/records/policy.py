@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,18 +19,40 @@ from expunge.shred.methods import Method
 from expunge.workflows.records.locate import RegisteredLocation
 
 
-def policy_from_toml(data: Mapping[str, Any], source: str) -> ClassificationPolicy:
+def _level_line(text: str, level: str) -> int | None:
+    """The line that names ``level`` as a key: ``[classification.LEVEL]``, ``LEVEL = {...}``
+    under ``[classification]``, or a dotted key (tomllib keeps no positions)."""
+    name = re.escape(level)
+    key = re.compile(rf"""^\s*(\[\s*)?([\w".'-]+\.)?\s*["']?{name}["']?\s*(\]|\.|=)""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if key.match(line):
+            return number
+    return None
+
+
+def policy_from_toml(
+    data: Mapping[str, Any], source: str, text: str | None = None
+) -> ClassificationPolicy:
     """The policy a parsed ``policy.toml`` defines: its ``[classification]`` tables over
-    the defaults (see the module docstring)."""
+    the defaults (see the module docstring). A table for a name that is not a level is a
+    usage error naming ``source`` (with the line, when ``text`` is the file's text)."""
     tables = data.get("classification", {})
     if not isinstance(tables, Mapping):
         raise UsageError("[classification] must be a table of levels", target=source)
+    known = DEFAULT_POLICY.names
+    for level in tables:
+        if level not in known:
+            line = _level_line(text, level) if text is not None else None
+            raise UsageError(
+                f"unknown classification level {level!r} in [classification.{level}]",
+                target=f"{source}:{line}" if line else source,
+                remedy=f"known levels: {', '.join(known)}",
+            )
     given = ClassificationPolicy.from_dict(tables, source) if tables else None
     if given is None:
         return DEFAULT_POLICY
     overrides = {rule.name: rule for rule in given.levels}
-    merged = [overrides.pop(rule.name, rule) for rule in DEFAULT_POLICY.levels]
-    return ClassificationPolicy((*merged, *overrides.values()))
+    return ClassificationPolicy(tuple(overrides.get(r.name, r) for r in DEFAULT_POLICY.levels))
 
 
 def load_policy(home: Home) -> ClassificationPolicy:
@@ -47,7 +70,7 @@ def load_policy(home: Home) -> ClassificationPolicy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"not valid TOML: {exc}", target=str(path), remedy="fix the file") from exc
-    return policy_from_toml(data, str(path))
+    return policy_from_toml(data, str(path), text)
 
 
 def describe_rule(rule: LevelRule) -> str:

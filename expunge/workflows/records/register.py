@@ -1,14 +1,17 @@
-"""Recording documents and their copies and custody: ``register``, ``copy``, ``transfer``."""
+"""Recording documents, their copies and custody: ``register``, ``copy``, ``transfer``, and
+``write-off`` of a copy nobody can bring back."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
-from expunge.core.errors import TargetError, UsageError
+from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import Copy, Register, Transfer
+from expunge.ledger.events import Copy, Register, Transfer, WriteOff
+from expunge.ledger.locations import Location
 from expunge.ledger.store import LedgerStore
 from expunge.workflows.records.content import FileContent, read_content
 from expunge.workflows.records.locate import document, locate
@@ -93,3 +96,53 @@ def record_transfer(
     """Record that custody of ``doc_id`` passes to ``custodian``."""
     document(store, doc_id, now)
     return store.append(Transfer(doc_id, custodian), actor=actor, now=now)
+
+
+def _copy_named(locations: tuple[Location, ...], copy: str) -> Location:
+    """The copy ``copy`` names: its seq, its path, or its medium's token."""
+    if copy.isdigit():
+        found = [loc for loc in locations if loc.seq == int(copy)]
+    elif copy.startswith(("/", ".")):
+        found = [loc for loc in locations if loc.path == os.path.abspath(copy)]
+    else:
+        found = [loc for loc in locations if loc.medium == copy]
+    outstanding = [loc for loc in found if loc.outstanding]
+    listed = ", ".join(f"seq {loc.seq}: {loc.describe()}" for loc in locations if loc.outstanding)
+    if len(outstanding) == 1:
+        return outstanding[0]
+    if outstanding:
+        raise UsageError(
+            f"{copy} names {len(outstanding)} outstanding copies",
+            target="--copy",
+            remedy=f"name one by its seq ({listed})",
+        )
+    if found:
+        raise RefusedError(
+            f"the copy {copy} is not outstanding ({found[-1].status})",
+            target="--copy",
+            remedy="only an outstanding copy can be written off",
+        )
+    raise UsageError(
+        f"no recorded copy matches {copy}",
+        target="--copy",
+        remedy=f"outstanding copies: {listed}"
+        if listed
+        else "the document has no outstanding copy",
+    )
+
+
+def record_write_off(
+    store: LedgerStore,
+    doc_id: str,
+    *,
+    copy: str,
+    reason: str,
+    witness: str,
+    actor: str,
+    now: datetime,
+) -> Entry:
+    """Close the outstanding copy of ``doc_id`` that ``copy`` names (the seq of its ``copy``
+    entry, its path, or its medium token) with a signed ``write-off`` event."""
+    state = document(store, doc_id, now)
+    target = _copy_named(state.copies, copy)
+    return store.append(WriteOff(doc_id, target.seq, reason, witness), actor=actor, now=now)

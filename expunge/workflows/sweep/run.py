@@ -294,7 +294,7 @@ def run_sweep(
     started = datetime.now(UTC)
     sweep = _Sweep(home, policy, station, now, dry_run, log, progress, stop)
     with _maybe_locked(home, not dry_run):
-        store = records.existing_ledger(home)
+        store = records.existing_ledger(home, station)
         try:
             if not dry_run:
                 sweep.resume_interrupted(store)

@@ -10,8 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from expunge.certificates import (
+    Envelope,
+    Person,
+    Validation,
+    keyid,
+    load_private_key,
+    sign_envelope,
+    verify_envelope,
+)
+from expunge.certificates.countersign import VALIDATION_PAYLOAD_TYPE
 from expunge.shred.patterns import PassPattern, expected_bytes
 from tests.support import need_tool, run_cli
+
+NOON = "2026-03-03T12:00:00Z"
 
 
 def shred_one(tmp_path: Path, home: Path, *args: str) -> tuple[Path, dict[str, object]]:
@@ -109,10 +121,64 @@ def test_countersignature_by_an_auditor(tmp_path: Path, cli_home: Path) -> None:
     assert signed.code == 0, signed
     both = run_cli(
         "cert", "verify", cert, "--require-countersign",
-        "--trust", station_pub, "--trust", auditor_pub, home=cli_home,
+        "--trust", station_pub, "--trust-auditor", auditor_pub, home=cli_home,
     )  # fmt: skip
     assert both.code == 0, both
     assert "countersigned by" in both.out
+
+    # Trusted as a station, the same key signs; it does not validate.
+    as_station = run_cli(
+        "cert", "verify", cert, "--require-countersign",
+        "--trust", station_pub, "--trust", auditor_pub, home=cli_home,
+    )  # fmt: skip
+    assert as_station.code == 7 and "countersignature-missing" in as_station.out
+
+    # The home's trust store works the same way: auditors live in trusted/auditors/.
+    (cli_home / "trusted" / "auditors").mkdir(parents=True)
+    (cli_home / "trusted" / "auditors" / "bea.pub").write_bytes(auditor_pub.read_bytes())
+    by_default = run_cli("cert", "verify", cert, "--require-countersign", home=cli_home)
+    assert by_default.code == 0, by_default
+
+
+def test_a_certificate_signed_by_an_auditor_key_is_refused(tmp_path: Path, cli_home: Path) -> None:
+    auditor_home = tmp_path / "auditor-home"
+    cert, _ = shred_one(tmp_path, auditor_home)  # the auditor's key, used as a station's
+    auditor_pub = tmp_path / "auditor.pub"
+    assert run_cli("key", "export", "-o", auditor_pub, home=auditor_home).code == 0
+    (cli_home / "trusted" / "auditors").mkdir(parents=True)
+    (cli_home / "trusted" / "auditors" / "bea.pub").write_bytes(auditor_pub.read_bytes())
+    assert run_cli("key", "init", home=cli_home).code == 0
+    station_pub = cli_home / "station.pub"
+
+    for args in ((), ("--trust", station_pub, "--trust-auditor", auditor_pub)):
+        refused = run_cli("cert", "verify", cert, *args, home=cli_home)
+        assert refused.code == 7, refused
+        assert "unknown-key" in refused.out
+
+
+def test_a_countersignature_by_the_stations_own_key_never_satisfies(
+    tmp_path: Path, cli_home: Path
+) -> None:
+    cert, _ = shred_one(tmp_path, cli_home)
+    data = json.loads(cert.read_bytes())
+    key = load_private_key(cli_home / "station.key", None)
+    verified = verify_envelope(
+        Envelope.from_dict(data), {keyid(key.public_key()): key.public_key()}
+    )
+    statement = Validation(
+        verified.digest, verified.certificate.certificate_id, Person("S", "", "", ""), "", NOON
+    )
+    nested = sign_envelope(statement.canonical(), key, VALIDATION_PAYLOAD_TYPE)
+    data["countersignatures"] = [nested.to_dict()]
+    cert.write_text(json.dumps(data))
+    # Even with the station key also listed as an auditor's.
+    (cli_home / "trusted" / "auditors").mkdir(parents=True)
+    (cli_home / "trusted" / "auditors" / "self.pub").write_bytes(
+        (cli_home / "station.pub").read_bytes()
+    )
+    result = run_cli("cert", "verify", cert, "--require-countersign", home=cli_home)
+    assert result.code == 7, result
+    assert "countersignature-invalid" in result.out and "own signing key" in result.out
 
 
 def test_key_init_refuses_to_replace_a_key(cli_home: Path) -> None:

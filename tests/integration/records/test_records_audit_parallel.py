@@ -3,6 +3,7 @@ exactly what the single-process audit finds."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ def big_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, TrustStore
     done.certificate.path.unlink()  # only its form is used
     record = base.subjects[0]
     assert isinstance(record.subject, FileSubject)
-    with records.create_ledger(home) as store:
+    with records.create_ledger(home, station) as store:
         registers: list[Event] = [
             Register(f"D{n}", "t", "secret", "alice", f"/docs/D{n}", 4096, DIGEST)
             for n in range(DOCUMENTS)
@@ -109,5 +110,49 @@ def test_parallel_audit_names_a_forged_certificate(
     rewrite(copy.ledger_path, seq, entry)
     for workers in (1, 2):
         report = _run(copy, trust, workers)
-        assert [(p.seq, p.kind) for p in report.problems] == [(seq, "certificate")]
+        # The rewritten entry was relinked, so the chain holds; the station's signature over
+        # the batch it belongs to does not.
+        assert [(p.seq, p.kind) for p in report.problems] == [
+            (seq, "certificate"),
+            (2 * DOCUMENTS, "bad-entry-signature"),
+        ]
         assert "unknown-key" in report.problems[0].message
+
+
+@pytest.fixture(scope="module")
+def per_command_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, TrustStore]:
+    """A ledger appended one entry per transaction (as one command each): one station
+    signature per entry, enough for the audit to verify them in workers."""
+    home = Home(tmp_path_factory.mktemp("percommand") / "home").ensure()
+    station = certify.Station.open(home, StationSettings(operator="tester"), None)
+    with records.create_ledger(home, station) as store:
+        for n in range(DOCUMENTS):
+            store.append(
+                Register(f"D{n}", "t", "secret", "alice", f"/docs/D{n}", 1, DIGEST),
+                actor="tester",
+                now=NOW,
+            )
+    return home, TrustStore().with_key(station.key.public_key(), "station")
+
+
+def test_entry_signatures_verified_in_workers_agree_and_catch_a_forgery(
+    per_command_home: tuple[Home, TrustStore], tmp_path: Path
+) -> None:
+    home, trust = per_command_home
+    serial, parallel = _run(home, trust, 1), _run(home, trust, 2)
+    assert serial.ok and parallel.ok
+    assert serial.to_dict() == parallel.to_dict()
+    assert parallel.chain.authenticity.signatures_verified == DOCUMENTS
+
+    copy = Home(tmp_path / "home")
+    shutil.copytree(home.root, copy.root)
+    # A genuine signature moved onto an entry it was not made for.
+    donor, victim = record_of(copy.ledger_path, 7), record_of(copy.ledger_path, 1500)
+    victim["signature"] = donor["signature"] | {"from_seq": 1500}
+    rewrite(copy.ledger_path, 1500, victim)
+    for workers in (1, 2):
+        found = [(p.seq, p.kind) for p in _run(copy, trust, workers).problems]
+        assert (1500, "bad-entry-signature") in found
+        # Relinked after it, every later signature fails too: none is taken as verified.
+        assert (DOCUMENTS, "anchor-mismatch") in found  # the head record remembers 2100
+        assert len(found) == DOCUMENTS - 1500 + 1 + 1  # signatures 1500..2100, and that

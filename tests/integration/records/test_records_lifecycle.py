@@ -138,7 +138,8 @@ def test_copy_on_a_wiped_medium_is_marked_destroyed(
 
     issued = _drive_certificate(node, cli_home)
     assert issued.outcome == "success"
-    with records.existing_ledger(Home(cli_home)) as store:  # type: ignore[union-attr]
+    station = certify.Station.open(Home(cli_home), StationSettings(operator="tester"), None)
+    with records.existing_ledger(Home(cli_home), station) as store:  # type: ignore[union-attr]
         marked = records.record_medium_destroyed(
             store, token, issued, actor="tester", now=datetime.now(UTC)
         )

@@ -115,3 +115,40 @@ def test_bad_policy_file_is_a_usage_error(tmp_path: Path, cli_home: Path) -> Non
         run_cli("ledger", "register", target, "--classification", "secret", home=cli_home), 2
     )
     assert "policy.toml" in line and "min_passes must be an integer" in line
+
+
+TYPO = """
+[classification.secret]
+min_verify = "full"
+
+[classification.secrte]
+min_passes = 3
+"""
+
+
+@pytest.mark.parametrize("command", ["register", "shred", "sweep"])
+def test_a_policy_naming_an_unknown_level_is_refused_with_its_line(
+    tmp_path: Path, cli_home: Path, command: str
+) -> None:
+    """A typo must not add a level nobody uses while the real one keeps its defaults."""
+    target = tmp_path / "x.txt"
+    make_document(target, 4096)
+    if command != "register":
+        register(cli_home, target)  # a secret document, to be destroyed under the policy
+    entries = rows(cli_home / "ledger.db") if command != "register" else []
+    (cli_home / "policy.toml").write_text(TYPO)
+    before = digest_of(target)
+    args = {
+        "register": ("ledger", "register", target, "--classification", "secret"),
+        "shred": ("shred", target),
+        "sweep": ("sweep",),
+    }[command]
+    line = one_line_error(run_cli(*args, home=cli_home), 2)
+    assert f"{cli_home / 'policy.toml'}:5: " in line
+    assert "unknown classification level 'secrte'" in line
+    assert "known levels: public, internal, confidential, secret, top-secret" in line
+    assert digest_of(target) == before
+    if command == "register":
+        assert not (cli_home / "ledger.db").exists()
+    else:
+        assert rows(cli_home / "ledger.db") == entries

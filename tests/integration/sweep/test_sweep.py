@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from expunge.core.config import Home
+from expunge.core.config import Home, StationSettings
 from expunge.ledger.events import Destroy
 from expunge.ledger.store import SQLiteLedgerStore
-from expunge.workflows import records
+from expunge.workflows import certify, records
 from tests.support import run_cli
 
 DAY = 86400
@@ -227,9 +227,14 @@ def test_a_second_sweep_refuses_while_one_runs(cli_home: Path, tmp_path: Path) -
     assert doc.exists()
 
 
+def _station(home: Path) -> certify.Station:
+    """The home's station, which signs the entries these tests append."""
+    return certify.Station.open(Home(home), StationSettings(operator="test"), None)
+
+
 def _register_many(home: Path, folder: Path, count: int) -> list[str]:
     ids = []
-    with records.create_ledger(Home(home)) as store:
+    with records.create_ledger(Home(home), _station(home)) as store:
         for n in range(count):
             path = write(folder / f"doc{n:02}.bin", (1 + n % 4) << 20)
             entry = records.register_document(
@@ -284,7 +289,7 @@ def test_a_sweep_killed_mid_overwrite_is_resumed_by_the_next(
     cli_home: Path, tmp_path: Path
 ) -> None:
     # One document big enough to be caught in the middle of its overwrite.
-    with records.create_ledger(Home(cli_home)) as store:
+    with records.create_ledger(Home(cli_home), _station(cli_home)) as store:
         path = write(tmp_path / "docs" / "big.bin", 512 << 20)
         entry = records.register_document(
             store,
@@ -429,12 +434,14 @@ def test_certificate_without_its_ledger_event_is_recorded_not_redone(
     doc_id = register(cli_home, doc, until="2027-01-01")
     saved = tmp_path / "ledger-before"
     saved.mkdir()
-    for part in cli_home.glob("ledger.db*"):
+    # The ledger and the station's head record as they were: a sweep killed before its
+    # append moved neither.
+    for part in cli_home.glob("ledger*"):
         (saved / part.name).write_bytes(part.read_bytes())
     code, out, err = sweep(cli_home, "--now", "2028-01-01", "--json")
     assert code == 0, err
     (cert,) = [item["certificate"] for item in json.loads(out)["items"]]
-    for part in cli_home.glob("ledger.db*"):
+    for part in cli_home.glob("ledger*"):
         part.unlink()
     for part in saved.iterdir():
         (cli_home / part.name).write_bytes(part.read_bytes())

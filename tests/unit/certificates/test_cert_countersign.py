@@ -14,10 +14,12 @@ from expunge.certificates import (
     Envelope,
     Person,
     Reason,
+    Role,
     TrustStore,
     countersign,
     keyid,
     sign_certificate,
+    sign_envelope,
     verify_certificate,
     verify_envelope,
 )
@@ -32,7 +34,9 @@ from tests.support.tamper_fixtures import (
 )
 
 TRUST = (
-    TrustStore().with_key(STATION.public_key(), "station").with_key(AUDITOR.public_key(), "auditor")
+    TrustStore()
+    .with_key(STATION.public_key(), "station")
+    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
 )
 AUDITOR_PERSON = Person("Bea Auditor", "Internal audit", "Example Agency", "Bonn")
 
@@ -44,7 +48,7 @@ def _countersigned(
 ) -> Envelope:
     envelope = sign_certificate(certificate or sample_certificate(), STATION)
     return countersign(
-        verify_envelope(envelope, TRUST.public_keys),
+        verify_envelope(envelope, TRUST.station_keys),
         key,
         validator=AUDITOR_PERSON,
         note=note,
@@ -125,7 +129,7 @@ def test_an_auditor_validates_once() -> None:
     envelope = _countersigned()
     with pytest.raises(UsageError, match="already countersigned"):
         countersign(
-            verify_envelope(envelope, TRUST.public_keys),
+            verify_envelope(envelope, TRUST.station_keys),
             AUDITOR,
             validator=AUDITOR_PERSON,
             note="again",
@@ -136,13 +140,13 @@ def test_an_auditor_validates_once() -> None:
 def test_two_auditors_both_count() -> None:
     envelope = _countersigned()
     both = countersign(
-        verify_envelope(envelope, TRUST.public_keys),
+        verify_envelope(envelope, TRUST.station_keys),
         STRANGER,
         validator=Person("C", "", "", ""),
         note="",
         signed_at="2026-03-04T10:00:00Z",
     )
-    trust = TRUST.with_key(STRANGER.public_key(), "second auditor")
+    trust = TRUST.with_key(STRANGER.public_key(), "second auditor", Role.AUDITOR)
     check = verify_certificate(Envelope.from_json(both.to_json()).to_json(), trust)
     assert len(check.countersigners) == 2
 
@@ -153,3 +157,45 @@ def test_validation_statement_is_strict() -> None:
     data = json.loads(statement) | {"role": "approval"}
     with pytest.raises(IntegrityError, match="role"):
         Validation.from_dict(data, "validation")
+
+
+def _self_countersigned(key: Ed25519PrivateKey) -> Envelope:
+    """A validation made by hand with ``key``, past the refusal of ``countersign``."""
+    envelope = sign_certificate(sample_certificate(), STATION)
+    statement = Validation(
+        certificate_sha256=sample_certificate().digest,
+        certificate_id=sample_certificate().certificate_id,
+        validator=AUDITOR_PERSON,
+        note="self",
+        signed_at="2026-03-03T10:00:00Z",
+    )
+    nested = sign_envelope(statement.canonical(), key, VALIDATION_PAYLOAD_TYPE)
+    return replace(envelope, countersignatures=(nested,))
+
+
+def test_a_countersignature_by_the_signer_never_counts_even_as_a_trusted_auditor() -> None:
+    forged = _self_countersigned(STATION).to_json()
+    # Whatever roles the station key is given, it cannot validate its own certificate.
+    for trust in (TRUST, TRUST.with_key(STATION.public_key(), "also auditor", Role.AUDITOR)):
+        check = verify_certificate(forged, trust, require_countersign=True)
+        assert not check.ok
+        assert check.countersigners == ()
+        assert check.countersignatures[0].status is CountersignatureStatus.INVALID
+        assert "own signing key" in (check.countersignatures[0].problem or "")
+
+
+def test_a_countersignature_by_a_station_key_is_not_an_auditors() -> None:
+    other_station = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    trust = TRUST.with_key(other_station.public_key(), "another station")
+    check = verify_certificate(
+        _countersigned(key=other_station).to_json(), trust, require_countersign=True
+    )
+    assert check.countersignatures[0].status is CountersignatureStatus.UNKNOWN_KEY
+    assert [f.reason for f in check.reasons] == [Reason.COUNTERSIGNATURE_MISSING]
+
+
+def test_a_certificate_signed_by_an_auditor_key_does_not_verify() -> None:
+    forged = sign_certificate(sample_certificate(), AUDITOR).to_json()
+    check = verify_certificate(forged, TRUST)
+    assert not check.ok
+    assert check.reasons[0].reason is Reason.UNKNOWN_KEY

@@ -322,3 +322,26 @@ def test_is_canonical_agrees_with_rfc8785(value: object) -> None:
     spaced = json.dumps(parsed, ensure_ascii=False).encode()
     for text in (canonical, spaced):
         assert is_canonical(parsed, text) == (_rfc8785_or_none(parsed) == text)
+
+
+def test_a_key_erasure_names_its_document_and_key_and_old_ones_still_read() -> None:
+    named = KeyErasure("sealed-document", "document key k1 of DOC-1", True, "DOC-1", "k1")
+    data = named.to_dict()
+    assert data == {
+        "scope": "sealed-document",
+        "key_reference": "document key k1 of DOC-1",
+        "destroyed": True,
+        "doc_id": "DOC-1",
+        "key_id": "k1",
+    }
+    assert KeyErasure.from_dict(data, "erasure") == named
+    # As certificates issued before doc_id/key_id wrote it (and LUKS erasures still do).
+    legacy = {k: v for k, v in data.items() if k not in ("doc_id", "key_id")}
+    assert KeyErasure.from_dict(legacy, "erasure") == replace(named, doc_id=None, key_id=None)
+    assert replace(named, doc_id=None, key_id=None).to_dict() == legacy
+    with pytest.raises(IntegrityError, match="missing field 'key_id'"):
+        KeyErasure.from_dict({**legacy, "doc_id": "DOC-1"}, "erasure")
+    with pytest.raises(IntegrityError, match="both doc_id and key_id"):
+        KeyErasure("sealed-document", "document key k1 of DOC-1", True, "DOC-1", None)
+    with pytest.raises(IntegrityError, match="must be a string"):
+        KeyErasure.from_dict({**data, "key_id": None}, "erasure")

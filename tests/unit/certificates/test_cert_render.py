@@ -14,6 +14,7 @@ from expunge.certificates import (
     CertificateCheck,
     CertificateError,
     Person,
+    Role,
     TrustStore,
     countersign,
     render_text,
@@ -32,7 +33,9 @@ from tests.support.tamper_fixtures import (
 )
 
 TRUST = (
-    TrustStore().with_key(STATION.public_key(), "station").with_key(AUDITOR.public_key(), "auditor")
+    TrustStore()
+    .with_key(STATION.public_key(), "station")
+    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
 )
 
 
@@ -90,7 +93,7 @@ def test_text_summary_of_an_unverified_envelope_hides_the_contents() -> None:
 def test_pdf_has_serial_path_method_outcome_fingerprint_and_digest(tmp_path: Path) -> None:
     envelope = sign_certificate(sample_certificate(), STATION)
     countersigned = countersign(
-        verify_envelope(envelope, TRUST.public_keys),
+        verify_envelope(envelope, TRUST.station_keys),
         AUDITOR,
         validator=Person("Bea Auditor", "Internal audit", "Example Agency", "Bonn"),
         note="witnessed",

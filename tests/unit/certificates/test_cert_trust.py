@@ -15,26 +15,41 @@ from expunge.certificates import (
     verify_certificate,
 )
 from expunge.core.errors import UsageError
-from tests.support.tamper_fixtures import AUDITOR, STATION, sample_certificate
+from tests.support.tamper_fixtures import AUDITOR, STATION, STRANGER, sample_certificate
 
 
 def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "trusted"
-    folder.mkdir()
+    (folder / "auditors").mkdir(parents=True)
     (folder / "station.pub").write_bytes(public_key_pem(STATION.public_key()))
-    (folder / "auditor.pem").write_bytes(public_key_pem(AUDITOR.public_key()))
+    (folder / "auditors" / "auditor.pem").write_bytes(public_key_pem(AUDITOR.public_key()))
     (folder / "notes.txt").write_text("not a key")
     (folder / ".hidden").write_text("ignored")
     (folder / "sub").mkdir()
     return folder
 
 
-def test_folder_keys_are_loaded_and_bad_files_reported(tmp_path: Path) -> None:
-    trust = load_trust([_folder(tmp_path)])
+def test_folder_keys_are_loaded_by_role_and_bad_files_reported(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    (folder / "stations").mkdir()
+    other = STRANGER.public_key()
+    (folder / "stations" / "second.pub").write_bytes(public_key_pem(other))
+    trust = load_trust([folder])
 
-    assert set(trust.public_keys) == {keyid(STATION.public_key()), keyid(AUDITOR.public_key())}
+    assert set(trust.station_keys) == {keyid(STATION.public_key()), keyid(other)}
+    assert set(trust.auditor_keys) == {keyid(AUDITOR.public_key())}
     assert [p.path for p in trust.problems] == [str(tmp_path / "trusted" / "notes.txt")]
     assert "not a PEM public key" in trust.problems[0].message
+
+
+def test_auditor_sources_give_auditor_keys_only(tmp_path: Path) -> None:
+    auditor = tmp_path / "auditor.pub"
+    auditor.write_bytes(public_key_pem(AUDITOR.public_key()))
+    trust = load_trust([], auditors=[auditor])
+    assert trust.station_keys == {}
+    assert set(trust.auditor_keys) == {keyid(AUDITOR.public_key())}
+    envelope = sign_certificate(sample_certificate(), AUDITOR).to_json()
+    assert verify_certificate(envelope, trust).reasons[0].reason is Reason.UNKNOWN_KEY
 
 
 def test_trust_decides_unknown_key(tmp_path: Path) -> None:
@@ -52,6 +67,9 @@ def test_repeated_sources_merge_without_duplicates(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     trust = load_trust([folder, folder / "station.pub"])
     assert len(trust.keys) == 2
+    # One key may hold both roles; each role keeps it once.
+    both = load_trust([folder], auditors=[folder / "station.pub"])
+    assert len(both.keys) == 3
 
 
 def test_a_named_bad_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.ledger.store import SQLiteLedgerStore
+from tests.support.ledger import STATION
 
 
 @pytest.fixture
@@ -19,8 +20,8 @@ def ledger_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(ledger_path: Path) -> Iterator[SQLiteLedgerStore]:
-    """A fresh SQLite ledger, closed after the test."""
-    with SQLiteLedgerStore(ledger_path) as opened:
+    """A fresh SQLite ledger appending as the test station, closed after the test."""
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as opened:
         yield opened
 
 

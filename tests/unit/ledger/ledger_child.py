@@ -22,16 +22,32 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from expunge.certificates import keyid
+from expunge.ledger.entries import StationRef
 from expunge.ledger.events import Copy, Register
 from expunge.ledger.store import SQLiteLedgerStore
 
 DIGEST = "ab" * 32
 
 
+class Station:
+    """This child as a station signing its entries (imports kept light: it must start
+    quickly, to be killed at random moments of its appends)."""
+
+    def __init__(self, host: str) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        self.station = StationRef(keyid(self.key.public_key()), host)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+
 def main(db: str, mode: str, tag: str, count: int, go: Path | None) -> None:
     now = datetime.now(UTC)
     numbers = itertools.count(1) if count == 0 else range(1, count + 1)
-    with SQLiteLedgerStore(db) as store:
+    with SQLiteLedgerStore(db, signer=Station(tag)) as store:
         if go is not None:
             print("ready", flush=True)
             while not go.exists():

@@ -17,12 +17,13 @@ from expunge.ledger.events import (
     Event,
     Seal,
     Transfer,
+    WriteOff,
     event_from_dict,
     format_time,
     parse_time,
 )
 from expunge.ledger.ids import next_document_id, validate_document_id
-from tests.support.ledger import chain, destroy, register
+from tests.support.ledger import STATION, chain, destroy, register, signed_chain
 
 EVENTS: list[Event] = [
     register("DOC-2026-000001", retain_until=datetime(2030, 1, 1, tzinfo=UTC)),
@@ -32,6 +33,7 @@ EVENTS: list[Event] = [
     Transfer("DOC-2026-000001", "bob"),
     Seal("DOC-2026-000001", "/docs/report.pdf.sealed", "key-1"),
     destroy("DOC-2026-000001", paths=["/docs/a", "/docs/b"], media=["S1"], key_erased=True),
+    WriteOff("DOC-2026-000001", 3, "destroyed-physically", "Bea Auditor"),
     Checkpoint(7, "cd" * 32, "keyid-1", "0badc0de"),
 ]
 
@@ -131,6 +133,40 @@ def test_entry_round_trips_and_its_raw_form_is_canonical() -> None:
     raw = entry.raw()
     assert raw.record == canonical_bytes(entry.record.to_dict())
     assert raw.parse() == entry
+
+
+def test_v2_entries_round_trip_through_export_form_and_v1_records_stay_v1() -> None:
+    first, second = signed_chain([(STATION, [EVENTS[0], EVENTS[4]])])
+    for entry in (first, second):
+        assert Entry.from_dict(json.loads(json.dumps(entry.to_dict()))) == entry
+        assert entry.raw().parse() == entry
+        assert entry.record.version == 2
+    assert set(second.record.to_dict()) == {
+        "version", "time", "actor", "station", "event", "signature"
+    }  # fmt: skip
+    (old,) = chain([EVENTS[0]])
+    assert old.record.version == 1 and set(old.record.to_dict()) == {"time", "actor", "event"}
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"version": 3}, "not a record version"),
+        ({"version": True}, "not a record version"),
+        ({"station": {"keyid": "ab", "host": "h"}}, "64 lowercase hex"),
+        ({"signature": {"from_seq": 1, "sig": ""}}, "128 lowercase hex"),
+        ({"signature": {"from_seq": 0, "sig": "ab" * 64}}, "at least 1"),
+        ({"station": None}, "must be an object"),
+    ],
+)
+def test_v2_records_are_read_strictly(change: dict[str, Any], complaint: str) -> None:
+    (entry,) = signed_chain([(STATION, [EVENTS[0]])])
+    data = entry.record.to_dict() | change
+    with pytest.raises(IntegrityError, match=complaint):
+        Record.from_dict(data)
+    v1_with_signature = {k: v for k, v in entry.record.to_dict().items() if k != "version"}
+    with pytest.raises(IntegrityError, match="unknown field"):
+        Record.from_dict(v1_with_signature)
 
 
 def test_a_raw_entry_that_does_not_parse_names_its_seq() -> None:

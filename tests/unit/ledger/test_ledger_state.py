@@ -9,17 +9,15 @@ import pytest
 
 from expunge.core.errors import ExpungeError, RefusedError, TargetError, UsageError
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import Copy, DocumentEvent, Event, Seal, Transfer
+from expunge.ledger.events import Copy, DocumentEvent, Event, Seal, Transfer, WriteOff
 from expunge.ledger.state import (
     DocumentState,
     all_documents,
     check_event,
     consistency_problems,
-    copies_on_medium,
     document_state,
-    documents_at_path,
 )
-from tests.support.ledger import DIGEST, NOW, chain, destroy, register
+from tests.support.ledger import NOW, chain, destroy, register
 
 DOC = "DOC-2026-000001"
 ORIGINAL = f"/docs/{DOC}.pdf"
@@ -33,16 +31,15 @@ def state_after(*events: Event) -> DocumentState:
 
 def test_lifecycle_copy_to_a_stick_wipe_it_then_shred_the_original() -> None:
     events: list[Event] = [register(DOC), Copy(DOC, to_medium="STICK-1")]
-    entries = chain(events)
-    (on_stick,) = copies_on_medium(entries, "STICK-1")
-    assert (on_stick.doc_id, on_stick.location.kind) == (DOC, "copy")
+    (on_stick,) = state_after(*events).outstanding
+    assert (on_stick.kind, on_stick.medium, on_stick.status) == ("copy", "STICK-1", "outstanding")
 
     events.append(destroy(DOC, media=["STICK-1"], cert="CERT-WIPE"))
     state = state_after(*events)
     assert state.status == "registered" and not state.destroyed
     assert state.copies[0].destroyed_by is not None
     assert state.copies[0].destroyed_by.certificate_id == "CERT-WIPE"
-    assert copies_on_medium(chain(events), "STICK-1") == ()
+    assert state.outstanding == ()
 
     events.append(destroy(DOC, paths=[ORIGINAL], cert="CERT-SHRED"))
     state = state_after(*events)
@@ -72,7 +69,7 @@ def test_a_copy_made_after_a_wipe_is_a_new_outstanding_copy() -> None:
     ]
     state = state_after(*events)
     assert [c.status for c in state.copies] == ["destroyed", "outstanding"]
-    assert [c.location.seq for c in copies_on_medium(chain(events), "STICK-1")] == [4]
+    assert [loc.seq for loc in state.outstanding] == [4]
 
 
 def test_erasing_the_key_destroys_ciphertext_copies_but_not_earlier_plaintext() -> None:
@@ -131,17 +128,6 @@ def test_overdue_means_past_retention_and_not_destroyed(
     (state,) = all_documents(chain(events), NOW + timedelta(hours=1))
     assert state.overdue is overdue
     assert state.to_dict()["overdue"] is overdue
-
-
-def test_documents_at_path_confirms_by_digest() -> None:
-    entries = chain([register(DOC), register("DOC-2", path="/docs/other.pdf")])
-    (match,) = documents_at_path(entries, ORIGINAL, DIGEST)
-    assert (match.doc_id, match.digest_matches) == (DOC, True)
-    (changed,) = documents_at_path(entries, ORIGINAL, "cd" * 32)
-    assert changed.digest_matches is False
-    assert documents_at_path(entries, "/docs/unknown.pdf", DIGEST) == ()
-    gone = chain([register(DOC), destroy(DOC, paths=[ORIGINAL])])
-    assert documents_at_path(gone, ORIGINAL, DIGEST) == ()
 
 
 def test_all_documents_in_registration_order_and_unknown_is_none() -> None:
@@ -215,3 +201,28 @@ def test_consistency_problems_name_the_seq_of_each_impossible_event() -> None:
     )
     assert [p.seq for p in consistency_problems(entries)] == [2, 4, 5]
     assert consistency_problems(chain([register(DOC), Copy(DOC, to_medium="S")])) == ()
+
+
+def test_a_write_off_closes_one_outstanding_copy_and_only_a_copy() -> None:
+    events: list[Event] = [
+        register(DOC),
+        Copy(DOC, to_medium="LOST"),
+        Copy(DOC, to_medium="HERE"),
+        destroy(DOC, paths=[ORIGINAL], media=["HERE"]),
+        WriteOff(DOC, 2, "lost", "Bea"),
+    ]
+    state = state_after(*events)
+    assert state.destroyed and state.outstanding == ()
+    lost, here = state.copies
+    assert (lost.status, here.status) == ("written-off", "destroyed")
+    assert lost.written_off is not None and lost.written_off.witness == "Bea"
+    assert state.to_dict()["written_off"] == ["medium LOST"]
+    entries = chain(events)
+    for bad, words in (
+        (WriteOff(DOC, 2, "lost", "again"), "already written off at seq 5"),
+        (WriteOff(DOC, 3, "lost", "x"), "was destroyed at seq 4"),
+        (WriteOff(DOC, 1, "lost", "x"), "seq 1 did not record a copy"),
+    ):
+        with pytest.raises(RefusedError, match=words):
+            check_event(entries, bad)
+    assert consistency_problems(chain([*events, WriteOff(DOC, 2, "lost", "again")])) != ()

@@ -13,12 +13,12 @@ import pytest
 
 from expunge.core.errors import ExpungeError, IntegrityError, TargetError, UsageError
 from expunge.ledger.chain import ChainReport, verify_chain
-from expunge.ledger.entries import Head
-from expunge.ledger.events import Checkpoint, Copy, Event, Register
+from expunge.ledger.entries import Entry, Head
+from expunge.ledger.events import Checkpoint, Copy, Event, Register, Transfer
 from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.ledger.state import document_state
 from expunge.ledger.store import SQLiteLedgerStore
-from tests.support.ledger import NOW, Signer, destroy, register, sample_events
+from tests.support.ledger import NOW, STATION, Signer, destroy, register, sample_events
 
 
 def _verify(path: Path, anchors: Sequence[Head] = ()) -> ChainReport:
@@ -28,14 +28,14 @@ def _verify(path: Path, anchors: Sequence[Head] = ()) -> ChainReport:
 
 def _filled(path: Path, documents: int = 4) -> list[Event]:
     events = sample_events(documents)
-    with SQLiteLedgerStore(path) as store:
+    with SQLiteLedgerStore(path, signer=STATION) as store:
         for event in events:
             store.append(event, actor="op", now=NOW)
     return events
 
 
 def test_a_new_ledger_is_private_durable_and_keeps_its_id(ledger_path: Path) -> None:
-    with SQLiteLedgerStore(ledger_path) as store:
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as store:
         ledger_id = store.ledger_id
         assert store.durability() == {
             "journal_mode": "wal",
@@ -46,7 +46,7 @@ def test_a_new_ledger_is_private_durable_and_keeps_its_id(ledger_path: Path) -> 
         store.append(register("DOC-1"), actor="op", now=NOW)
         assert stat.S_IMODE(os.stat(ledger_path).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(f"{ledger_path}-wal").st_mode) == 0o600
-    with SQLiteLedgerStore(ledger_path) as again:
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as again:
         assert again.ledger_id == ledger_id
     with SQLiteLedgerStore(ledger_path.with_name("other.db")) as other:
         assert other.ledger_id != ledger_id
@@ -128,6 +128,46 @@ def test_a_store_checkpoint_signs_the_head_and_verifies(store: SQLiteLedgerStore
         store.append(stale, actor="op", now=NOW)
 
 
+def test_each_transaction_is_signed_once_and_heard_of_after_its_commit(
+    ledger_path: Path,
+) -> None:
+    heard: list[tuple[int, int]] = []
+
+    def on_commit(entry: Entry) -> None:
+        with SQLiteLedgerStore(ledger_path, create=False) as reader:  # committed already
+            head = reader.head()
+        assert head is not None
+        heard.append((entry.seq, head.seq))
+
+    with SQLiteLedgerStore(ledger_path, signer=STATION, on_commit=on_commit) as store:
+        batch = store.append_many(
+            [register("DOC-1"), Copy("DOC-1", to_medium="S1"), Transfer("DOC-1", "bob")],
+            actor="op",
+            now=NOW,
+        )
+        with pytest.raises(ExpungeError):
+            store.append(Copy("DOC-404", to_medium="S"), actor="op", now=NOW)
+        store.append(Transfer("DOC-1", "carol"), actor="op", now=NOW)
+        entries = list(store.entries())
+    assert heard == [(3, 3), (4, 4)]  # the refused append committed nothing, said nothing
+    assert [e.record.signature is not None for e in entries] == [False, False, True, True]
+    assert [e.record.signature.from_seq for e in entries if e.record.signature] == [1, 4]
+    assert all(e.station == STATION.station for e in entries)
+    assert batch[-1].record.signature == entries[2].record.signature
+    report = verify_chain(entries, entry_verifier=STATION.verify)
+    assert report.ok and report.authenticity.authenticated == 4
+
+
+def test_a_store_without_a_signer_reads_but_never_appends(ledger_path: Path) -> None:
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as store:
+        store.append(register("DOC-1"), actor="op", now=NOW)
+    with SQLiteLedgerStore(ledger_path, create=False) as reader:
+        assert reader.head() is not None and len(list(reader.entries())) == 1
+        with pytest.raises(UsageError, match="without a station key"):
+            reader.append(Transfer("DOC-1", "bob"), actor="op", now=NOW)
+        assert len(list(reader.entries())) == 1
+
+
 # -- opening files that are not (sound) ledgers ---------------------------------------------
 
 
@@ -140,7 +180,7 @@ def _one_line(error: ExpungeError, path: Path) -> str:
 def test_a_file_that_is_not_sqlite_is_refused(ledger_path: Path) -> None:
     ledger_path.write_bytes(os.urandom(8192))
     with pytest.raises(IntegrityError) as caught:
-        SQLiteLedgerStore(ledger_path)
+        SQLiteLedgerStore(ledger_path, signer=STATION)
     assert "not an SQLite database" in _one_line(caught.value, ledger_path)
 
 
@@ -150,7 +190,7 @@ def test_another_applications_database_is_refused_untouched(ledger_path: Path) -
     foreign.close()
     before = ledger_path.read_bytes()
     with pytest.raises(IntegrityError) as caught:
-        SQLiteLedgerStore(ledger_path)
+        SQLiteLedgerStore(ledger_path, signer=STATION)
     assert "not an expunge ledger" in _one_line(caught.value, ledger_path)
     assert ledger_path.read_bytes() == before
 
@@ -159,16 +199,16 @@ def test_a_key_store_is_not_a_ledger(tmp_path: Path) -> None:
     path = tmp_path / "keystore.db"
     SQLiteKeyStore(path).close()
     with pytest.raises(IntegrityError, match="not an expunge ledger"):
-        SQLiteLedgerStore(path)
+        SQLiteLedgerStore(path, signer=STATION)
 
 
 def test_a_newer_schema_asks_for_an_upgrade(ledger_path: Path) -> None:
-    SQLiteLedgerStore(ledger_path).close()
+    SQLiteLedgerStore(ledger_path, signer=STATION).close()
     with sqlite3.connect(ledger_path) as raw:
         raw.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     raw.close()
     with pytest.raises(IntegrityError) as caught:
-        SQLiteLedgerStore(ledger_path)
+        SQLiteLedgerStore(ledger_path, signer=STATION)
     assert "newer than this expunge understands; upgrade expunge" in caught.value.diagnostics()
 
 
@@ -178,7 +218,10 @@ def test_damaged_pages_are_one_integrity_error(ledger_path: Path) -> None:
     with open(ledger_path, "r+b") as f:
         f.seek(4096)  # page 2 onwards: the header still says SQLite
         f.write(os.urandom(size - 4096))
-    with pytest.raises(IntegrityError) as caught, SQLiteLedgerStore(ledger_path) as store:
+    with (
+        pytest.raises(IntegrityError) as caught,
+        SQLiteLedgerStore(ledger_path, signer=STATION) as store,
+    ):
         list(store.raw_entries())
     assert "damaged" in _one_line(caught.value, ledger_path)
 
@@ -285,7 +328,7 @@ def test_a_duplicated_entry_is_found(ledger_path: Path) -> None:
 
 def test_a_truncated_tail_is_found_against_an_anchor(ledger_path: Path) -> None:
     _filled(ledger_path)
-    with SQLiteLedgerStore(ledger_path) as store:
+    with SQLiteLedgerStore(ledger_path, signer=STATION) as store:
         anchor = store.head()
     assert anchor is not None
     _tamper(ledger_path, ("DELETE FROM entries WHERE seq > 17", ()))
@@ -322,6 +365,9 @@ def test_a_vandalised_record_is_reported_not_raised(ledger_path: Path) -> None:
     )
     report = _verify(ledger_path)
     assert {(3, "hash-mismatch"), (3, "malformed")} <= {(p.seq, p.kind) for p in report.problems}
-    with SQLiteLedgerStore(ledger_path) as store, pytest.raises(IntegrityError) as caught:
+    with (
+        SQLiteLedgerStore(ledger_path, signer=STATION) as store,
+        pytest.raises(IntegrityError) as caught,
+    ):
         list(store.entries())
     assert "ledger entry 3" in _one_line(caught.value, ledger_path)

@@ -146,7 +146,11 @@ def key_erasure_record(erasure: KeyErasureOutcome) -> SubjectRecord:
         cache_bypass="none",
     )
     described = KeyErasure(
-        "sealed-document", f"document key {erasure.key_id} of {erasure.doc_id}", d.verified
+        "sealed-document",
+        f"document key {erasure.key_id} of {erasure.doc_id}",
+        d.verified,
+        doc_id=erasure.doc_id,
+        key_id=erasure.key_id,
     )
     # An erase finished after an interruption knows its slot, no longer the key's bytes.
     checks = (slot, scan) if d.needles else (slot,)
