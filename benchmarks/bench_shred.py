@@ -1,27 +1,35 @@
-"""Overwrite benchmark: ``expunge shred`` against GNU ``shred`` and ``dd`` on one random file.
+"""Overwrite benchmark: ``expunge shred`` against GNU ``shred``, ``dd`` and ``srm`` on one
+random file, side by side in one run.
 
 Usage::
 
-    python benchmarks/bench_shred.py [--size 1G] [--repeat 3] [--dir DIR] [--json] [--no-scale]
+    python benchmarks/bench_shred.py [--size 512M] [--repeat 5] [--dir DIR] [--json]
+                                     [--no-scale] [--dod3]
 
 One run, one target file of random data (not zeros: the virtual disk stores zeros faster).
-Every repetition runs all six cases, in reversed order on odd repetitions so that drift
-(other load, the host's cache warming up) falls on both sides of each comparison:
+Every round runs each case once, in reversed order on odd rounds so that drift (other load,
+the host's cache warming up) falls on both sides of each comparison. One pass each:
 
-* ``expunge shred --keep -m clear --verify none FILE``   vs  ``shred -n1 FILE``
-* ``expunge shred --keep -m dod-3 --verify none FILE``   vs  ``shred -n3 FILE``
-* ``dd if=SOURCE of=FILE bs=4M conv=fdatasync,notrunc``  (the practical limit of one pass)
-* ``dd if=SOURCE of=FILE bs=4M oflag=direct conv=fdatasync,notrunc``  (for information: the
-  same copy without the page cache, whose allocation costs dominate buffered dd on some VMs)
+* ``expunge shred --keep -m clear --verify none --json FILE``
+* ``shred -n1 FILE`` (GNU coreutils)
+* ``dd if=SOURCE of=FILE bs=4M oflag=direct conv=fdatasync,notrunc``: the disk's own pace
+* ``srm -ll FILE`` (Debian's secure-delete; ``-ll`` is its one random pass). srm always
+  removes the file, so it works on a fresh copy of the same random data, made (and synced)
+  before the timer starts; its time includes its rename, truncate and unlink.
 
-The file is never refilled: what it holds does not change the cost of overwriting it.
-Before every timed run: ``sync`` and ``echo 3 > /proc/sys/vm/drop_caches`` (tolerated if it
-fails), so that no run inherits another's dirty or cached pages; then dd's random source is
-read back into the page cache, so dd measures writing, not reading the same disk.
+With ``--dod3`` every round also runs ``expunge -m dod-3`` against ``shred -n3``.
+
+The target file is never refilled: what it holds does not change the cost of overwriting
+it. Before every timed run: ``sync`` and ``echo 3 > /proc/sys/vm/drop_caches`` (tolerated if
+it fails); then dd's random source is read back into the page cache, so dd measures
+writing, not reading the same disk.
 
 Each child is timed (wall clock) and reaped with ``os.wait4``, whose rusage gives that
-child's own peak RSS (``ru_maxrss``, KiB) and CPU time. Medians are reported. With the
-scale check (default), expunge also runs once on a 1 MiB file and on a file of twice
+child's own peak RSS (``ru_maxrss``, KiB) and CPU time. For each case: the median, the
+spread ``(max - min) / median`` and the ratios of medians. expunge's ``--json`` report also
+gives the time of the pass itself and how it was written (``O_DIRECT`` or ``buffered``),
+so start-up (imports, key, certificate) can be told from writing. With the scale check
+(default), expunge also runs once on a 1 MiB file (start-up only) and on a file of twice
 ``--size``, to show that its peak RSS does not grow with the file.
 
 Files are created only in a fresh ``expunge-bench-*`` folder under ``--dir`` (default
@@ -51,11 +59,13 @@ GIB = 1 << 30
 # (see run_child), so this process keeps its memory low.
 FILL_CHUNK = 1 * MIB
 
-TARGET_RATIO_SHRED = 0.85  # expunge / shred, equal pass counts
-TARGET_RATIO_DD = 1.10  # expunge one pass / dd one pass
+TARGET_RATIO_DD = 1.10  # expunge / dd oflag=direct, wall time
+TARGET_RATIO_SHRED = 0.60  # expunge / GNU shred -n1, wall time
+TARGET_RATIO_DOD3 = 0.85  # expunge -m dod-3 / shred -n3 (with --dod3)
+TARGET_SPREAD = 0.20  # (max - min) / median of expunge's rounds
 TARGET_RSS_MIB = 64.0  # expunge peak RSS, whatever the file size
 # RSS may differ by a few MiB between runs (allocator, imports); more than this between a
-# small and a large file means something scales with the file.
+# file of --size and one twice as large means something scales with the file.
 RSS_GROWTH_SLACK_MIB = 4.0
 
 
@@ -124,6 +134,16 @@ def fill_random(path: Path, size: int) -> None:
         os.close(fd)
 
 
+def copy_synced(source: Path, dest: Path) -> None:
+    """``dest`` becomes a durable copy of ``source`` (for srm, which removes its target)."""
+    shutil.copyfile(source, dest)
+    fd = os.open(dest, os.O_WRONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def read_into_cache(path: Path) -> None:
     """Read a file once so that it sits in the page cache."""
     with open(path, "rb", buffering=0) as f:
@@ -134,25 +154,31 @@ def read_into_cache(path: Path) -> None:
 
 @dataclass
 class Run:
-    """One timed child: wall seconds, CPU seconds, peak RSS in KiB, exit status."""
+    """One timed child: wall and CPU seconds, peak RSS in KiB, exit status, load average
+    when it started; for expunge, its passes' own seconds and write mode from its report."""
 
     seconds: float
     cpu_seconds: float
     max_rss_kib: int
     returncode: int
+    load: float
+    pass_seconds: float | None = None
+    io: str | None = None
 
 
 def run_child(argv: list[str], env: dict[str, str], log: Path) -> Run:
-    """Run ``argv``; time it and take its own rusage from ``os.wait4``.
+    """Run ``argv`` (stdout to ``log``, stderr beside it); time it and take its own rusage
+    from ``os.wait4``.
 
     Caveat measured on Linux: the child is started with vfork (CPython's default), and at
     ``exec`` the kernel folds the peak RSS of the address space being left, ours, into the
     child's ``ru_maxrss``. A child's figure is therefore ``max(its real peak, our peak)``:
     exact above our own peak, only an upper bound at it (see ``rss_floor_kib``).
     """
-    with open(log, "wb") as out:
+    load = os.getloadavg()[0]
+    with open(log, "wb") as out, open(log.with_suffix(".err"), "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -161,6 +187,7 @@ def run_child(argv: list[str], env: dict[str, str], log: Path) -> Run:
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_kib=usage.ru_maxrss,
         returncode=proc.returncode,
+        load=load,
     )
 
 
@@ -173,23 +200,47 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def spread(values: list[float]) -> float:
+    """``(max - min) / median``: how far apart the rounds of one case are."""
+    return (max(values) - min(values)) / median(values) if values else float("nan")
+
+
+def expunge_passes(log: Path) -> tuple[float, str] | None:
+    """From ``expunge shred --json`` output: the seconds of all passes together, and how
+    they were written (``O_DIRECT``, ``buffered``, or both joined by ``+``)."""
+    try:
+        report = json.loads(log.read_text())
+        passes = report[0]["files"][0]["wipe"]["passes"]
+        seconds = sum(float(p["seconds"]) for p in passes)
+        modes = "+".join(sorted({str(p.get("io")) for p in passes}))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return seconds, modes
+
+
 # ---------------------------------------------------------------- the benchmark
 
 
 @dataclass
 class Case:
-    """One tool invocation, run once per repetition."""
+    """One tool invocation, run once per round."""
 
     key: str
     label: str
     argv: list[str]
     passes: int
     warm_source: bool = False
+    fresh_copy: Path | None = None
+    """Where to put a fresh copy of the source before each run (the tool removes it)."""
     runs: list[Run] = field(default_factory=list)
 
     @property
+    def seconds(self) -> list[float]:
+        return [r.seconds for r in self.runs]
+
+    @property
     def median_seconds(self) -> float:
-        return median([r.seconds for r in self.runs])
+        return median(self.seconds)
 
     @property
     def median_cpu(self) -> float:
@@ -199,49 +250,60 @@ class Case:
     def peak_rss_mib(self) -> float:
         return max((r.max_rss_kib for r in self.runs), default=0) / 1024
 
+    @property
+    def pass_seconds(self) -> list[float]:
+        return [r.pass_seconds for r in self.runs if r.pass_seconds is not None]
+
 
 def expunge_argv() -> list[str]:
     return [sys.executable, "-m", "expunge"]
 
 
-def verify_flag(env: dict[str, str]) -> list[str]:
-    """``--verify none`` while ``expunge shred`` has the option; nothing once it is gone."""
-    help_text = subprocess.run(
-        [*expunge_argv(), "shred", "--help"], capture_output=True, text=True, env=env, check=False
-    ).stdout
-    return ["--verify", "none"] if "--verify" in help_text else []
-
-
-def make_cases(target: Path, source: Path, env: dict[str, str]) -> list[Case]:
-    ex = [*expunge_argv(), "shred", "--keep"]
-    off = verify_flag(env)
+def make_cases(work: Path, target: Path, source: Path, dod3: bool) -> list[Case]:
+    ex = [*expunge_argv(), "shred", "--keep", "--verify", "none", "--json"]
     shred = shutil.which("shred") or "shred"
     dd = shutil.which("dd") or "dd"
+    srm = shutil.which("srm")
+    if srm is None:
+        raise SystemExit("srm is not installed: apt-get install secure-delete")
     t = str(target)
-    dd_argv = [dd, f"if={source}", f"of={t}", "bs=4M", "status=none"]
-    direct = ["oflag=direct", "conv=fdatasync,notrunc"]
-    return [
-        Case("expunge-clear", "expunge -m clear", [*ex, "-m", "clear", *off, t], 1),
-        Case("shred-n1", "shred -n1", [shred, "-n1", t], 1),
-        Case("dd", "dd bs=4M fdatasync", [*dd_argv, "conv=fdatasync,notrunc"], 1, True),
-        # Not a target: the same copy without the page cache. On VMs where fresh page-cache
-        # pages are expensive (free page reporting), buffered dd is slowed by allocation,
-        # not by the disk; this row shows the disk's own pace.
-        Case("dd-direct", "dd oflag=direct", [*dd_argv, *direct], 1, True),
-        Case("expunge-dod3", "expunge -m dod-3", [*ex, "-m", "dod-3", *off, t], 3),
-        Case("shred-n3", "shred -n3", [shred, "-n3", t], 3),
+    srm_target = work / "srm-target.bin"
+    cases = [
+        Case("expunge", "expunge -m clear", [*ex, "-m", "clear", t], 1),
+        Case("shred", "shred -n1", [shred, "-n1", t], 1),
+        Case(
+            "dd",
+            "dd oflag=direct",
+            [dd, f"if={source}", f"of={t}", "bs=4M", "oflag=direct", "conv=fdatasync,notrunc"],
+            1,
+            warm_source=True,
+        ),
+        Case("srm", "srm -ll", [srm, "-ll", str(srm_target)], 1, fresh_copy=srm_target),
     ]
+    if dod3:
+        cases += [
+            Case("expunge-dod3", "expunge -m dod-3", [*ex, "-m", "dod-3", t], 3),
+            Case("shred-n3", "shred -n3", [shred, "-n3", t], 3),
+        ]
+    return cases
 
 
 def timed(case: Case, env: dict[str, str], work: Path, source: Path, state: dict[str, bool]) -> Run:
-    """Sync, drop caches, warm dd's source if needed, then run ``case`` once."""
+    """Prepare (a fresh copy, caches dropped, dd's source warmed), then run ``case`` once."""
+    if case.fresh_copy is not None:
+        copy_synced(source, case.fresh_copy)
     state["drop_caches"] = drop_caches() and state["drop_caches"]
     if case.warm_source:
         read_into_cache(source)
-    run = run_child(case.argv, env, work / "child.log")
+    log = work / "child.log"
+    run = run_child(case.argv, env, log)
     if run.returncode != 0:
-        output = (work / "child.log").read_text(errors="replace").strip()
+        output = (log.read_text(errors="replace") + log.with_suffix(".err").read_text()).strip()
         raise SystemExit(f"{case.label} failed with exit code {run.returncode}:\n{output}")
+    if case.argv[: len(expunge_argv())] == expunge_argv():
+        found = expunge_passes(log)
+        if found is not None:
+            run.pass_seconds, run.io = found
     return run
 
 
@@ -251,7 +313,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     if kind in {"tmpfs", "ramfs"}:
         raise SystemExit(f"{parent} is {kind}: it would measure RAM, not a disk; use --dir")
     size: int = args.size
-    need = size * (3 if args.scale else 2) + 64 * MIB
+    need = size * (4 if args.scale else 3) + 64 * MIB
     free = shutil.disk_usage(parent).free
     if free < need:
         raise SystemExit(f"{parent}: {human(free)} free, the benchmark needs {human(need)}")
@@ -263,20 +325,23 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     scale: list[dict[str, Any]] = []
     try:
         target, source = work / "target.bin", work / "random-source.bin"
-        say(f"# filling {human(size)} target and dd source with random data in {work} ({kind})")
+        say(f"# filling {human(size)} target and source with random data in {work} ({kind})")
         fill_random(target, size)
         fill_random(source, size)
-        cases = make_cases(target, source, env)
+        cases = make_cases(work, target, source, args.dod3)
         load_start = os.getloadavg()[0]
         started = time.perf_counter()
-        for rep in range(args.repeat):
-            order = cases if rep % 2 == 0 else cases[::-1]
+        for rnd in range(args.repeat):
+            order = cases if rnd % 2 == 0 else cases[::-1]
             for case in order:
                 run = timed(case, env, work, source, state)
                 case.runs.append(run)
-                say(f"# rep {rep + 1}/{args.repeat} {case.label:<20} {run.seconds:7.2f} s")
+                engine = f"  (pass {run.pass_seconds:.2f} s {run.io})" if run.io else ""
+                say(
+                    f"# round {rnd + 1}/{args.repeat} {case.label:<18} {run.seconds:7.2f} s"
+                    f"  load {run.load:.2f}{engine}"
+                )
         if args.scale:
-            source.unlink()
             clear = cases[0]
             for scale_size in (MIB, size, 2 * size):
                 if scale_size == size:
@@ -286,7 +351,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 path = work / f"scale-{scale_size}.bin"
                 fill_random(path, scale_size)
                 argv = [*clear.argv[:-1], str(path)]
-                once = timed(Case("scale", "expunge -m clear", argv, 1), env, work, source, state)
+                once = timed(Case("scale", clear.label, argv, 1), env, work, source, state)
                 path.unlink()
                 rss = once.max_rss_kib / 1024
                 scale.append({"size": scale_size, "seconds": once.seconds, "rss_mib": rss})
@@ -300,6 +365,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     return summarize(args, cases, scale, kind, state["drop_caches"], measured)
 
 
+def _ratio(cases: dict[str, Case], a: str, b: str) -> float:
+    return cases[a].median_seconds / cases[b].median_seconds
+
+
 def summarize(
     args: argparse.Namespace,
     cases: list[Case],
@@ -309,34 +378,24 @@ def summarize(
     measured: dict[str, float],
 ) -> dict[str, Any]:
     by = {c.key: c for c in cases}
-    clear, dod3 = by["expunge-clear"], by["expunge-dod3"]
-    rss = max([clear.peak_rss_mib, dod3.peak_rss_mib, *(float(s["rss_mib"]) for s in scale)])
+    ex = by["expunge"]
+    engine = median(ex.pass_seconds)
+    rss = max([c.peak_rss_mib for k, c in by.items() if k.startswith("expunge")] + [0.0])
+    rss = max([rss, *(float(s["rss_mib"]) for s in scale)])
     targets = [
-        _target(
-            "expunge clear / shred -n1 (time)",
-            clear.median_seconds / by["shred-n1"].median_seconds,
-            TARGET_RATIO_SHRED,
-        ),
-        _target(
-            "expunge dod-3 / shred -n3 (time)",
-            dod3.median_seconds / by["shred-n3"].median_seconds,
-            TARGET_RATIO_SHRED,
-        ),
-        _target(
-            "expunge clear / dd (time)",
-            clear.median_seconds / by["dd"].median_seconds,
-            TARGET_RATIO_DD,
-        ),
-        _target(
-            "expunge clear / dd oflag=direct",
-            clear.median_seconds / by["dd-direct"].median_seconds,
-            None,
-        ),
+        _target("expunge / dd oflag=direct (wall)", _ratio(by, "expunge", "dd"), TARGET_RATIO_DD),
+        _target("expunge / shred -n1 (wall)", _ratio(by, "expunge", "shred"), TARGET_RATIO_SHRED),
+        _target("expunge / srm -ll (wall)", _ratio(by, "expunge", "srm"), None),
+        _target("expunge spread of rounds", spread(ex.seconds), TARGET_SPREAD),
+        # The pass alone, without start-up: what the engine itself costs next to dd.
+        _target("expunge pass / dd oflag=direct", engine / by["dd"].median_seconds, None),
+        _target("expunge pass spread of rounds", spread(ex.pass_seconds), None),
         _target("expunge peak RSS", rss, TARGET_RSS_MIB, "MiB"),
     ]
+    if "expunge-dod3" in by:
+        ratio = _ratio(by, "expunge-dod3", "shred-n3")
+        targets.insert(3, _target("expunge dod-3 / shred -n3 (wall)", ratio, TARGET_RATIO_DOD3))
     if scale:
-        # From --size to twice --size: both use the full write buffer, so any growth here
-        # is memory that scales with the file.
         growth = float(scale[-1]["rss_mib"]) - float(scale[-2]["rss_mib"])
         label = f"RSS growth {human(args.size)} -> {human(2 * args.size)}"
         targets.append(_target(label, growth, RSS_GROWTH_SLACK_MIB, "MiB"))
@@ -358,9 +417,12 @@ def summarize(
                 "argv": c.argv,
                 "passes": c.passes,
                 "median_seconds": c.median_seconds,
+                "spread": spread(c.seconds),
                 "median_cpu_seconds": c.median_cpu,
                 "mb_per_s": c.passes * args.size / c.median_seconds / 1e6,
                 "peak_rss_mib": c.peak_rss_mib,
+                "median_pass_seconds": median(c.pass_seconds) if c.pass_seconds else None,
+                "io": sorted({r.io for r in c.runs if r.io}),
                 "runs": [asdict(r) for r in c.runs],
             }
             for c in cases
@@ -385,23 +447,26 @@ def print_table(result: dict[str, Any]) -> None:
     floor = result["rss_floor_mib"]
     print(
         f"\nexpunge overwrite benchmark: {human(result['size'])} random file on "
-        f"{result['filesystem']}, {result['repeat']} repetitions, "
+        f"{result['filesystem']}, {result['repeat']} rounds, "
         f"drop_caches={'yes' if result['drop_caches'] else 'NO'}, {result['cpus']} CPUs, "
         f"kernel {result['kernel']}, load {result['loadavg_start']:.2f} -> "
         f"{result['loadavg_end']:.2f}"
     )
-    head = f"{'case':<20} {'passes':>6} {'runs (s)':<20} {'median s':>9} {'MB/s':>7}"
-    print(f"\n{head} {'CPU s':>6} {'peak RSS MiB':>13}")
+    head = f"{'case':<18} {'runs (s)':<31} {'median s':>8} {'spread':>6} {'MB/s':>6}"
+    print(f"\n{head} {'CPU s':>6} {'RSS MiB':>8}  pass s (io)")
     for c in result["cases"]:
         runs = " ".join(f"{r['seconds']:.2f}" for r in c["runs"])
+        engine = ""
+        if c["median_pass_seconds"] is not None:
+            engine = f"  {c['median_pass_seconds']:.2f} ({', '.join(c['io'])})"
         print(
-            f"{c['label']:<20} {c['passes']:>6} {runs:<20} {c['median_seconds']:>9.2f} "
-            f"{c['mb_per_s']:>7.0f} {c['median_cpu_seconds']:>6.2f} "
-            f"{_rss(c['peak_rss_mib'], floor):>13}"
+            f"{c['label']:<18} {runs:<31} {c['median_seconds']:>8.2f} {c['spread']:>6.0%} "
+            f"{c['mb_per_s']:>6.0f} {c['median_cpu_seconds']:>6.2f} "
+            f"{_rss(c['peak_rss_mib'], floor):>8}{engine}"
         )
     print(f"(RSS below {floor:.1f} MiB, this script's own peak, cannot be seen: shown as <=)")
     if result["scale"]:
-        print("\nexpunge -m clear by file size (1 MiB: start-up and imports only):")
+        print("\nexpunge -m clear by file size (1 MiB: start-up, imports and certificate only):")
         for s in result["scale"]:
             print(f"  {human(s['size']):>8}  {s['seconds']:7.2f} s  {s['rss_mib']:6.1f} MiB")
     print(f"\n{'target':<36} {'value':>9} {'limit':>9}  result")
@@ -418,14 +483,17 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--size", type=parse_size, default=GIB, help="file size (default 1G)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--size", type=parse_size, default=512 * MIB, help="default 512M")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
     parser.add_argument(
         "--dir", default="/var/tmp", help="parent of the scratch folder (default /var/tmp)"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--no-scale", dest="scale", action="store_false", help="skip the 1 MiB and 2x size runs"
+    )
+    parser.add_argument(
+        "--dod3", action="store_true", help="also expunge -m dod-3 against shred -n3"
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -440,4 +508,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

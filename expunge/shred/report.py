@@ -12,6 +12,12 @@ from expunge.core.clock import rfc3339
 from expunge.core.outcome import Outcome
 from expunge.shred.patterns import PassPattern
 
+WriteIo = Literal["O_DIRECT", "buffered"]
+"""How a pass reached the medium: ``O_DIRECT`` (every aligned block through a descriptor
+that bypasses the page cache; an unaligned head or tail of less than 4 KiB through the
+page cache, synced first), or ``buffered`` (through the page cache, made durable by the
+pass's ``fdatasync``)."""
+
 
 @dataclass(frozen=True)
 class ByteRange:
@@ -59,7 +65,10 @@ class PassResult:
     """One pass over the target.
 
     The pattern keeps its key only for the final pass (the verification seed) or while an
-    interrupted pass may be resumed; intermediate keys are dropped by the engine.
+    interrupted pass may be resumed; intermediate keys are dropped by the engine. ``io``
+    is how this run wrote the pass (see ``WriteIo``): ``buffered`` also when no aligned
+    block was written (a file smaller than 4 KiB); ``None`` for a pass completed by an
+    earlier run and rebuilt from its journal, which does not record it.
     """
 
     index: int
@@ -73,6 +82,7 @@ class PassResult:
     error: str | None = None
     interrupted: bool = False
     resumed_from: int = 0
+    io: WriteIo | None = None
 
     @property
     def seconds(self) -> float:
@@ -112,6 +122,7 @@ class PassResult:
             "error": self.error,
             "interrupted": self.interrupted,
             "resumed_from": self.resumed_from,
+            "io": self.io,
         }
 
 

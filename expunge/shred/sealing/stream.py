@@ -14,7 +14,6 @@ from typing import Any
 import blake3
 
 from expunge.core.errors import IntegrityError, UsageError
-from expunge.shred.overwrite import WRITEBACK_BYTES
 from expunge.shred.sealing.cipher import ChunkCipher
 from expunge.shred.sealing.header import (
     CHUNK_SIZE,
@@ -28,6 +27,7 @@ from expunge.shred.sealing.header import (
     tampered_header,
 )
 from expunge.shred.sealing.keys import check_key, raw_key_id
+from expunge.shred.writer import WRITEBACK_BYTES
 
 _BATCH_BYTES = 4 << 20
 
