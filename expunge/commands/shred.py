@@ -111,7 +111,7 @@ def shred(
         confirm = (
             (lambda path: click.confirm(f"destroy {path}?", err=True)) if interactive else None
         )
-        with station_job(home, station) as job:
+        with station_job(home, station, technique.method) as job:
             results = destroy.shred_paths(
                 request,
                 job.station,

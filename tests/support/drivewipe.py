@@ -8,8 +8,10 @@ our images. Teardown unmounts and detaches everything, also when the test fails.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +51,13 @@ def token(node: str) -> str:
 def certificate(path: Path) -> Certificate:
     """The certificate in an envelope file (signature not checked: see ``cert verify``)."""
     return Certificate.from_json(read_envelope(path).payload)
+
+
+def events(out: str) -> list[dict[str, Any]]:
+    """The JSON Lines event stream of ``drive wipe --json`` / ``drive watch --json``."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def finished(out: str) -> list[dict[str, Any]]:
+    """Each drive's result (its ``finished`` event), in the order the drives finished."""
+    return [e for e in events(out) if e["event"] == "finished"]
