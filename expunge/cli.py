@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "methods": ("expunge.commands.shred", "methods"),
     "seal": ("expunge.commands.seal", "seal"),
     "shred": ("expunge.commands.shred", "shred"),
+    "station": ("expunge.commands.station", "station_command"),
     "sweep": ("expunge.commands.sweep", "sweep_command"),
     "unseal": ("expunge.commands.seal", "unseal"),
     "verify": ("expunge.commands.verify", "verify_cmd"),

@@ -57,19 +57,31 @@ def pass_text(index: int, count: int | None, pattern: str | None) -> str:
     return f"{text} ({pattern})" if pattern else text
 
 
+def bytes_of(done: int, total: int) -> str:
+    """``292.0/600.0 MiB``: both counts in the total's binary unit."""
+    unit, scale = "B", 1
+    for name in ("KiB", "MiB", "GiB", "TiB"):
+        if total < scale * 1024:
+            break
+        unit, scale = name, scale * 1024
+    if unit == "B":
+        return f"{done}/{total} B"
+    return f"{done / scale:.1f}/{total / scale:.1f} {unit}"
+
+
 def bar_line(bar: Bar, width: int) -> str:
     """``bar`` as one line of at most ``width - 1`` characters (the last column is left
     free: some terminals wrap on it)."""
     name = bar.name if len(bar.name) <= 18 else "…" + bar.name[-17:]
     fraction = min(bar.done / bar.total, 1.0) if bar.total else 0.0
-    tail = f"{fraction * 100:3.0f}% {human_bytes(bar.done)}/{human_bytes(bar.total)}"
+    tail = f"{fraction * 100:3.0f}% {bytes_of(bar.done, bar.total)}"
     if bar.rate is not None:
         tail += f" {human_bytes(bar.rate)}/s"
     if bar.eta is not None:
         tail += f" ETA {clock_text(bar.eta)}"
     head = f"{name} {bar.label}"
     room = width - 1 - len(head) - len(tail) - 2
-    if room >= 10:
+    if room >= 8:
         filled = int(fraction * room)
         return f"{head} {'█' * filled}{'░' * (room - filled)} {tail}"
     return f"{head} {tail}"[: max(width - 1, 0)]
