@@ -138,6 +138,10 @@ class StationApp(App[tuple[drive_wipe.DriveWipe, ...]]):
         self.run_worker(self._serve, thread=True, name="station")
         self._draw()
 
+    def on_unmount(self) -> None:
+        """However the app ends, the station stops: no wipe outlives its screen."""
+        self.stop.request(QUIT_REASON)
+
     def _serve(self) -> None:
         try:
             results = self.wiping.run()

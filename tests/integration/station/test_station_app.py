@@ -33,11 +33,11 @@ pytestmark = [needs_root, pytest.mark.root]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "station"
 
 
-def station_app(tmp_path: Path, *, automatic: bool = False) -> StationApp:
+def station_app(tmp_path: Path, *, automatic: bool = False, method: str = "zero") -> StationApp:
     home = Home(tmp_path / "home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPUNGE_")}
     plan = drive_wipe.StationPlan(
-        get_method("zero"),
+        get_method(method),
         VerifyOptions("quick"),
         WatchFilter(buses=None, include_virtual=True, devices=(f"{tmp_path}/*",)),
     )
@@ -142,7 +142,7 @@ def test_a_drive_is_confirmed_wiped_and_certified_and_a_refused_one_says_why(
 def test_quitting_mid_wipe_certifies_the_drive_as_interrupted(tmp_path: Path, loops: Loops) -> None:
     image = tmp_path / "big.img"
     canary_image(image, 1024 * MIB)
-    app = station_app(tmp_path, automatic=True)
+    app = station_app(tmp_path, automatic=True, method="bsi-vsitr")  # 7 passes: time to quit
     probe = block_probe()
 
     async def scenario() -> None:

@@ -39,6 +39,8 @@ def test_physical_drives_by_bus_size_and_allow_list() -> None:
     assert "smaller" in (WatchFilter(min_size=16 * 2**30).reason(stick, place) or "")
     assert "larger" in (WatchFilter(max_size=2**30).reason(stick, place) or "")
     assert WatchFilter(min_size=1).reason(make_drive(size=0), place) == "has no medium"
+    assert not WatchFilter().accepts(make_drive(bus="ata", removable=True), place)
+    assert WatchFilter(buses=None).accepts(make_drive(bus="ata"), place)
     assert WatchFilter(devices=("/dev/sdx",)).accepts(stick, place)
     assert not WatchFilter(devices=("/dev/sdy",)).accepts(stick, place)
 
