@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pyudev
 
 from expunge.certificates import Certificate, read_envelope
 from expunge.drives import find_drive
@@ -61,3 +62,21 @@ def events(out: str) -> list[dict[str, Any]]:
 def finished(out: str) -> list[dict[str, Any]]:
     """Each drive's result (its ``finished`` event), in the order the drives finished."""
     return [e for e in events(out) if e["event"] == "finished"]
+
+
+def block_probe() -> pyudev.Monitor:
+    """A bare uevent monitor, started now: beside a station, it tells "this sandbox delivers
+    no uevents" (skip) from a bug (fail)."""
+    probe = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
+    probe.filter_by("block")
+    probe.start()
+    return probe
+
+
+def skip_without_uevents(probe: pyudev.Monitor, node: str) -> None:
+    """Skip the test when ``probe`` never heard of ``node``: the kernel sends no uevents."""
+    saw = False
+    while (device := probe.poll(timeout=0)) is not None:
+        saw = saw or device.device_node == node
+    if not saw:
+        pytest.skip("the kernel delivers no block uevents to netlink listeners here")

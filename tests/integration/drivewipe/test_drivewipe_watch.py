@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-import pyudev
 
 from tests.support import run_cli
 from tests.support.drives import Loops
-from tests.support.drivewipe import MIB, canary_image, certificate, digest, needs_root, token
+from tests.support.drivewipe import (
+    MIB,
+    block_probe,
+    canary_image,
+    certificate,
+    digest,
+    needs_root,
+    skip_without_uevents,
+    token,
+)
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -122,22 +130,6 @@ def only_ours(tmp_path: Path, low: int, high: int) -> list[str]:
         "--include-virtual", "--device", f"{tmp_path}/*", "--bus", "any",
         "--min-size", str(low), "--max-size", str(high),
     ]  # fmt: skip
-
-
-def skip_without_uevents(probe: pyudev.Monitor, node: str) -> None:
-    saw = False
-    while (device := probe.poll(timeout=0)) is not None:
-        saw = saw or device.device_node == node
-    if not saw:
-        pytest.skip("the kernel delivers no block uevents to netlink listeners here")
-
-
-def block_probe() -> pyudev.Monitor:
-    """A bare monitor alongside tells "this sandbox delivers no uevents" from a bug."""
-    probe = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
-    probe.filter_by("block")
-    probe.start()
-    return probe
 
 
 def test_station_wipes_a_drive_that_appears_and_leaves_present_ones_alone(

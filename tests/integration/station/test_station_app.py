@@ -26,7 +26,16 @@ from expunge.verify import VerifyOptions
 from expunge.workflows import certify, drive_wipe
 from tests.support import run_cli
 from tests.support.drives import Loops
-from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, needs_root, token
+from tests.support.drivewipe import (
+    CANARY,
+    MIB,
+    block_probe,
+    canary_image,
+    certificate,
+    needs_root,
+    skip_without_uevents,
+    token,
+)
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -69,19 +78,8 @@ async def appeared(pilot: Pilot[object], app: StationApp, node: str, probe: pyud
     try:
         await until(pilot, lambda: row_of(app, node) is not None, 15)
     except AssertionError:
-        saw = False
-        while (device := probe.poll(timeout=0)) is not None:
-            saw = saw or device.device_node == node
-        if not saw:
-            pytest.skip("the kernel delivers no block uevents to netlink listeners here")
+        skip_without_uevents(probe, node)
         raise
-
-
-def block_probe() -> pyudev.Monitor:
-    probe = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
-    probe.filter_by("block")
-    probe.start()
-    return probe
 
 
 def test_a_drive_is_confirmed_wiped_and_certified_and_a_refused_one_says_why(
