@@ -9,6 +9,7 @@ device node or, for a loop device, by the path of the file behind it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -24,6 +25,8 @@ from expunge.drives.place import Place, place_of
 from expunge.drives.system import MOUNTINFO, SWAPS, Usage
 
 POLL_SECONDS = 0.25
+# A disk's medium is looked at once no uevent came for it for this long.
+SETTLE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,11 @@ class DriveWatch:
         """
         while not stop.is_set():
             device = self._monitor.poll(timeout=POLL_SECONDS)
-            event = self._media.announced(device) if device is not None else None
-            if event is not None:
-                yield event
+            if device is not None:
+                gone = self._media.heard(device, time.monotonic())
+                if gone is not None:
+                    yield gone
+            yield from self._media.settled(time.monotonic())
 
 
 class _NewMedia:
@@ -153,22 +158,42 @@ class _NewMedia:
         self._mountinfo = mountinfo
         self._swaps = swaps
         self._seen: dict[str, tuple[str, str]] = {}
+        self._quiet: dict[str, float] = {}
 
     def remember(self, drive: Drive) -> None:
         """``drive``'s medium is known already (present at the start)."""
         if drive.size:
             self._seen[drive.name] = (drive.node, _medium(drive))
 
-    def announced(self, device: Any) -> MediaEvent | None:
-        """What the uevent ``device`` means for the station, if anything."""
+    def heard(self, device: Any, now: float) -> Removed | None:
+        """Take the uevent ``device``: a disk that went away is told at once; a disk whose
+        medium may have changed is looked at once it has been quiet for ``SETTLE_SECONDS``
+        (attaching a loop device or inserting a card changes the medium several times in
+        a row, and a wipe confirmed in between would be refused)."""
         if device.subsystem != "block" or device.device_type != "disk":
             return None
         name = str(device.sys_name)
         if device.action == "remove":
+            self._quiet.pop(name, None)
             return self._gone(name)
-        if device.action not in ("add", "change"):
-            return None
-        drive = drive_from_device(device, Usage.read(self._mountinfo, self._swaps))
+        if device.action in ("add", "change"):
+            self._quiet[name] = now + SETTLE_SECONDS
+        return None
+
+    def settled(self, now: float) -> Iterator[MediaEvent]:
+        """What the disks quiet for long enough now hold: a new medium, or none any more."""
+        for name in [n for n, due in self._quiet.items() if due <= now]:
+            del self._quiet[name]
+            event = self._look(name)
+            if event is not None:
+                yield event
+
+    def _look(self, name: str) -> MediaEvent | None:
+        try:
+            current = pyudev.Devices.from_name(self._context, "block", name)
+        except pyudev.DeviceNotFoundError:
+            return self._gone(name)
+        drive = drive_from_device(current, Usage.read(self._mountinfo, self._swaps))
         if drive.size == 0:
             return self._gone(name)
         medium = _medium(drive)

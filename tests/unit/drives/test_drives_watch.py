@@ -102,7 +102,8 @@ def test_attaching_a_loop_device_yields_it_once_per_medium(tmp_path: Path, loops
         assert again.diskseq is not None and drive.diskseq is not None
         assert again.diskseq > drive.diskseq
         assert WatchFilter().reason(again, Place(backing_file=str(second))) is not None
-        assert any(r.node == node for r in station.removed)
+        loops.detach(node)  # a medium that goes (and stays gone) is told
+        assert wait_for(lambda: any(r.node == node for r in station.removed), 10)
         assert station.of(present) == []  # present at the start: never offered
     finally:
         stop.set()
