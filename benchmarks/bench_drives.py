@@ -189,7 +189,8 @@ def timed(case: str, argv: Sequence[str], size: int, *, env: dict[str, str], cwd
 def tool_rate(case: str, out: str, err: str) -> float | None:
     """The writing rate the tool itself reports (expunge: its passes; dd: its copy)."""
     if case.startswith("expunge"):
-        passes = [p for r in json.loads(out) for p in r["wipe"]["passes"]]
+        results = [e for e in map(json.loads, out.splitlines()) if e["event"] == "finished"]
+        passes = [p for r in results for p in r["wipe"]["passes"]]
         starts = [datetime.fromisoformat(p["start"].replace("Z", "+00:00")) for p in passes]
         ends = [datetime.fromisoformat(p["end"].replace("Z", "+00:00")) for p in passes]
         window = (max(ends) - min(starts)).total_seconds()

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("expunge.commands.recover", "recover_command"),
     "seal": ("expunge.commands.seal", "seal"),
     "shred": ("expunge.commands.shred", "shred"),
+    "station": ("expunge.commands.station", "station_command"),
     "sweep": ("expunge.commands.sweep", "sweep_command"),
     "unseal": ("expunge.commands.seal", "unseal"),
     "verify": ("expunge.commands.verify", "verify_cmd"),

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,14 +19,14 @@ from expunge.certificates import (
     verify_certificate_file,
 )
 from expunge.certificates.trust import load_trust
+from expunge.commands.progress import FileProgress, stderr_bars, token_labels
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import ExpungeError, Interrupted, UsageError
 from expunge.core.progress import StopRequest
+from expunge.shred.methods import Method
 from expunge.workflows import certify, records
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from expunge.workflows.destroy.recover import Recovered
 
 
@@ -135,55 +133,10 @@ def stop_on_signals() -> Iterator[tuple[StopRequest, list[int]]]:
             signal.signal(signum, old)
 
 
-class TqdmProgress:
-    """A ProgressSink drawing one tqdm bar per task on stderr, only on a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._bars: dict[str, tqdm[Any]] = {}
-        self._lock = threading.Lock()
-
-    def start(self, task: str, total: int, label: str) -> None:
-        """Open a bar for ``task``."""
-        if not self._enabled:
-            return
-        with self._lock:
-            old = self._bars.pop(task, None)
-            if old is not None:
-                old.close()
-            name = task if len(task) <= 32 else "…" + task[-31:]
-            # Imported here: scripts without a terminal never pay for tqdm.
-            from tqdm import tqdm
-
-            self._bars[task] = tqdm(
-                total=total,
-                desc=f"{name} {label}",
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                file=sys.stderr,
-                leave=False,
-                position=len(self._bars),
-            )
-
-    def advance(self, task: str, done: int) -> None:
-        """Move ``task``'s bar forward."""
-        with self._lock:
-            bar = self._bars.get(task)
-            if bar is not None:
-                bar.update(done)
-
-    def finish(self, task: str) -> None:
-        """Close ``task``'s bar."""
-        with self._lock:
-            bar = self._bars.pop(task, None)
-            if bar is not None:
-                bar.close()
-
-
-def progress_sink() -> TqdmProgress:
-    """Progress bars on stderr when it is a terminal, nothing otherwise."""
-    return TqdmProgress(sys.stderr.isatty())
+def progress_sink(method: Method | None = None) -> FileProgress:
+    """Progress bars on stderr when it is a terminal, nothing otherwise; with ``method``,
+    each pass says which of how many it is and its pattern."""
+    return FileProgress(stderr_bars(), token_labels(method) if method else ())
 
 
 @dataclass(frozen=True)
@@ -193,7 +146,7 @@ class Job:
     station: certify.Station
     stop: StopRequest
     received: list[int]
-    progress: TqdmProgress
+    progress: FileProgress
 
     def conclude(
         self,
@@ -212,12 +165,17 @@ class Job:
 
 
 @contextmanager
-def station_job(home: Home, station: certify.Station | None = None) -> Iterator[Job]:
+def station_job(
+    home: Home, station: certify.Station | None = None, method: Method | None = None
+) -> Iterator[Job]:
     """The frame around a command's work: SIGINT/SIGTERM ask it to stop, progress bars on a
-    terminal, and afterwards the notice of a station key this run created."""
+    terminal (passes named after ``method``), and afterwards the notice of a station key
+    this run created."""
     station = station or open_station(home)
+    progress = progress_sink(method)
     with stop_on_signals() as (stop, received):
         try:
-            yield Job(station, stop, received, progress_sink())
+            yield Job(station, stop, received, progress)
         finally:
+            progress.bars.close()
             key_notice(station)

@@ -126,7 +126,7 @@ def shred(
             ledger=ledger,
             recovered=[r.destruction for r in recovered if r.destruction is not None],
         )
-        with station_job(home, station) as job:
+        with station_job(home, station, technique.method) as job:
             results = destroy.execute(
                 plan,
                 job.station,

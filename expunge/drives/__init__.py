@@ -19,11 +19,12 @@ Safety model, in order of strength:
 
 Virtual disks (loop, ram, zram, device-mapper, md) are treated like fixed disks: wiping
 one needs ``allow_fixed``. ``include_virtual`` admits them without admitting physical
-fixed disks; it exists so that station mode can be tested with loop devices.
+fixed disks; a station takes virtual disks only when an allow-list names them.
 
 Modules: ``model`` (the facts), ``interlocks`` (pure rules), ``system`` (mounts, swap,
 system disks), ``discovery`` (pyudev enumeration), ``device`` (the guarded open),
-``watch`` (hot-plug), ``media`` (media type and limitations).
+``watch`` (hot-plug and the station's filter), ``place`` (slot and backing file), ``media``
+(media type and limitations).
 """
 
 from expunge.drives.device import OpenDevice, open_for_wipe
@@ -39,6 +40,7 @@ from expunge.drives.media import (
     parse_hdparm_max,
 )
 from expunge.drives.model import Drive, Identity, Partition, SystemFacts, confirm_token_matches
+from expunge.drives.place import Place, place_of, slot_from_sys_path
 from expunge.drives.system import (
     BOOT_PATHS,
     MOUNTINFO,
@@ -49,7 +51,14 @@ from expunge.drives.system import (
     parse_swaps,
     system_facts,
 )
-from expunge.drives.watch import POLL_SECONDS, WatchFilter, watch_drives
+from expunge.drives.watch import (
+    POLL_SECONDS,
+    Appeared,
+    DriveWatch,
+    MediaEvent,
+    Removed,
+    WatchFilter,
+)
 
 __all__ = [
     "BOOT_PATHS",
@@ -58,14 +67,19 @@ __all__ = [
     "POLL_SECONDS",
     "SWAPS",
     "SYS",
+    "Appeared",
     "Drive",
     "DriveRefused",
+    "DriveWatch",
     "Identity",
+    "MediaEvent",
     "MediaLimitation",
     "Mount",
     "OpenDevice",
     "Partition",
+    "Place",
     "Reason",
+    "Removed",
     "SystemFacts",
     "WatchFilter",
     "confirm_token_matches",
@@ -81,6 +95,7 @@ __all__ = [
     "parse_hdparm_max",
     "parse_mountinfo",
     "parse_swaps",
+    "place_of",
+    "slot_from_sys_path",
     "system_facts",
-    "watch_drives",
 ]

@@ -8,10 +8,13 @@ our images. Teardown unmounts and detaches everything, also when the test fails.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pyudev
 
 from expunge.certificates import Certificate, read_envelope
 from expunge.drives import find_drive
@@ -49,3 +52,31 @@ def token(node: str) -> str:
 def certificate(path: Path) -> Certificate:
     """The certificate in an envelope file (signature not checked: see ``cert verify``)."""
     return Certificate.from_json(read_envelope(path).payload)
+
+
+def events(out: str) -> list[dict[str, Any]]:
+    """The JSON Lines event stream of ``drive wipe --json`` / ``drive watch --json``."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def finished(out: str) -> list[dict[str, Any]]:
+    """Each drive's result (its ``finished`` event), in the order the drives finished."""
+    return [e for e in events(out) if e["event"] == "finished"]
+
+
+def block_probe() -> pyudev.Monitor:
+    """A bare uevent monitor, started now: beside a station, it tells "this sandbox delivers
+    no uevents" (skip) from a bug (fail)."""
+    probe = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
+    probe.filter_by("block")
+    probe.start()
+    return probe
+
+
+def skip_without_uevents(probe: pyudev.Monitor, node: str) -> None:
+    """Skip the test when ``probe`` never heard of ``node``: the kernel sends no uevents."""
+    saw = False
+    while (device := probe.poll(timeout=0)) is not None:
+        saw = saw or device.device_node == node
+    if not saw:
+        pytest.skip("the kernel delivers no block uevents to netlink listeners here")

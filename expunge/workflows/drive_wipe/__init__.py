@@ -9,26 +9,66 @@ reported with its reason: nothing is written to it and no certificate is issued.
 
 Drives wipe in parallel, one worker thread each: AES-CTR, BLAKE3 and the I/O release the
 GIL, so several drives take about as long as the slowest. One drive's failure never stops
-the others.
+the others. Every step of every drive is an event (``events``), told as it happens.
 
-Modules: ``checks`` (drives judged for confirmation), ``model`` (request and result),
-``worker`` (one drive), ``certificate`` (its draft, signed and recorded), ``parallel``
-(several drives at once), ``station`` (the watch loop).
+Modules: ``checks`` (drives judged for confirmation), ``confirm`` (typed tokens, a few
+tries each), ``model`` (request and result), ``events`` (what a drive job says),
+``tracker`` (progress as events), ``worker`` (one drive), ``certificate`` (its draft,
+signed and recorded), ``parallel`` (several drives at once), ``station`` (the watch loop).
 """
 
 from expunge.workflows.drive_wipe.checks import DriveCheck, check_drives, survey
+from expunge.workflows.drive_wipe.confirm import CONFIRM_TRIES, Confirmation
+from expunge.workflows.drive_wipe.events import (
+    NULL_EVENTS,
+    Attached,
+    ConfirmNeeded,
+    Detached,
+    DriveEvent,
+    Event,
+    EventSink,
+    Finished,
+    Ignored,
+    PassDone,
+    Progress,
+    Refused,
+    Started,
+    StationIdentity,
+    Verifying,
+    Watching,
+)
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveStatus, DriveWipe
-from expunge.workflows.drive_wipe.parallel import wipe_drives
-from expunge.workflows.drive_wipe.station import StationPlan, run_station
+from expunge.workflows.drive_wipe.parallel import report_refusal, wipe_drives
+from expunge.workflows.drive_wipe.station import StationPlan, WipingStation, station_identity
 
 __all__ = [
+    "CONFIRM_TRIES",
+    "NULL_EVENTS",
+    "Attached",
+    "ConfirmNeeded",
+    "Confirmation",
+    "Detached",
     "DriveCheck",
+    "DriveEvent",
     "DriveRequest",
     "DriveStatus",
     "DriveWipe",
+    "Event",
+    "EventSink",
+    "Finished",
+    "Ignored",
+    "PassDone",
+    "Progress",
+    "Refused",
+    "Started",
+    "StationIdentity",
     "StationPlan",
+    "Verifying",
+    "Watching",
+    "WipingStation",
     "check_drives",
-    "run_station",
+    "report_refusal",
+    "station_identity",
     "survey",
     "wipe_drives",
 ]

@@ -54,7 +54,7 @@ def survey(
     """
     system = system_facts(home)
     return tuple(
-        _check(d, system, allow_fixed=allow_fixed, include_virtual=include_virtual)
+        judge(d, system, allow_fixed=allow_fixed, include_virtual=include_virtual)
         for d in list_drives(include_all=include_all)
     )
 
@@ -79,14 +79,15 @@ def check_drives(
             )
         seen[drive.devnum] = node
         checks.append(
-            _check(drive, system, allow_fixed=allow_fixed, include_virtual=include_virtual)
+            judge(drive, system, allow_fixed=allow_fixed, include_virtual=include_virtual)
         )
     return tuple(checks)
 
 
-def _check(
+def judge(
     drive: Drive, system: SystemFacts, *, allow_fixed: bool, include_virtual: bool
 ) -> DriveCheck:
+    """``drive`` judged by the interlocks against the running ``system``."""
     reasons = interlock_reasons(
         drive, system, allow_fixed=allow_fixed, include_virtual=include_virtual
     )

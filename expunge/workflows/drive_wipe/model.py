@@ -72,6 +72,11 @@ class DriveWipe(DriveWork):
         identity, a busy device) before anything was written."""
         return REFUSED if self.refused else self.outcome
 
+    @property
+    def certificate_id(self) -> str | None:
+        """The id of the certificate issued for this drive, if one was."""
+        return self.certificate.certificate.certificate_id if self.certificate else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         reasons = self.problem.reasons if isinstance(self.problem, DriveRefused) else ()
@@ -87,6 +92,7 @@ class DriveWipe(DriveWork):
             "verification": self.verification.to_dict() if self.verification else None,
             "pass_verifications": [v.to_dict() for v in self.pass_verifications],
             "certificate": str(self.certificate.path) if self.certificate else None,
+            "certificate_id": self.certificate_id,
             "ledger_documents_destroyed": list(self.ledger_documents),
             "certificate_outcome": self.certificate.outcome if self.certificate else None,
         }

@@ -11,9 +11,10 @@ from datetime import datetime
 
 from expunge.core.clock import utc_now
 from expunge.core.errors import UsageError
-from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
-from expunge.drives import OpenDevice
+from expunge.core.progress import StopRequest
+from expunge.drives import DriveRefused, OpenDevice
 from expunge.workflows import certify
+from expunge.workflows.drive_wipe.events import NULL_EVENTS, EventSink, Finished, Refused
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
 from expunge.workflows.drive_wipe.worker import Worker, open_drive
 
@@ -22,7 +23,7 @@ def wipe_drives(
     requests: Sequence[DriveRequest],
     station: certify.Station,
     *,
-    progress: ProgressSink = NULL_PROGRESS,
+    events: EventSink = NULL_EVENTS,
     stop: StopRequest | None = None,
 ) -> tuple[DriveWipe, ...]:
     """Wipe, verify and certify every drive of ``requests`` at once; results in input order.
@@ -33,6 +34,9 @@ def wipe_drives(
     is written. Then one worker thread per drive overwrites, reads back and certifies it;
     one drive's failure does not stop the others. ``stop`` ends every wipe after its
     current buffer; what was done is certified as interrupted.
+
+    ``events`` hears each drive's job as it goes (``refused`` or ``started``, progress, and
+    ``finished`` the moment that drive is certified, not when all are done).
     """
     nodes = [r.drive.node for r in requests]
     for node in nodes:
@@ -40,16 +44,23 @@ def wipe_drives(
             raise UsageError("is named twice", target=node, remedy="name each drive once")
     opening = _open_all(requests, station)
     results = dict(opening.refused)
+    for refused in opening.refused.values():
+        report_refusal(refused, events)
     crashes: list[BaseException] = []
 
     def work(index: int, device: OpenDevice) -> None:
         try:
-            worker = Worker(device, requests[index], station, progress, stop)
+            worker = Worker(device, requests[index], station, events, stop)
             results[index] = worker.run(opening.starts[index])
         except BaseException as exc:  # a bug: re-raised once every other drive is done
             crashes.append(exc)
         finally:
             device.close()
+        done = results.get(index)
+        if done is not None and done.refused:  # a pending journal: nothing was written
+            report_refusal(done, events)
+        elif done is not None:
+            events.emit(Finished(at=utc_now(), node=done.node, result=done))
 
     threads = [
         threading.Thread(target=work, args=(i, d), name=f"wipe {d.node}")
@@ -62,6 +73,22 @@ def wipe_drives(
     if crashes:
         raise crashes[0]
     return tuple(results[i] for i in range(len(requests)))
+
+
+def report_refusal(result: DriveWipe, events: EventSink) -> None:
+    """Tell ``events`` that a drive was refused (with every interlock that applied), and
+    that its job is finished."""
+    problem = result.problem
+    events.emit(
+        Refused(
+            at=utc_now(),
+            node=result.node,
+            token=result.token,
+            error=problem.diagnostics() if problem is not None else "refused",
+            reasons=problem.reasons if isinstance(problem, DriveRefused) else (),
+        )
+    )
+    events.emit(Finished(at=utc_now(), node=result.node, result=result))
 
 
 @dataclass

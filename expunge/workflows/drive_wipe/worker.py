@@ -13,7 +13,7 @@ from pathlib import Path
 from expunge.core.clock import utc_now
 from expunge.core.errors import ExpungeError, TargetError, VerificationError
 from expunge.core.outcome import Outcome
-from expunge.core.progress import ProgressSink, StopRequest
+from expunge.core.progress import StopRequest
 from expunge.drives import (
     Drive,
     OpenDevice,
@@ -23,7 +23,7 @@ from expunge.drives import (
 )
 from expunge.drives.identify.probe import probe_drive
 from expunge.drives.sanitize import CommandExecutor, IoctlExecutor
-from expunge.shred.journal import JournalEvent, JournalTarget
+from expunge.shred.journal import JournalEvent, JournalTarget, find_journal
 from expunge.shred.methods import LUKS_ERASE, is_crypto_erase, is_device_sanitize, resolve
 from expunge.shred.overwrite import PassOptions
 from expunge.shred.report import Limitation, PassResult, TargetIdentity, WipeReport
@@ -31,9 +31,11 @@ from expunge.shred.resume import JournaledRun, journaled_passes
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows import certify, cryptoerase
 from expunge.workflows.drive_wipe.certificate import issue
+from expunge.workflows.drive_wipe.events import EventSink, PassDone, Started, Verifying
 from expunge.workflows.drive_wipe.hidden import opened_hidden_area
 from expunge.workflows.drive_wipe.model import DriveRequest, DriveWipe
 from expunge.workflows.drive_wipe.sanitize import sanitize_wipe
+from expunge.workflows.drive_wipe.tracker import Course, JobPlan, JobTracker
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -81,28 +83,74 @@ class _Overwrite:
 
 @dataclass
 class Worker:
-    """Wipes, reads back and certifies one opened drive; errors that do not stop the wipe
-    are collected in ``errors`` for its report."""
+    """Wipes, reads back and certifies one opened drive, telling ``events`` how it goes;
+    errors that do not stop the wipe are collected in ``errors`` for its report."""
 
     device: OpenDevice
     request: DriveRequest
     station: certify.Station
-    progress: ProgressSink
+    events: EventSink
     stop: StopRequest | None
     errors: list[str] = field(default_factory=list)
     executor: CommandExecutor | None = None
     """Carries the drive's own commands (sanitize, hidden areas); the ioctls by default."""
+    tracker: JobTracker = field(init=False)
+    target: JournalTarget | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = JobTracker(self.device.node, self.plan(), self.events, self.course)
 
     def run(self, started: datetime) -> DriveWipe:
         """Wipe and read back the drive, close it, then sign its certificate."""
-        if is_device_sanitize(self.request.method):
+        method, device = self.request.method, self.device
+        self.events.emit(
+            Started(
+                at=utc_now(),
+                node=device.node,
+                drive=device.drive,
+                token=self.request.confirmed.token,
+                method=method.name,
+                passes=self.tracker.plan.passes,
+            )
+        )
+        if is_device_sanitize(method):
             return sanitize_wipe(
-                self.device, self.request, self.station, started,
-                progress=self.progress, stop=self.stop, executor=self.executor,
+                device, self.request, self.station, started,
+                progress=self.tracker.writing, stop=self.stop, executor=self.executor,
             )  # fmt: skip
-        if is_crypto_erase(self.request.method):
+        if is_crypto_erase(method):
             return self.run_luks(started)
         return self.run_overwrite(started)
+
+    def plan(self) -> JobPlan:
+        """What this job writes and reads back, for the time left of its progress."""
+        request, size = self.request, self.device.size
+        crypto = is_crypto_erase(request.method)
+        if crypto:
+            passes = 1 + (len(request.then.passes) if request.then else 0)
+        else:
+            passes = request.method.pass_count
+        verify = request.verify
+        checked = verify.mode != VerifyMode.NONE and (not crypto or request.then is not None)
+        try:
+            planned = make_plan(
+                size, verify.mode, coverage=verify.coverage, align=self.device.logical_block_size
+            ).bytes_planned
+        except ExpungeError:
+            planned = 0  # the read-back will say why it cannot run
+        return JobPlan(passes, size, planned if checked else 0, verify.every_pass and not crypto)
+
+    def course(self) -> Course:
+        """Where this run's writing begins and its patterns: the wipe journal records both
+        (a resumed pass, the byte dod-3 chose, Gutmann's shuffled order); a LUKS erase
+        writes its metadata first."""
+        if is_crypto_erase(self.request.method):
+            return Course(1, ("LUKS metadata",))
+        journal = find_journal(self.station.home.journal, self.target) if self.target else None
+        if journal is None:
+            return Course()
+        first_pass, _offset = journal.record.resume_point
+        return Course(first_pass, tuple(p.label for p in journal.record.passes))
 
     def run_overwrite(self, started: datetime) -> DriveWipe:
         """Overwrite the drive with the request's method, journaled so it can resume."""
@@ -185,7 +233,12 @@ class Worker:
         verify = self.request.verify
         every = verify.every_pass and verify.mode != VerifyMode.NONE
         checks: list[VerificationReport | None] = []
-        after = (lambda r: checks.append(self.read_back(r))) if every else None
+
+        def after(result: PassResult) -> None:
+            self.pass_done(result)
+            if every:
+                checks.append(self.read_back(result))
+
         journaled = self.journaled(after)
         results = journaled.passes if journaled is not None else ()
         planned = len(resolve(self.request.method))
@@ -198,14 +251,15 @@ class Worker:
         pass_checks = tuple(v for v in checks if v is not None)
         return _Overwrite(journaled, results, planned, final, pass_checks)
 
-    def journaled(self, after: Callable[[PassResult], None] | None) -> JournaledRun | None:
+    def journaled(self, after: Callable[[PassResult], None]) -> JournaledRun | None:
         """The passes, run under the drive's wipe journal; None when writing stopped on an
         I/O error before the journal could report (the error is recorded)."""
         options = replace(self.options(), on_error=self.request.on_error)
+        self.target = _journal_target(self.device)
         try:
             return journaled_passes(
                 self.device.fd,
-                _journal_target(self.device),
+                self.target,
                 self.request.method,
                 self.station.home.journal,
                 options,
@@ -217,9 +271,31 @@ class Worker:
             self.errors.append(f"writing stopped: {exc.strerror}")
             return None
 
+    def pass_done(self, result: PassResult) -> None:
+        """Tell the events that pass ``result`` completed and was synced."""
+        self.events.emit(
+            PassDone(
+                at=utc_now(),
+                node=self.device.node,
+                pass_index=result.index,
+                passes=self.tracker.plan.passes,
+                pattern=result.pattern.label,
+                written=result.bytes_written - result.resumed_from,
+                seconds=result.seconds,
+            )
+        )
+
     def read_back(self, result: PassResult) -> VerificationReport | None:
         """The drive read back against ``result``'s pattern; errors recorded, not raised."""
         device, verify = self.device, self.request.verify
+        self.events.emit(
+            Verifying(
+                at=utc_now(),
+                node=device.node,
+                pass_index=self.tracker.current_pass,
+                mode=str(verify.mode),
+            )
+        )
         try:
             plan = make_plan(
                 device.size, verify.mode, coverage=verify.coverage, align=device.logical_block_size
@@ -228,7 +304,7 @@ class Worker:
                 device.fd,
                 result.pattern,
                 plan,
-                progress=self.progress,
+                progress=self.tracker.verifying,
                 task=f"{device.node} verify",
                 stop=self.stop,
                 name=device.node,
@@ -245,7 +321,7 @@ class Worker:
         return PassOptions(
             block_size=device.logical_block_size,
             buffered=not device.direct,
-            progress=self.progress,
+            progress=self.tracker.writing,
             task=device.node,
             stop=self.stop,
         )

@@ -27,6 +27,7 @@ from tests.support.drivewipe import (
     canary_image,
     certificate,
     digest,
+    finished,
     needs_root,
     token,
 )
@@ -60,7 +61,7 @@ def test_two_drives_are_zeroed_in_parallel_and_certified(tmp_path: Path, loops: 
     done = run_cli(*args, "-m", "zero", "--json", home=home)
     assert done.code == 0, done.err
 
-    results = json.loads(done.out)
+    results = sorted(finished(done.out), key=lambda r: nodes.index(r["node"]))
     assert [r["node"] for r in results] == nodes
     assert [r["status"] for r in results] == ["success", "success"]
     for image in images:
@@ -101,9 +102,11 @@ def test_default_random_pass_is_the_stream_the_certificate_records(
     paths = re.findall(r"certificate \(success\): (\S+)", done.out)
     assert len(paths) == 2
 
+    # Each result is printed as its drive finishes: the certificate says which drive.
+    by_node = {certificate(Path(p)).subjects[0].subject.node: p for p in paths}
     keys = []
-    for image, path in zip(images, paths, strict=True):
-        final = certificate(Path(path)).subjects[0].final_pass
+    for image, node in zip(images, nodes, strict=True):
+        final = certificate(Path(by_node[node])).subjects[0].final_pass
         assert final is not None and final.key_hex is not None
         keys.append(final.key_hex)
         stream = PassPattern.random(bytes.fromhex(final.key_hex)).stream()
@@ -165,7 +168,7 @@ def test_drive_with_a_mounted_partition_is_refused(tmp_path: Path, loops: Loops)
         "drive", "wipe", node, "--include-virtual", "--yes", *expects(node), "--json", home=home
     )
     assert done.code == 3, done.out + done.err
-    (result,) = json.loads(done.out)
+    (result,) = finished(done.out)
     assert result["status"] == "refused"
     assert result["certificate"] is None and result["wipe"] is None
     os.sync()
@@ -226,9 +229,11 @@ def test_operator_types_the_token_at_a_terminal(tmp_path: Path, loops: Loops) ->
     home = tmp_path / "home"
     args = ["drive", "wipe", node, "--include-virtual", "-m", "one", "--verify", "full"]
 
-    wrong = run_at_terminal(args, home, "diskseq:0")
+    wrong = run_at_terminal(args, home, "diskseq:0\n" * 3)
     assert wrong.code == 3, wrong.out + wrong.err
-    assert "type its identity token" in wrong.err
+    assert wrong.err.count("type its identity token") == 3
+    assert "2 tries left" in wrong.err and "1 try left" in wrong.err
+    assert f"REFUSED: {node} [{token(node)}]: {node}: not confirmed" in wrong.out
     assert CANARY in image.read_bytes()
 
     right = run_at_terminal(args, home, token(node))
@@ -236,6 +241,25 @@ def test_operator_types_the_token_at_a_terminal(tmp_path: Path, loops: Loops) ->
     assert f"{node}" in right.err and token(node) in right.err
     assert image.read_bytes() == b"\xff" * (8 * MIB)
     assert "certificate (success)" in right.out
+
+
+def test_a_mistyped_token_asks_again_for_that_drive_only(tmp_path: Path, loops: Loops) -> None:
+    images = [tmp_path / f"{name}.img" for name in "abc"]
+    for image in images:
+        canary_image(image, 8 * MIB)
+    nodes = [loops.attach(image) for image in images]
+    first, second, third = (token(node) for node in nodes)
+    typed = [first, "typo", second, "typo", "again", "still wrong"]
+    args = ["drive", "wipe", *nodes, "--include-virtual", "-m", "zero", "--verify", "full"]
+    done = run_at_terminal(args, tmp_path / "home", "\n".join(typed))
+    assert done.code == 3, done.out + done.err
+    assert done.err.count("type its identity token") == 6
+    assert f"{nodes[2]} will not be wiped: not confirmed" in done.err
+    assert images[0].read_bytes() == images[1].read_bytes() == bytes(8 * MIB)
+    assert CANARY in images[2].read_bytes()
+    assert done.out.count("wiped: ") == 2
+    assert f"REFUSED: {nodes[2]} [{third}]" in done.out
+    assert "Traceback" not in done.err
 
 
 def test_ctrl_c_stops_every_drive_and_certifies_it_as_interrupted(
@@ -264,7 +288,7 @@ def test_ctrl_c_stops_every_drive_and_certifies_it_as_interrupted(
             proc.kill()
             proc.communicate()
     assert proc.returncode == 130, out + err
-    results = json.loads(out)
+    results = finished(out)
     assert [r["status"] for r in results] == ["interrupted", "interrupted"]
     for result in results:
         cert = certificate(Path(result["certificate"]))

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import run_cli
 from tests.support.drives import Loops
-from tests.support.drivewipe import MIB, canary_image, needs_root, token
+from tests.support.drivewipe import MIB, canary_image, finished, needs_root, token
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -45,7 +45,7 @@ def test_verify_with_the_certificate_sees_past_the_device_cache(
         home=home,
     )
     assert wiped.code == 0, wiped.err
-    cert = json.loads(wiped.out)[0]["certificate"]
+    cert = finished(wiped.out)[0]["certificate"]
 
     fresh = run_cli("verify", node, "--cert", cert, "--mode", "full", home=home)
     assert fresh.code == 0, fresh.out + fresh.err

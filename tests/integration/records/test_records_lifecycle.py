@@ -23,6 +23,7 @@ from expunge.shred.report import TargetIdentity, WipeReport
 from expunge.verify import make_plan, verify_fd
 from expunge.workflows import certify, records
 from tests.support import MountedImage, count_in_file, needs_root, run_cli, unmount
+from tests.support.drivewipe import finished
 from tests.support.records import digest_of, make_document, ok, register
 
 
@@ -232,7 +233,7 @@ def test_drive_wipe_through_the_cli_marks_copies_on_it_destroyed(
         "--verify", "quick", "--json", home=cli_home,
     )  # fmt: skip
     assert wiped.code == 0, wiped
-    (report,) = json.loads(wiped.out)
+    (report,) = finished(wiped.out)
     assert report["ledger_documents_destroyed"] == [doc]
     shown = json.loads(ok(run_cli("ledger", "show", doc, "--json", home=cli_home)).out)
     (copy,) = [loc for loc in shown["locations"] if loc["kind"] == "copy"]

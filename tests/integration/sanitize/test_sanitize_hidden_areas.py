@@ -12,12 +12,12 @@ import pytest
 
 from expunge.certificates import Outcome
 from expunge.core.clock import utc_now
-from expunge.core.progress import NULL_PROGRESS
 from expunge.drives import Identity
 from expunge.drives.identify.probe import probe_drive
 from expunge.shred.methods import get_method
 from expunge.verify import VerifyOptions
 from expunge.workflows import drive_wipe
+from expunge.workflows.drive_wipe.events import NULL_EVENTS
 from expunge.workflows.drive_wipe.worker import Worker
 from tests.support.drive_samples import identify, with_words
 from tests.support.drives import Loops
@@ -49,7 +49,7 @@ def _wipe(tmp_path: Path, loops: Loops, *, include: bool) -> tuple[drive_wipe.Dr
         include_virtual=True,
         include_hidden_areas=include,
     )
-    worker = Worker(device, request, station(home), NULL_PROGRESS, None, executor=double)
+    worker = Worker(device, request, station(home), NULL_EVENTS, None, executor=double)
     return worker.run(utc_now()), image, node
 
 
@@ -100,7 +100,7 @@ def test_a_drive_that_cannot_report_its_native_maximum_is_refused(
         include_virtual=True,
         include_hidden_areas=True,
     )
-    result = Worker(device, request, station(tmp_path / "home"), NULL_PROGRESS, None).run(utc_now())
+    result = Worker(device, request, station(tmp_path / "home"), NULL_EVENTS, None).run(utc_now())
     assert result.refused and result.problem is not None
     assert "READ NATIVE MAX ADDRESS" in result.problem.message
     assert digest(image) == before

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support import Result, attach_loop, detach_loop, need_tool, needs_root, run_cli
 from tests.support.cryptoerase import cryptsetup, key_opens, luks_format, make_keyfile
+from tests.support.drivewipe import finished
 from tests.support.sealflow import certificate, ok
 
 
@@ -49,7 +50,7 @@ def test_drive_luks_erase_kills_the_volume_and_certifies_purge(
 
     result = wipe(node, cli_home)
     assert result.code == 0, result
-    (drive,) = json.loads(result.out)
+    (drive,) = finished(result.out)
     assert drive["status"] == "success"
     assert cryptsetup("isLuks", node).returncode != 0
     assert cryptsetup("luksDump", node).returncode != 0
@@ -83,7 +84,7 @@ def test_drive_luks_erase_then_overwrites_the_whole_volume(
     result = wipe(node, cli_home, "--then", "zero")
     assert result.code == 0, result
     assert backing.read_bytes() == bytes(64 << 20)
-    (drive,) = json.loads(result.out)
+    (drive,) = finished(result.out)
     (subject,) = certificate(drive["certificate"])["subjects"]
     assert [p["label"] for p in subject["passes"]][-1] == "00"
     assert len(subject["verifications"]) == 2

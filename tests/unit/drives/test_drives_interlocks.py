@@ -11,7 +11,6 @@ from expunge.drives import (
     Drive,
     Identity,
     SystemFacts,
-    WatchFilter,
     confirm_token_matches,
     interlock_reasons,
     parse_mountinfo,
@@ -215,19 +214,6 @@ def test_identity_from_drive_and_json() -> None:
     assert data["identity_token"] == "AC0001"
     assert data["partitions"][0]["mountpoints"] == ["/m"]
     assert json.loads(json.dumps(ident.to_dict()))["token"] == "AC0001"
-
-
-def test_watch_filter() -> None:
-    default = WatchFilter()
-    assert default.accepts(make_drive())
-    assert not default.accepts(make_drive(bus="ata", removable=True))
-    assert not default.accepts(make_drive(size=0))
-    loop = make_drive(bus="virtual", removable=False)
-    assert not default.accepts(loop)
-    assert WatchFilter(include_virtual=True).accepts(loop)
-    assert not WatchFilter(buses=None).accepts(loop)
-    assert WatchFilter(buses=None).accepts(make_drive(bus="ata"))
-    assert not WatchFilter(min_size=16 * 2**30).accepts(make_drive())
 
 
 def test_parse_mountinfo_unescapes_and_skips_garbage() -> None:

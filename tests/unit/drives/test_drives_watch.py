@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import pyudev
 
-from expunge.drives import Drive, WatchFilter, watch_drives
+from expunge.drives import Appeared, Drive, DriveWatch, Place, Removed, WatchFilter
 from tests.support.drives import Loops, needs_root, write_image
 
 pytestmark = [needs_root, pytest.mark.root]
@@ -19,23 +19,27 @@ MIB = 2**20
 
 
 class Station:
-    """Runs one watch_drives iterator in a thread and keeps what it yields."""
+    """Runs one DriveWatch in a thread and keeps what it reports about our own images."""
 
-    def __init__(self, drives: Iterator[Drive]):
-        self.drives: list[Drive] = []
+    def __init__(self, watch: DriveWatch, stop: threading.Event, mine: WatchFilter):
+        self.appeared: list[Appeared] = []
+        self.removed: list[Removed] = []
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(drives,), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(watch, stop, mine), daemon=True)
         self.thread.start()
 
-    def _run(self, drives: Iterator[Drive]) -> None:
+    def _run(self, watch: DriveWatch, stop: threading.Event, mine: WatchFilter) -> None:
         try:
-            for drive in drives:
-                self.drives.append(drive)
+            for event in watch.events(stop):
+                if isinstance(event, Appeared) and mine.accepts(event.drive, event.place):
+                    self.appeared.append(event)
+                elif isinstance(event, Removed):
+                    self.removed.append(event)
         except BaseException as exc:
             self.error = exc
 
     def of(self, node: str) -> list[Drive]:
-        return [d for d in self.drives if d.node == node]
+        return [e.drive for e in self.appeared if e.drive.node == node]
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
@@ -63,9 +67,16 @@ def test_attaching_a_loop_device_yields_it_once_per_medium(tmp_path: Path, loops
     probe = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
     probe.filter_by("block")
     probe.start()
+    before = tmp_path / "before.img"
+    write_image(before, 5 * MIB, seed=b"before")
+    present = loops.attach(before)
+    mine = WatchFilter(include_virtual=True, devices=(f"{tmp_path}/*",))
     stop = threading.Event()
-    station = Station(watch_drives(filters=WatchFilter(include_virtual=True), stop=stop))
-    usb_only = Station(watch_drives(filters=WatchFilter(), stop=stop))
+    watch = DriveWatch()
+    ((was_there, place),) = [(d, p) for d, p in watch.present if d.node == present]
+    assert place.backing_file == str(before) and place.slot is None
+    assert mine.accepts(was_there, place)
+    station = Station(watch, stop, mine)
     try:
         node = loops.attach(first)
         if not wait_for(lambda: bool(station.of(node)), 10) and not kernel_saw(probe, node):
@@ -90,10 +101,12 @@ def test_attaching_a_loop_device_yields_it_once_per_medium(tmp_path: Path, loops
         assert again.size == 6 * MIB
         assert again.diskseq is not None and drive.diskseq is not None
         assert again.diskseq > drive.diskseq
-        assert usb_only.of(node) == []
+        assert WatchFilter().reason(again, Place(backing_file=str(second))) is not None
+        loops.detach(node)  # a medium that goes (and stays gone) is told
+        assert wait_for(lambda: any(r.node == node for r in station.removed), 10)
+        assert station.of(present) == []  # present at the start: never offered
     finally:
         stop.set()
-        for watcher in (station, usb_only):
-            watcher.thread.join(timeout=3)
-    assert not station.thread.is_alive() and not usb_only.thread.is_alive()
-    assert station.error is None and usb_only.error is None
+        station.thread.join(timeout=3)
+    assert not station.thread.is_alive()
+    assert station.error is None
