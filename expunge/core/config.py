@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -159,7 +158,7 @@ def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
         operator = env.get("EXPUNGE_OPERATOR") or getpass.getuser()
     except (KeyError, OSError):
         operator = f"uid {os.geteuid()}"
-    values: dict[str, str] = {"operator": operator, "host": socket.gethostname()}
+    values: dict[str, str] = {"operator": operator, "host": os.uname().nodename}
     try:
         text = home.config_path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
