@@ -16,7 +16,7 @@ if TYPE_CHECKING:
         verify_certificate,
         verify_certificate_file,
     )
-    from expunge.certificates.countersign import (
+    from expunge.certificates.countersignature import (
         CountersignatureCheck,
         CountersignatureStatus,
         Validation,

@@ -26,9 +26,17 @@ broken import without running the code that uses it."""
 
 
 def lazy_exports(package: str, source: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """The ``__getattr__`` and ``__dir__`` of facade ``package`` whose file is ``source``."""
+    """The ``__getattr__`` and ``__dir__`` of facade ``package`` whose file is ``source``.
+
+    An export may not share its name with a submodule: importing that submodule later
+    would rebind the package attribute to the module, behind the facade's back.
+    """
     origin = _exports_of(source)
     namespace = vars(sys.modules[package])
+    submodules = {os.path.splitext(entry)[0] for entry in os.listdir(os.path.dirname(source))}
+    clash = sorted(submodules & origin.keys())
+    if clash:
+        raise ImportError(f"{package} exports {', '.join(clash)}, also the name of a submodule")
 
     def __getattr__(name: str) -> Any:
         where = origin.get(name)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         read_head_record,
         record_head,
     )
-    from expunge.workflows.records.locate import (
+    from expunge.workflows.records.lookup import (
         DocumentPlan,
         RegisteredLocation,
         document,

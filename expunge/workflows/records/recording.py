@@ -12,7 +12,7 @@ from expunge.core.errors import ExpungeError, UsageError
 from expunge.ledger.events import Destroy
 from expunge.ledger.store import LedgerStore
 from expunge.workflows.certify import IssuedCertificate
-from expunge.workflows.records.locate import RegisteredLocation, _medium_documents
+from expunge.workflows.records.lookup import RegisteredLocation, _medium_documents
 
 
 @dataclass(frozen=True)

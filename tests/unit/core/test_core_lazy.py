@@ -91,9 +91,27 @@ def test_a_one_file_shred_loads_no_drive_luks_or_key_store_code(tmp_path: Path) 
         "expunge.shred.luks.erase",
         "expunge.shred.sealing.stream",
         "expunge.ledger.keystore.store",
-        "expunge.certificates.countersign",
+        "expunge.certificates.countersignature",
         "expunge.workflows.cryptoerase.keys",
         "expunge.workflows.certify.drafts.drives",
         "expunge.verify.differs",
     }
     assert loaded.isdisjoint(needless), sorted(loaded & needless)
+
+
+def test_an_export_named_like_a_submodule_is_refused(tmp_path: Path) -> None:
+    package = tmp_path / "facade_clash"
+    package.mkdir()
+    (package / "thing.py").write_text("def thing():\n    return 1\n")
+    (package / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from expunge.core.lazy import lazy_exports\n"
+        "if TYPE_CHECKING:\n"
+        "    from facade_clash.thing import thing\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, __file__)\n"
+    )
+    probe = "import facade_clash"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "exports thing, also the name of a submodule" in out.stderr
