@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import blake3
@@ -57,7 +58,7 @@ def ledger_id(db: Path) -> str:
 
 def rows(db: Path) -> list[tuple[int, str, bytes, bytes]]:
     """``(seq, record, prev_hash, hash)`` of every entry, straight from SQLite."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return list(conn.execute("SELECT seq, record, prev_hash, hash FROM entries ORDER BY seq"))
 
 

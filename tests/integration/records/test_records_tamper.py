@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -200,7 +201,7 @@ def test_deleted_ledger_with_certificates_left(home: Path) -> None:
 def test_corrupt_database_is_one_line(home: Path, damage: str, expected: str) -> None:
     db = home / "ledger.db"
     # Fold the WAL in first, so the damage hits the entries themselves.
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = db.read_bytes()
     if damage == "garbage":

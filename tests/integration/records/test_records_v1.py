@@ -4,6 +4,7 @@ are reported as unauthenticated, not as tampering; what is appended to them is v
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ THEN = datetime(2025, 6, 1, 9, 0, 0, tzinfo=UTC)
 
 
 def _schema_version(db: Path) -> str:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         (value,) = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return str(value)
 
