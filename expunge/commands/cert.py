@@ -18,6 +18,7 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.certificates.storage import read_envelope, write_envelope
+from expunge.commands.cert_attest import cert_attest
 from expunge.commands.cert_pdf import write_pdf
 from expunge.commands.frame import trust_store
 from expunge.commands.options import (
@@ -155,3 +156,6 @@ def cert_countersign(
     )
     write_envelope(certificate, envelope)
     click.echo(f"countersigned {certificate}")
+
+
+cert.add_command(cert_attest)
