@@ -20,6 +20,7 @@ from expunge.certificates import (
 from expunge.certificates.storage import read_envelope, write_envelope
 from expunge.commands.cert_attest import cert_attest
 from expunge.commands.cert_pdf import write_pdf
+from expunge.commands.cert_schema import cert_schema
 from expunge.commands.frame import trust_store
 from expunge.commands.options import (
     home_option,
@@ -159,3 +160,4 @@ def cert_countersign(
 
 
 cert.add_command(cert_attest)
+cert.add_command(cert_schema)

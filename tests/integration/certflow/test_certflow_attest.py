@@ -1,4 +1,4 @@
-"""``cert attest`` and ``key show`` on a station's real key and certificates."""
+"""``cert attest``, ``key show`` and ``cert schema`` on a station's real key and certificates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from in_toto.models.metadata import Metadata
 from securesystemslib.signer import SSlibKey
 
+from expunge.certificates.schemas import SCHEMA_NAMES, schema_text
 from tests.support import run_cli
 
 
@@ -71,3 +72,14 @@ def test_attest_refuses_what_the_station_cannot_vouch_for(tmp_path: Path, cli_ho
     assert "did not sign the certificate" in trusting.err
     assert not (tmp_path / "x.json").exists()
     assert "Traceback" not in untrusted.err + trusting.err
+
+
+def test_cert_schema_prints_each_published_schema() -> None:
+    for name in SCHEMA_NAMES:
+        result = run_cli("cert", "schema", name)
+        assert result.code == 0, result
+        assert result.out == schema_text(name)
+        assert json.loads(result.out)["$schema"].endswith("/2020-12/schema")
+    assert run_cli("cert", "schema").out == schema_text("certificate")
+    wrong = run_cli("cert", "schema", "ledger")
+    assert wrong.code == 2 and "Traceback" not in wrong.err
