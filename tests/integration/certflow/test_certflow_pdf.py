@@ -12,6 +12,7 @@ import pytest
 
 from expunge.certificates import load_trust, verify_certificate
 from tests.support import need_tool, run_cli
+from tests.support.pdf import pdf_pages
 
 
 def _shred_directory(tmp_path: Path, home: Path, count: int) -> tuple[Path, list[Path]]:
@@ -26,16 +27,6 @@ def _shred_directory(tmp_path: Path, home: Path, count: int) -> tuple[Path, list
     return Path(report["certificate"]), files
 
 
-def _text(pdf: Path) -> str:
-    out = subprocess.run(
-        [need_tool("pdftotext"), "-layout", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return " ".join(out.split())
-
-
 @pytest.mark.slow
 def test_a_500_file_certificate_prints_every_file_and_carries_itself(
     tmp_path: Path, cli_home: Path
@@ -46,7 +37,7 @@ def test_a_500_file_certificate_prints_every_file_and_carries_itself(
     assert shown.code == 0, shown
     assert shown.out == f"wrote {pdf}\n"
 
-    text = _text(pdf)
+    text = " ".join(pdf_pages(pdf))
     for path in files:
         assert str(path) in text, path
     pages = int(text.rsplit(" of ", 1)[1].split()[0])
@@ -74,7 +65,7 @@ def test_an_untrusted_certificate_is_printed_marked_and_exits_7(
     assert result.code == 7, result
     assert "not in the trust store" in result.err
     assert "Traceback" not in result.err
-    assert "UNTRUSTED: signed by key" in _text(pdf)
+    assert "UNTRUSTED: signed by key" in " ".join(pdf_pages(pdf))
 
 
 def test_pdf_without_the_pdf_extra_names_the_remedy(tmp_path: Path, cli_home: Path) -> None:

@@ -19,7 +19,6 @@ from expunge.certificates import (
     CertificateError,
     Limitation,
     Person,
-    Role,
     TrustStore,
     countersign,
     sign_certificate,
@@ -30,22 +29,19 @@ from expunge.certificates.pdf import render_pdf
 from expunge.certificates.pdf.notes import further_fields
 from expunge.certificates.pdf.qr import qr_text
 from tests.support import need_tool
+from tests.support.pdf import pdf_pages
 from tests.support.tamper_fixtures import (
     AUDITOR,
     LONG_NAME,
     STATION,
     STRANGER,
+    TRUST,
     file_record,
     fixtures,
     sample_certificate,
     sample_drive_certificate,
 )
 
-TRUST = (
-    TrustStore()
-    .with_key(STATION.public_key(), "station")
-    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
-)
 CHECKED_AT = "2026-03-04T08:30:00Z"
 
 
@@ -54,17 +50,6 @@ def _printed(tmp_path: Path, envelope: bytes, trust: TrustStore = TRUST) -> Path
     check = verify_certificate(envelope, trust)
     pdf.write_bytes(render_pdf(check, envelope, checked_at=CHECKED_AT, file_name="c.cert.json"))
     return pdf
-
-
-def _pages(pdf: Path) -> list[str]:
-    """The text of each page (pdftotext separates pages with a form feed)."""
-    text = subprocess.run(
-        [need_tool("pdftotext"), "-layout", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [" ".join(page.split()) for page in text.split("\f") if page.strip()]
 
 
 def _page_count(pdf: Path) -> int:
@@ -84,7 +69,7 @@ def test_every_one_of_500_files_is_printed_with_page_numbers_and_the_id(tmp_path
     certificate = replace(sample_certificate(), subjects=records)
     pdf = _printed(tmp_path, _signed(certificate))
 
-    pages = _pages(pdf)
+    pages = pdf_pages(pdf)
     total = _page_count(pdf)
     assert total == len(pages) > 1
     for number, page in enumerate(pages, 1):
@@ -118,7 +103,7 @@ def test_the_attachment_is_the_certificate_file_byte_for_byte_and_verifies(
 
 def test_the_nist_fields_and_a_drive_identity_are_printed(tmp_path: Path) -> None:
     certificate = sample_certificate()
-    text = " ".join(_pages(_printed(tmp_path, _signed(certificate))))
+    text = " ".join(pdf_pages(_printed(tmp_path, _signed(certificate))))
     for value in (
         "Certificate of Sanitization",
         certificate.media.serial,
@@ -131,7 +116,7 @@ def test_the_nist_fields_and_a_drive_identity_are_printed(tmp_path: Path) -> Non
         assert value in text, value
     # A long Cyrillic name wraps, but all of it is printed as written.
     assert certificate.subjects[1].subject.name in text.replace(" ", "")
-    drive = " ".join(_pages(_printed(tmp_path, _signed(sample_drive_certificate()))))
+    drive = " ".join(pdf_pages(_printed(tmp_path, _signed(sample_drive_certificate()))))
     assert "4C530001230915117054" in drive and "/dev/sdz" in drive
 
 
@@ -143,13 +128,13 @@ def test_a_repeated_limitation_is_printed_once_with_its_count(tmp_path: Path) ->
         subjects=tuple(file_record(p, 4096, 100 + i) for i, p in enumerate(paths)),
         limitations=tuple(Limitation(*journal, target=p) for p in paths),
     )
-    text = " ".join(_pages(_printed(tmp_path, _signed(certificate))))
+    text = " ".join(pdf_pages(_printed(tmp_path, _signed(certificate))))
     assert text.count("the journal may hold old data blocks") == 1
     assert "(applies to 9 subjects)" in text
 
 
 def test_a_success_says_which_key_checked_it_when_and_no_banner(tmp_path: Path) -> None:
-    page = _pages(_printed(tmp_path, _signed(sample_certificate())))[0]
+    page = pdf_pages(_printed(tmp_path, _signed(sample_certificate())))[0]
     signer = verify_certificate(_signed(sample_certificate()), TRUST).signer
     assert f"Signature checked with key {signer} at {CHECKED_AT}" in page
     assert "Outcome: SUCCESS" in page
@@ -159,14 +144,14 @@ def test_a_success_says_which_key_checked_it_when_and_no_banner(tmp_path: Path) 
 
 
 def test_a_failed_certificate_carries_a_banner(tmp_path: Path) -> None:
-    page = _pages(_printed(tmp_path, _signed(sample_certificate(mismatches=1))))[0]
+    page = pdf_pages(_printed(tmp_path, _signed(sample_certificate(mismatches=1))))[0]
     assert "OUTCOME FAILED: this certificate does NOT certify" in page
-    assert "verification FAILED" in " ".join(_pages(tmp_path / "certificate.pdf"))
+    assert "verification FAILED" in " ".join(pdf_pages(tmp_path / "certificate.pdf"))
 
 
 def test_an_untrusted_certificate_is_printed_under_a_banner(tmp_path: Path) -> None:
     envelope = sign_certificate(sample_certificate(), STRANGER).to_json()
-    page = _pages(_printed(tmp_path, envelope))[0]
+    page = pdf_pages(_printed(tmp_path, envelope))[0]
     assert "UNTRUSTED: signed by key" in page
     assert "not in the trust store" in page
     assert "Signature checked" not in page
@@ -174,7 +159,7 @@ def test_an_untrusted_certificate_is_printed_under_a_banner(tmp_path: Path) -> N
 
 
 def test_an_altered_certificate_is_printed_as_not_valid(tmp_path: Path) -> None:
-    page = _pages(_printed(tmp_path, fixtures()["signature-bit-flip.cert.json"]))[0]
+    page = pdf_pages(_printed(tmp_path, fixtures()["signature-bit-flip.cert.json"]))[0]
     assert "SIGNATURE NOT VALID" in page
     assert "Signature checked" not in page
 
@@ -198,7 +183,7 @@ def test_signature_lines_and_the_validation_of_a_countersigned_certificate(
         note="witnessed",
         signed_at="2026-03-03T10:00:00Z",
     )
-    text = " ".join(_pages(_printed(tmp_path, countersigned.to_json())))
+    text = " ".join(pdf_pages(_printed(tmp_path, countersigned.to_json())))
     assert "Operator Ada Operator Signature" in text
     assert "Validator Bea Auditor Signature" in text
     assert "Date 2026-03-03T10:00:00Z" in text

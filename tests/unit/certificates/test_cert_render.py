@@ -5,7 +5,6 @@ from __future__ import annotations
 from expunge.certificates import (
     Certificate,
     CertificateCheck,
-    Role,
     TrustStore,
     render_text,
     sign_certificate,
@@ -14,13 +13,8 @@ from expunge.certificates import (
 from tests.support.tamper_fixtures import (
     AUDITOR,
     STATION,
+    TRUST,
     sample_certificate,
-)
-
-TRUST = (
-    TrustStore()
-    .with_key(STATION.public_key(), "station")
-    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
 )
 
 
