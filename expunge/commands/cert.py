@@ -36,7 +36,7 @@ from expunge.core.errors import EXIT_INTEGRITY, IntegrityError
 
 @click.group()
 def cert() -> None:
-    """Show, verify and countersign destruction certificates."""
+    """Show, verify, countersign and attest destruction certificates; print their schemas."""
 
 
 @cert.command("verify")
