@@ -181,5 +181,6 @@ def render_pdf(
         modification_date=datetime.fromisoformat(certificate.issued_at),
         mime_type="application/json",
         desc="The signed certificate (DSSE envelope) these pages print",
+        compress=True,
     )
     return bytes(sheet.output())
