@@ -2,7 +2,8 @@
 
 Page one opens with the outcome and the signature check as of printing ("signature checked
 with key K at T"), in a red banner whenever the certificate does not certify a destruction
-(any outcome but success) or its signature was not checked against a trusted key. Then the
+(any outcome but success), its signature was not checked against a trusted key, or a
+countersignature is invalid. Then the
 NIST SP 800-88 sections (shared with ``cert show``), further payload fields, the notes
 (each distinct one once, with the count of subjects it applies to), every subject, the
 validations, signature and date lines for the operator and the validator, and the QR code.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from expunge.certificates.check import CertificateCheck
+from expunge.certificates.countersign import CountersignatureStatus
 from expunge.certificates.dsse import Envelope
 from expunge.certificates.model import Certificate
 from expunge.certificates.pdf.notes import further_fields, grouped_notes
@@ -68,6 +70,12 @@ def _verdict(sheet: Sheet, check: CertificateCheck, shown: _Printed, checked_at:
             f"{what}: {failure.message}. Nothing on these pages is vouched for by a trusted"
             f" key ({failure.remedy})."
         )
+    for counter in check.countersignatures:
+        if counter.status is CountersignatureStatus.INVALID:
+            sheet.banner(
+                f"COUNTERSIGNATURE NOT VALID: the validation by key {counter.keyid} is forged,"
+                f" altered or made for another certificate ({counter.problem})."
+            )
     if certificate.outcome is not Outcome.SUCCESS:
         sheet.banner(
             f"OUTCOME {certificate.outcome.value.upper()}: this certificate does NOT certify"
@@ -88,10 +96,11 @@ def _verdict(sheet: Sheet, check: CertificateCheck, shown: _Printed, checked_at:
 
 def _subjects(sheet: Sheet, certificate: Certificate) -> None:
     total = len(certificate.subjects)
-    sheet.heading(f"Subjects ({total})")
-    for number, record in enumerate(certificate.subjects, 1):
-        first, *rest = subject_lines(record)
-        if total > _DETAILED_SUBJECTS:
+    detailed = total <= _DETAILED_SUBJECTS
+    blocks = [subject_lines(record) for record in certificate.subjects]
+    sheet.heading(f"Subjects ({total})", keep=LINE * (len(blocks[0]) if detailed and blocks else 2))
+    for number, (first, *rest) in enumerate(blocks, 1):
+        if not detailed:
             sheet.paragraph(f"{number}. {first}: {rest[-1]}")
             continue
         sheet.room(LINE * (1 + len(rest)))

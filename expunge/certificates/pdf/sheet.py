@@ -79,9 +79,9 @@ class Sheet(FPDF):
         self.set_font(_FONT, "B", size)
         self.multi_cell(self.width, size * 0.45, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def heading(self, text: str) -> None:
-        """A section title under a rule, kept on the page of the row that follows it."""
-        self.room(6 + 2 * LINE)
+    def heading(self, text: str, keep: float = 2 * LINE) -> None:
+        """A section title under a rule, kept on one page with the ``keep`` mm after it."""
+        self.room(6 + keep)
         self.ln(1.5)
         self.set_font(_FONT, "B", 9.5)
         self.cell(0, 4.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

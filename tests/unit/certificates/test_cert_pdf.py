@@ -1,12 +1,11 @@
 """The printed certificate, read back with poppler as an auditor's tools would read it.
 
 Pages of a success, a failed and an untrusted certificate are rendered to PNG and kept in
-``$EXPUNGE_TEST_ARTEFACTS/pdf`` (default: the test's temporary folder) to be looked at.
+``tests/artifacts/pdf/`` (git-ignored) to be looked at.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +42,7 @@ from tests.support.tamper_fixtures import (
 )
 
 CHECKED_AT = "2026-03-04T08:30:00Z"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "pdf"
 
 
 def _printed(tmp_path: Path, envelope: bytes, trust: TrustStore = TRUST) -> Path:
@@ -164,6 +164,11 @@ def test_an_altered_certificate_is_printed_as_not_valid(tmp_path: Path) -> None:
     assert "Signature checked" not in page
 
 
+def test_a_forged_countersignature_carries_a_banner(tmp_path: Path) -> None:
+    page = pdf_pages(_printed(tmp_path, fixtures()["forged-countersignature.cert.json"]))[0]
+    assert "COUNTERSIGNATURE NOT VALID" in page
+
+
 def test_what_cannot_be_read_as_a_certificate_is_not_printed() -> None:
     for name in ("truncated.cert.json", "signed-field-added.cert.json"):
         envelope = fixtures()[name]
@@ -224,7 +229,7 @@ def test_fields_a_newer_certificate_carries_are_printed_generically() -> None:
 
 def test_pages_rendered_for_people_to_look_at(tmp_path: Path) -> None:
     pdftoppm = need_tool("pdftoppm")
-    folder = Path(os.environ.get("EXPUNGE_TEST_ARTEFACTS", tmp_path)) / "pdf"
+    folder = ARTIFACTS
     folder.mkdir(parents=True, exist_ok=True)
     cases = {
         "success": _signed(sample_certificate()),
@@ -234,6 +239,8 @@ def test_pages_rendered_for_people_to_look_at(tmp_path: Path) -> None:
     for name, envelope in cases.items():
         pdf = _printed(tmp_path, envelope)
         stem = folder / name
+        for old in folder.glob(f"{name}-*.png"):
+            old.unlink()
         subprocess.run([pdftoppm, "-r", "80", "-png", str(pdf), str(stem)], check=True)
         pngs = sorted(folder.glob(f"{name}-*.png"))
         assert len(pngs) == _page_count(pdf)
