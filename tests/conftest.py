@@ -9,7 +9,38 @@ from pathlib import Path
 import pytest
 
 from tests.support import MountedImage, attach_loop, detach_loop, mounted_image
+from tests.support.certificate_schema import (
+    SchemaCheck,
+    certificate_validator,
+    check_certificates,
+)
 from tests.support.drives import Loops
+
+_SCHEMA_CHECK = pytest.StashKey[SchemaCheck]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def certificates_match_the_schema(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """At the end of the run, hold every certificate it issued to the published schema."""
+    yield
+    found = check_certificates(tmp_path_factory.getbasetemp(), certificate_validator())
+    request.config.stash[_SCHEMA_CHECK] = found
+    if found.failures:
+        pytest.fail("certificates that do not match the schema:\n" + "\n".join(found.failures))
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """How many certificates were held to the schema (so a sweep that found none shows)."""
+    found = config.stash.get(_SCHEMA_CHECK, None)
+    if found is not None:
+        terminalreporter.write_line(
+            f"certificate schema: {found.validated} certificates issued by this run validated;"
+            f" {found.not_certificates} other .cert.json files (rejected by expunge) skipped"
+        )
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ environment and prompts for nothing.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -29,7 +31,9 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from expunge.certificates.dsse import keyid
+from expunge.certificates.model import sha256_hex
 from expunge.core.atomic import write_new
+from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 
@@ -40,12 +44,15 @@ _PUBLIC_MODE = 0o644
 
 @dataclass(frozen=True)
 class KeyInfo:
-    """What ``key show`` prints: fingerprint (= keyid), where, since when, encrypted or not."""
+    """What ``key show`` prints: fingerprint (= keyid), where, since when, encrypted or not,
+    and the key's ids in securesystemslib's and OpenSSH's conventions."""
 
     fingerprint: str
     path: str
     created: str
     encrypted: bool
+    securesystemslib_keyid: str
+    openssh_fingerprint: str
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -54,12 +61,34 @@ class KeyInfo:
             "path": self.path,
             "created": self.created,
             "encrypted": self.encrypted,
+            "securesystemslib_keyid": self.securesystemslib_keyid,
+            "openssh_fingerprint": self.openssh_fingerprint,
         }
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:
     """The key's fingerprint: hex SHA-256 of the raw public key (its DSSE keyid)."""
     return keyid(public_key)
+
+
+def securesystemslib_keyid(public_key: Ed25519PublicKey) -> str:
+    """The keyid securesystemslib (and so in-toto, TUF) gives this key by default.
+
+    Hex SHA-256 of the canonical JSON ``{"keytype": "ed25519", "keyval": {"public": HEX},
+    "scheme": "ed25519"}`` (HEX: the raw public key); ASCII only, so RFC 8785 and the OLPC
+    canonical JSON securesystemslib uses give the same bytes.
+    """
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    key = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": raw}}
+    return sha256_hex(canonical_bytes(key))
+
+
+def openssh_fingerprint(public_key: Ed25519PublicKey) -> str:
+    """``SHA256:...`` as ``ssh-keygen -l`` prints it: unpadded base64 of the SHA-256 of the
+    key's OpenSSH wire form."""
+    line = public_key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    blob = base64.b64decode(line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
@@ -69,11 +98,14 @@ def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
 
 def _key_info(path: Path, key: Ed25519PrivateKey, encrypted: bool) -> KeyInfo:
     created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    public = key.public_key()
     return KeyInfo(
-        fingerprint=fingerprint(key.public_key()),
+        fingerprint=fingerprint(public),
         path=str(path),
         created=rfc3339(created),
         encrypted=encrypted,
+        securesystemslib_keyid=securesystemslib_keyid(public),
+        openssh_fingerprint=openssh_fingerprint(public),
     )
 
 

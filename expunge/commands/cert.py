@@ -18,6 +18,9 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.certificates.storage import read_envelope, write_envelope
+from expunge.commands.cert_attest import cert_attest
+from expunge.commands.cert_pdf import write_pdf
+from expunge.commands.cert_schema import cert_schema
 from expunge.commands.frame import trust_store
 from expunge.commands.options import (
     home_option,
@@ -28,12 +31,12 @@ from expunge.commands.options import (
 from expunge.commands.render import emit_json
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
-from expunge.core.errors import IntegrityError
+from expunge.core.errors import EXIT_INTEGRITY, IntegrityError
 
 
 @click.group()
 def cert() -> None:
-    """Show, verify and countersign destruction certificates."""
+    """Show, verify, countersign and attest destruction certificates; print their schemas."""
 
 
 @cert.command("verify")
@@ -94,16 +97,23 @@ def cert_show(
     home: Home,
 ) -> None:
     """A readable summary (or JSON, or a printable PDF) of a verified certificate."""
-    check = verify_certificate_file(certificate, trust_store(home, trust_sources, trust_auditors))
+    store = trust_store(home, trust_sources, trust_auditors)
+    if pdf_out is not None:
+        printed = write_pdf(certificate, store, pdf_out)
+        click.echo(f"wrote {pdf_out}")
+        if printed.certificate is None:
+            finding = printed.reasons[0]
+            click.echo(
+                f"expunge: {certificate}: {finding.message}; the PDF is marked so; "
+                f"{finding.remedy}",
+                err=True,
+            )
+            sys.exit(EXIT_INTEGRITY)
+        return
+    check = verify_certificate_file(certificate, store)
     if check.certificate is None:
         finding = check.reasons[0]
         raise IntegrityError(finding.message, target=str(certificate), remedy=finding.remedy)
-    if pdf_out is not None:
-        from expunge.certificates.pdf import render_pdf
-
-        pdf_out.write_bytes(render_pdf(check))
-        click.echo(f"wrote {pdf_out}")
-        return
     if as_json:
         emit_json(check.to_dict())
         return
@@ -147,3 +157,7 @@ def cert_countersign(
     )
     write_envelope(certificate, envelope)
     click.echo(f"countersigned {certificate}")
+
+
+cert.add_command(cert_attest)
+cert.add_command(cert_schema)

@@ -52,15 +52,18 @@ def key_init(passphrase_file: Path | None, as_json: bool, home: Home) -> None:
 @json_option
 @home_option
 def key_show(as_json: bool, home: Home) -> None:
-    """Fingerprint, path and creation time of the station key."""
+    """Fingerprint (certificate keyid), securesystemslib keyid, OpenSSH fingerprint, path and
+    creation time of the station key."""
     info = key_info(home.key_path, passphrase(home))
     if as_json:
         emit_json(info.to_dict())
         return
-    click.echo(f"fingerprint: {info.fingerprint}")
-    click.echo(f"path:        {info.path}")
-    click.echo(f"created:     {info.created}")
-    click.echo(f"encrypted:   {'yes' if info.encrypted else 'no'}")
+    click.echo(f"fingerprint:            {info.fingerprint}")
+    click.echo(f"securesystemslib keyid: {info.securesystemslib_keyid}")
+    click.echo(f"OpenSSH fingerprint:    {info.openssh_fingerprint}")
+    click.echo(f"path:                   {info.path}")
+    click.echo(f"created:                {info.created}")
+    click.echo(f"encrypted:              {'yes' if info.encrypted else 'no'}")
 
 
 @key.command("export")

@@ -54,6 +54,7 @@ from expunge.certificates.subjects import (
     SubjectRecord,
     VerificationRecord,
 )
+from expunge.certificates.trust import Role, TrustStore
 from expunge.core.canonical import canonical_bytes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "certificates" / "fixtures"
@@ -68,6 +69,12 @@ def fixed_key(name: str) -> Ed25519PrivateKey:
 STATION = fixed_key("station")
 AUDITOR = fixed_key("auditor")
 INTRUDER = fixed_key("intruder")
+# The trust of the unit tests: STATION signs certificates, AUDITOR validates them.
+TRUST = (
+    TrustStore()
+    .with_key(STATION.public_key(), "station")
+    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
+)
 STRANGER = fixed_key("stranger")
 
 FINAL_KEY = hashlib.sha256(b"final pass key").hexdigest()

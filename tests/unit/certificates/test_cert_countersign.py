@@ -15,7 +15,6 @@ from expunge.certificates import (
     Person,
     Reason,
     Role,
-    TrustStore,
     countersign,
     keyid,
     sign_certificate,
@@ -29,15 +28,11 @@ from tests.support.tamper_fixtures import (
     AUDITOR,
     STATION,
     STRANGER,
+    TRUST,
     sample_certificate,
     sample_drive_certificate,
 )
 
-TRUST = (
-    TrustStore()
-    .with_key(STATION.public_key(), "station")
-    .with_key(AUDITOR.public_key(), "auditor", Role.AUDITOR)
-)
 AUDITOR_PERSON = Person("Bea Auditor", "Internal audit", "Example Agency", "Bonn")
 
 
