@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from expunge.certificates.check import CertificateCheck
-from expunge.certificates.countersign import CountersignatureStatus
+from expunge.certificates.countersignature import CountersignatureStatus
 from expunge.certificates.dsse import Envelope
 from expunge.certificates.model import Certificate
 from expunge.certificates.pdf.notes import further_fields, grouped_notes
