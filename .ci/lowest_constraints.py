@@ -1,7 +1,7 @@
 """Print pip constraints pinning every runtime dependency to its declared floor.
 
 CI installs these into a second environment and runs tests against them, so the floors
-in pyproject.toml are versions that work, not guesses (cryptography 42 and fpdf2 < 2.7.4
+in pyproject.toml are versions that work, not guesses (cryptography 42 and fpdf2 < 2.8.5
 once passed the floors and crashed). Extras other than test/dev count as runtime.
 """
 
