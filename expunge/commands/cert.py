@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from expunge.certificates import (
+    CertificateCheck,
+    Outcome,
     Person,
     countersign,
     load_private_key,
@@ -17,6 +19,7 @@ from expunge.certificates import (
     verify_certificate_file,
     verify_envelope,
 )
+from expunge.certificates.check import claimed_certificate
 from expunge.certificates.storage import read_envelope, write_envelope
 from expunge.commands.frame import trust_store
 from expunge.commands.options import (
@@ -28,7 +31,7 @@ from expunge.commands.options import (
 from expunge.commands.render import emit_json
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
-from expunge.core.errors import IntegrityError
+from expunge.core.errors import IntegrityError, RefusedError, UsageError
 
 
 @click.group()
@@ -93,21 +96,46 @@ def cert_show(
     as_json: bool,
     home: Home,
 ) -> None:
-    """A readable summary (or JSON, or a printable PDF) of a verified certificate."""
+    """A readable summary (or JSON, or a printable PDF) of a certificate.
+
+    A certificate whose signature does not verify under a trusted key is still shown,
+    under an UNTRUSTED banner, and the command exits 7.
+    """
     check = verify_certificate_file(certificate, trust_store(home, trust_sources, trust_auditors))
-    if check.certificate is None:
-        finding = check.reasons[0]
-        raise IntegrityError(finding.message, target=str(certificate), remedy=finding.remedy)
+    untrusted = _untrusted(check, certificate)
+    claimed = None
+    if untrusted is not None:
+        claimed = claimed_certificate(_read_bytes(certificate))
     if pdf_out is not None:
+        if untrusted is not None:
+            raise untrusted
         from expunge.certificates.pdf import render_pdf
 
         pdf_out.write_bytes(render_pdf(check))
         click.echo(f"wrote {pdf_out}")
         return
     if as_json:
-        emit_json(check.to_dict())
-        return
-    click.echo(render_text(check))
+        claimed_json = None if claimed is None else claimed.to_dict()
+        emit_json({**check.to_dict(), "claimed_certificate": claimed_json})
+    else:
+        click.echo(render_text(check, claimed))
+    if untrusted is not None:
+        raise untrusted
+
+
+def _untrusted(check: CertificateCheck, path: Path) -> IntegrityError | None:
+    """The error a certificate that did not verify ends the command with (exit 7)."""
+    if check.certificate is not None:
+        return None
+    finding = check.reasons[0]
+    return IntegrityError(finding.message, target=str(path), remedy=finding.remedy)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 @cert.command("countersign")
@@ -118,6 +146,20 @@ def cert_show(
 @click.option("--name", default=None, help="The auditor's name (default: the current user).")
 @click.option("--title", default="auditor")
 @click.option("--organization", default="")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the countersigned certificate here.",
+)
+@click.option("--in-place", is_flag=True, help="Replace the certificate file itself.")
+@click.option(
+    "--outcome-acknowledged",
+    is_flag=True,
+    help="Validate a certificate whose outcome is not success (as a record of that outcome).",
+)
 @trust_option
 @home_option
 def cert_countersign(
@@ -128,12 +170,31 @@ def cert_countersign(
     name: str | None,
     title: str,
     organization: str,
+    out: Path | None,
+    in_place: bool,
+    outcome_acknowledged: bool,
     trust_sources: tuple[Path, ...],
     home: Home,
 ) -> None:
-    """Add an auditor's validation signature to a certificate's envelope."""
+    """Add an auditor's validation signature to a certificate's envelope.
+
+    The result goes to -o OUT, or replaces the file with --in-place. A certificate whose
+    outcome is not success is refused (exit 3) unless --outcome-acknowledged.
+    """
+    destination = _countersign_destination(certificate, out, in_place)
     store = trust_store(home, trust_sources)
     verified = verify_envelope(read_envelope(certificate), store.station_keys)
+    outcome = verified.certificate.outcome
+    if outcome is not Outcome.SUCCESS:
+        if not outcome_acknowledged:
+            raise RefusedError(
+                f"records outcome {outcome}: validating it would vouch for a destruction "
+                "that did not succeed",
+                target=str(certificate),
+                remedy="repeat the destruction, or give --outcome-acknowledged to validate it "
+                "as the record of that outcome",
+            )
+        note = f"outcome {outcome} acknowledged" + (f"; {note}" if note else "")
     secret = key_passphrase_file.read_bytes().rstrip(b"\r\n") if key_passphrase_file else None
     auditor = load_private_key(key_path, secret)
     settings = load_settings(home, os.environ)
@@ -145,5 +206,30 @@ def cert_countersign(
         note=note,
         signed_at=rfc3339(datetime.now(UTC)),
     )
-    write_envelope(certificate, envelope)
-    click.echo(f"countersigned {certificate}")
+    write_envelope(destination, envelope)
+    click.echo(f"countersigned {certificate}: wrote {destination}")
+
+
+def _countersign_destination(certificate: Path, out: Path | None, in_place: bool) -> Path:
+    """Where the countersigned envelope goes: -o OUT, or the file itself with --in-place."""
+    if out is not None and in_place:
+        raise UsageError(
+            "-o and --in-place both given",
+            target="cert countersign",
+            remedy="give -o OUT for a new file, or --in-place to replace the certificate",
+        )
+    if in_place:
+        return certificate
+    if out is None:
+        raise UsageError(
+            "say where the countersigned certificate goes",
+            target="cert countersign",
+            remedy="give -o OUT (a new file), or --in-place to replace the certificate",
+        )
+    if out.exists() and out.resolve() == certificate.resolve():
+        raise UsageError(
+            "-o names the certificate itself",
+            target=str(out),
+            remedy="give --in-place to replace the certificate, or another -o file",
+        )
+    return out

@@ -30,7 +30,12 @@ from expunge.workflows.certify.drafts import (
     subject_record,
     verification_record,
 )
-from expunge.workflows.certify.expected import final_pattern_for
+from expunge.workflows.certify.expected import (
+    check_same_drive,
+    drive_differences,
+    final_pattern_for,
+)
+from expunge.workflows.certify.fields import JobFields, post_classification, with_fields
 from expunge.workflows.certify.outcomes import (
     DriveWork,
     FileOutcome,
@@ -57,10 +62,13 @@ __all__ = [
     "FileOutcome",
     "FilesWork",
     "IssuedCertificate",
+    "JobFields",
     "KeyErasureOutcome",
     "LuksWork",
     "Station",
+    "check_same_drive",
     "checked_status",
+    "drive_differences",
     "drive_luks_draft",
     "drive_overwrite_draft",
     "drive_sanitize_draft",
@@ -80,7 +88,9 @@ __all__ = [
     "luks_sanitization",
     "mismatch_found",
     "pass_record",
+    "post_classification",
     "sanitization",
     "subject_record",
     "verification_record",
+    "with_fields",
 ]

@@ -62,6 +62,7 @@ from expunge.workflows.records.policy import (
 from expunge.workflows.records.recording import (
     LedgerUpdate,
     RecordedDestroy,
+    classification_of,
     confirmed_documents,
     document_ids,
     record_files_destroyed,
@@ -85,6 +86,7 @@ __all__ = [
     "RegisteredLocation",
     "StationSigner",
     "check_policy",
+    "classification_of",
     "confirmed_documents",
     "create_ledger",
     "current_anchor",
