@@ -1,4 +1,4 @@
-"""``expunge cert``: show, verify and countersign certificates."""
+"""``expunge cert``: show, verify, countersign and list (the register) certificates."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from expunge.certificates import (
     verify_envelope,
 )
 from expunge.certificates.check import claimed_certificate
+from expunge.certificates.register import Query, list_certificates
 from expunge.certificates.storage import read_envelope, write_envelope
 from expunge.commands.frame import trust_store
 from expunge.commands.options import (
@@ -29,6 +30,7 @@ from expunge.commands.options import (
     trust_option,
 )
 from expunge.commands.render import emit_json
+from expunge.commands.report_format import csv_text, period, table_lines
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import IntegrityError, RefusedError, UsageError
@@ -36,7 +38,7 @@ from expunge.core.errors import IntegrityError, RefusedError, UsageError
 
 @click.group()
 def cert() -> None:
-    """Show, verify and countersign destruction certificates."""
+    """Show, verify, countersign and list destruction certificates."""
 
 
 @cert.command("verify")
@@ -79,6 +81,50 @@ def cert_verify(
     worst = max(check.exit_code for _, check in checks)
     if worst:
         sys.exit(worst)
+
+
+@cert.command("list")
+@click.option("--since", metavar="DATE", default=None, help="Finished on or after (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", default=None, help="Finished on or before (included).")
+@click.option("--outcome", type=click.Choice([o.value for o in Outcome]), default=None)
+@click.option("--target", default=None, help="The target as given (a glob: '/dev/sd*').")
+@click.option("--serial", default=None, help="A drive's serial number.")
+@click.option("--doc", default=None, help="A ledger document id.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the rows as CSV.")
+@trust_option
+@json_option
+@home_option
+def cert_list(
+    since: str | None,
+    until: str | None,
+    outcome: str | None,
+    target: str | None,
+    serial: str | None,
+    doc: str | None,
+    as_csv: bool,
+    trust_sources: tuple[Path, ...],
+    as_json: bool,
+    home: Home,
+) -> None:
+    """The register: certificates in <home>/certificates, oldest first, filtered.
+
+    Searched through an index kept beside the files (rebuilt from them when missing or
+    stale); each row listed is verified again (the SIGNATURE column).
+    """
+    if as_csv and as_json:
+        raise UsageError("--csv and --json both given", target="cert list", remedy="give one")
+    start, end = period(since, until)
+    query = Query(start, end, outcome, target, serial, doc)
+    rows = list_certificates(home.certificates, trust_store(home, trust_sources), query)
+    if as_json:
+        emit_json([r.to_dict() for r in rows])
+    elif as_csv:
+        click.echo(csv_text(rows), nl=False)
+    elif rows:
+        for line in table_lines(rows):
+            click.echo(line)
+    else:
+        click.echo(f"no certificates match in {home.certificates}")
 
 
 @cert.command("show")

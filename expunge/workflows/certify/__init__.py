@@ -5,6 +5,7 @@ certificate records made of it, ``station`` who signs and where it is written; `
 reads back from a certificate what a target should hold.
 """
 
+from expunge.certificates.register import CERT_SUFFIX
 from expunge.workflows.certify.claims import (
     FLASH_NOTE,
     KEY_ERASE_METHOD,
@@ -46,7 +47,6 @@ from expunge.workflows.certify.outcomes import (
     mismatch_found,
 )
 from expunge.workflows.certify.station import (
-    CERT_SUFFIX,
     CertificateDraft,
     IssuedCertificate,
     Station,

@@ -17,6 +17,11 @@ from expunge.core.config import DESTINATIONS, StationSettings
 from expunge.core.errors import UsageError
 from expunge.core.outcome import Outcome
 
+# Limitations that say nothing about surviving content: a checked hidden area, and the
+# file name and metadata a journaling filesystem may keep (the content was overwritten in
+# place). Every other limitation means old content may persist somewhere.
+_CONTENT_NEUTRAL = frozenset({"hidden-areas-checked", "journal-metadata"})
+
 
 @dataclass(frozen=True)
 class JobFields:
@@ -45,14 +50,18 @@ def _whole_media(certificate: Certificate) -> bool:
 
 def post_classification(certificate: Certificate) -> str:
     """What the media may be treated as now: the drafted claim only for a success with no
-    recorded limitation; otherwise the classification stays what it was."""
+    recorded limitation under which old content may persist (an accepted copy-on-write
+    filesystem, flash, a virtual disk...); otherwise the classification stays what it was."""
     drafted = certificate.sanitization.post_classification
     outcome = certificate.outcome
     if outcome is not Outcome.SUCCESS:
         return f"unchanged: not declassified (the destruction's outcome is {outcome})"
-    if certificate.limitations:
-        codes = ", ".join(sorted({lim.code for lim in certificate.limitations}))
-        return f"unchanged: not declassified (limitations recorded: {codes}; old data may persist)"
+    codes = sorted({lim.code for lim in certificate.limitations} - _CONTENT_NEUTRAL)
+    if codes:
+        return (
+            f"unchanged: not declassified (limitations recorded: {', '.join(codes)}; old "
+            "content may persist)"
+        )
     return drafted
 
 

@@ -27,6 +27,7 @@ from expunge.certificates import (
     sign_certificate,
     write_public_key,
 )
+from expunge.certificates.register import CERT_SUFFIX, index_written
 from expunge.certificates.storage import write_envelope
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core import paths
@@ -35,8 +36,6 @@ from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
 from expunge.core.outcome import Outcome
 from expunge.workflows.certify.fields import JobFields, with_fields
-
-CERT_SUFFIX = ".cert.json"
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,8 @@ def issue(
     The job's and the station's fields are filled in and the post-sanitization
     classification made honest (``fields.with_fields``). Written to ``cert_out`` or
     ``<home>/certificates/<id>.cert.json``; the station chain
-    (``last-certificate``) then names its digest. ``before_write(path)`` is told where
+    (``last-certificate``) then names its digest, and the register's index of the
+    certificates folder lists it. ``before_write(path)`` is told where
     right before the file is written (a run log notes it, in case the run dies there).
     """
     home = station.home
@@ -198,4 +198,6 @@ def issue(
             before_write(path)
         write_envelope(path, envelope)
         _write_last(home, certificate.digest)
+        if path.parent == home.certificates:
+            index_written(home.certificates)
     return IssuedCertificate(path, certificate, envelope)

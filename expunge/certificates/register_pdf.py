@@ -1,0 +1,102 @@
+"""A period report as a printable PDF table (fpdf2): every row, on as many pages as it
+takes, the header repeated and "page n of m" on each, the totals at the end.
+
+The core Helvetica font covers Latin-1 only: other characters print as ``?``. The table
+is a summary for paper files; the signed certificates it lists stay the proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fpdf import FPDF
+
+from expunge.certificates.register_row import RegisterRow, Totals
+
+# (header, width in mm) of each column on an A4 landscape page (277 mm usable).
+_COLUMNS = (
+    ("Date (UTC)", 36),
+    ("Target", 60),
+    ("Serial", 30),
+    ("Method", 20),
+    ("Verification", 26),
+    ("Outcome", 20),
+    ("Operator", 25),
+    ("Certificate id", 44),
+    ("Signature", 16),
+)
+_LINE = 5.0
+
+
+def _latin1(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """``text`` cut (with "...") to fit ``width`` mm in the current font."""
+    text = _latin1(text)
+    if pdf.get_string_width(text) <= width - 1:
+        return text
+    while text and pdf.get_string_width(text + "...") > width - 1:
+        text = text[:-1]
+    return text + "..."
+
+
+class _ReportPDF(FPDF):
+    def __init__(self, title: str) -> None:
+        super().__init__(orientation="L", unit="mm", format="A4")
+        self.title_text = _latin1(title)
+        self.alias_nb_pages()
+        self.set_auto_page_break(auto=True, margin=15)
+
+    def header(self) -> None:
+        self.set_font("Helvetica", "B", 12)
+        self.cell(0, 8, self.title_text, new_x="LMARGIN", new_y="NEXT")
+        self.set_font("Helvetica", "B", 8)
+        for name, width in _COLUMNS:
+            self.cell(width, _LINE + 1, name, border="B")
+        self.ln(_LINE + 1)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", "", 8)
+        self.cell(0, 6, f"page {self.page_no()} of {{nb}}", align="C")
+
+
+def _values(row: RegisterRow) -> tuple[str, ...]:
+    if row.problem is not None:
+        return ("", row.name, "", "", "", "", "", "", row.problem)
+    return (
+        row.finished_at,
+        row.target,
+        ", ".join(row.serials),
+        row.method,
+        row.verification,
+        row.outcome.upper(),
+        row.operator,
+        row.certificate_id,
+        row.signature or "",
+    )
+
+
+def render_report_pdf(title: str, rows: Sequence[RegisterRow], totals: Totals) -> bytes:
+    """The PDF bytes of a report titled ``title``: one table row per certificate."""
+    pdf = _ReportPDF(title)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 8)
+    for row in rows:
+        for value, (_, width) in zip(_values(row), _COLUMNS, strict=True):
+            pdf.cell(width, _LINE, _fit(pdf, value, width))
+        pdf.ln(_LINE)
+    pdf.ln(_LINE)
+    pdf.set_font("Helvetica", "B", 9)
+    outcomes = ", ".join(f"{o} {n}" for o, n in totals.by_outcome)
+    pdf.cell(
+        0,
+        _LINE,
+        _latin1(
+            f"Total: {totals.certificates} destructions ({outcomes}); {totals.subjects} "
+            f"subjects, {totals.bytes} bytes; signatures not verified: {totals.unverified}"
+        ),
+    )
+    return bytes(pdf.output())
