@@ -124,15 +124,31 @@ def _read(path: Path) -> tuple[bytes | str, int, int]:
         return f"cannot read: {exc.strerror}", 0, 0
 
 
-def _refresh(db: sqlite3.Connection, folder: Path) -> None:
-    """Bring the index up to date with the folder's files (one transaction)."""
+def _current_schema(db: sqlite3.Connection) -> None:
+    """Empty an index written in another layout (it is rebuilt from the files)."""
+    known = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    if known.get("schema") != str(_SCHEMA):
+        for table in ("rows", "serials", "documents"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(_SCHEMA),))
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (writers wait for each other), in the current layout."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        known = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if known.get("schema") != str(_SCHEMA):
-            for table in ("rows", "serials", "documents"):
-                db.execute(f"DELETE FROM {table}")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(_SCHEMA),))
+        _current_schema(db)
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _refresh(db: sqlite3.Connection, folder: Path) -> None:
+    """Bring the index up to date with the folder's files (one transaction)."""
+    with _transaction(db):
         indexed = {n: (s, m) for n, s, m in db.execute("SELECT name, size, mtime_ns FROM rows")}
         files = _files(folder)
         for name in indexed.keys() - files.keys():
@@ -142,10 +158,6 @@ def _refresh(db: sqlite3.Connection, folder: Path) -> None:
             if indexed.get(name) != stamp:
                 data, size, mtime_ns = _read(folder / name)
                 _insert(db, row_of(name, data), size, mtime_ns)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 @contextlib.contextmanager
@@ -212,9 +224,15 @@ def _multi(db: sqlite3.Connection, table: str, column: str) -> dict[str, tuple[s
     return {name: tuple(found) for name, found in values.items()}
 
 
-def index_written(folder: Path) -> None:
-    """Bring the index up to date after a certificate was written into ``folder`` (the
-    station does so under its chain lock). A failure here never undoes the certificate:
-    the next reader adds what is missing."""
-    with contextlib.suppress(sqlite3.Error, OSError), _opened(folder):
-        pass
+def index_written(path: Path) -> None:
+    """Add the certificate just written at ``path`` to its folder's index (the station
+    does so under its chain lock): one file read, however many the folder holds. A failure
+    here never undoes the certificate: the next reader adds what is missing."""
+    with contextlib.suppress(sqlite3.Error, OSError):
+        db = _connect(path.parent)
+        try:
+            with _transaction(db):
+                data, size, mtime_ns = _read(path)
+                _insert(db, row_of(path.name, data), size, mtime_ns)
+        finally:
+            db.close()

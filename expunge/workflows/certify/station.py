@@ -199,5 +199,5 @@ def issue(
         write_envelope(path, envelope)
         _write_last(home, certificate.digest)
         if path.parent == home.certificates:
-            index_written(home.certificates)
+            index_written(path)
     return IssuedCertificate(path, certificate, envelope)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates import Certificate, TrustStore, sign_certificate
-from expunge.certificates.register import INDEX_NAME, Query, list_certificates
+from expunge.certificates.register import INDEX_NAME, Query, index_written, list_certificates
 from tests.support.tamper_fixtures import (
     STATION,
     STRANGER,
@@ -89,3 +89,12 @@ def test_a_file_that_is_no_certificate_is_listed_with_its_problem(folder: Path) 
     (folder / "junk.cert.json").write_text("{")
     (row,) = [r for r in list_certificates(folder, TRUST, Query()) if r.problem]
     assert row.name == "junk.cert.json" and row.problem == "not a readable certificate"
+
+
+def test_a_certificate_written_is_indexed_at_once(folder: Path) -> None:
+    assert len(_ids(folder)) == 2
+    extra = replace(sample_drive_certificate(), certificate_id="01JNK5A0000000000000000003")
+    index_written(_write(folder, extra))
+    with sqlite3.connect(folder / INDEX_NAME) as db:
+        names = {name for (name,) in db.execute("SELECT name FROM rows")}
+    assert f"{extra.certificate_id}.cert.json" in names and len(names) == 3
