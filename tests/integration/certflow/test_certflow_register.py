@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import need_tool, run_cli
+from tests.support import mounted_image, need_tool, run_cli
 
 TODAY = datetime.now(UTC).date().isoformat()
 
@@ -97,6 +97,27 @@ def test_an_unverified_destruction_is_not_declassified(mixed_home: tuple[Path, s
     assert payload(home, partial)["sanitization"]["post_classification"] == (
         "unchanged: not declassified (the destruction's outcome is partial)"
     )
+
+
+def test_a_copy_on_write_file_shredded_anyway_keeps_its_classification(
+    tmp_path: Path, cli_home: Path
+) -> None:
+    with mounted_image(tmp_path, "btrfs", 128 << 20) as fs:
+        target = fs.mount / "plan.txt"
+        target.write_bytes(b"secret plan\n" * 30_000)
+        done = run_cli(
+            "shred", target, "--accept-limitations", "--classification", "secret", "--json",
+            home=cli_home,
+        )  # fmt: skip
+        assert done.code == 0, done
+    (report,) = json.loads(done.out)
+    data = payload(cli_home, report["certificate"])
+    assert data["outcome"] == "success" and data["media"]["classification"] == "secret"
+    claim = data["sanitization"]["post_classification"]
+    assert claim.startswith("unchanged: not declassified (limitations recorded: ")
+    assert "copy-on-write" in claim
+    shown = run_cli("cert", "show", report["certificate"], home=cli_home).out
+    assert "unclassified" not in shown
 
 
 def test_an_untrusted_certificate_is_shown_under_its_banner(
