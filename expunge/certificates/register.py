@@ -174,26 +174,16 @@ def list_certificates(folder: Path, trust: TrustStore, query: Query) -> tuple[Re
     """The certificates of ``folder`` that ``query`` selects, oldest first (by the time
     each destruction finished), from the index brought up to date first; each selected
     file is read again and verified under ``trust``."""
-    where: list[str] = ["1"]
-    args: list[object] = []
-    if query.since is not None:
-        where.append("finished_epoch >= ?")
-        args.append(query.since)
-    if query.until is not None:
-        where.append("finished_epoch <= ?")
-        args.append(query.until)
-    if query.outcome is not None:
-        where.append("outcome = ?")
-        args.append(query.outcome)
-    if query.target is not None:
-        where.append("target GLOB ?")
-        args.append(query.target)
-    if query.serial is not None:
-        where.append("name IN (SELECT name FROM serials WHERE serial = ?)")
-        args.append(query.serial)
-    if query.doc is not None:
-        where.append("name IN (SELECT name FROM documents WHERE doc_id = ?)")
-        args.append(query.doc)
+    conditions = (
+        (query.since, "finished_epoch >= ?"),
+        (query.until, "finished_epoch <= ?"),
+        (query.outcome, "outcome = ?"),
+        (query.target, "target GLOB ?"),
+        (query.serial, "name IN (SELECT name FROM serials WHERE serial = ?)"),
+        (query.doc, "name IN (SELECT name FROM documents WHERE doc_id = ?)"),
+    )
+    where = ["1", *(clause for value, clause in conditions if value is not None)]
+    args = [value for value, _ in conditions if value is not None]
     with _opened(folder) as db:
         found = db.execute(
             f"SELECT name, {', '.join(_COLUMNS[3:])} FROM rows WHERE {' AND '.join(where)}"

@@ -15,14 +15,14 @@ from expunge.certificates.register_row import RegisterRow, Totals
 
 # (header, width in mm) of each column on an A4 landscape page (277 mm usable).
 _COLUMNS = (
-    ("Date (UTC)", 36),
-    ("Target", 60),
-    ("Serial", 30),
-    ("Method", 20),
-    ("Verification", 26),
-    ("Outcome", 20),
-    ("Operator", 25),
-    ("Certificate id", 44),
+    ("Date (UTC)", 33),
+    ("Target", 64),
+    ("Serial", 26),
+    ("Method", 16),
+    ("Verification", 22),
+    ("Outcome", 17),
+    ("Operator", 24),
+    ("Certificate id", 52),
     ("Signature", 16),
 )
 _LINE = 5.0
@@ -63,29 +63,16 @@ class _ReportPDF(FPDF):
         self.cell(0, 6, f"page {self.page_no()} of {{nb}}", align="C")
 
 
-def _values(row: RegisterRow) -> tuple[str, ...]:
-    if row.problem is not None:
-        return ("", row.name, "", "", "", "", "", "", row.problem)
-    return (
-        row.finished_at,
-        row.target,
-        ", ".join(row.serials),
-        row.method,
-        row.verification,
-        row.outcome.upper(),
-        row.operator,
-        row.certificate_id,
-        row.signature or "",
-    )
-
-
 def render_report_pdf(title: str, rows: Sequence[RegisterRow], totals: Totals) -> bytes:
     """The PDF bytes of a report titled ``title``: one table row per certificate."""
     pdf = _ReportPDF(title)
     pdf.add_page()
     pdf.set_font("Helvetica", "", 8)
     for row in rows:
-        for value, (_, width) in zip(_values(row), _COLUMNS, strict=True):
+        date, *rest = row.cells()
+        # To the second: the certificate keeps the exact time.
+        shown = (date[:19].replace("T", " "), *rest)
+        for value, (_, width) in zip(shown, _COLUMNS, strict=True):
             pdf.cell(width, _LINE, _fit(pdf, value, width))
         pdf.ln(_LINE)
     pdf.ln(_LINE)

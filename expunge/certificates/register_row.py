@@ -18,6 +18,19 @@ from expunge.certificates.subjects import FileSubject, VerificationStatus
 
 Columns = tuple[Any, ...]
 
+HEADERS = (
+    "date",
+    "target",
+    "serial",
+    "method",
+    "verification",
+    "outcome",
+    "operator",
+    "certificate_id",
+    "signature",
+)
+"""The register's columns, as ``cert list``, ``report`` and their CSV name them."""
+
 
 def verification_summary(certificate: Certificate) -> str:
     """``nist passed``, ``quick failed``, ``none``: how the subjects were read back."""
@@ -113,6 +126,22 @@ class RegisterRow:
             problem,
             serials=serials,
             documents=documents,
+        )
+
+    def cells(self) -> tuple[str, ...]:
+        """The values in ``HEADERS`` order (a file that is not a certificate says why)."""
+        if self.problem is not None:
+            return ("", self.name, "", "", "", "", "", "", self.problem)
+        return (
+            self.finished_at,
+            self.target,
+            ", ".join(self.serials),
+            self.method,
+            self.verification,
+            self.outcome,
+            self.operator,
+            self.certificate_id,
+            self.signature or "",
         )
 
     def checked(self, signature: str) -> RegisterRow:

@@ -7,44 +7,15 @@ import io
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from expunge.certificates.register_row import RegisterRow, Totals
+from expunge.certificates.register_row import HEADERS, RegisterRow, Totals
 from expunge.certificates.render import human_bytes
 from expunge.core.clock import parse_date
 from expunge.core.errors import UsageError
 
-HEADERS = (
-    "date",
-    "target",
-    "serial",
-    "method",
-    "verification",
-    "outcome",
-    "operator",
-    "certificate_id",
-    "signature",
-)
-
-
-def cells(row: RegisterRow) -> tuple[str, ...]:
-    """The row's values in ``HEADERS`` order (a file that is not a certificate says why)."""
-    if row.problem is not None:
-        return ("", row.name, "", "", "", "", "", "", row.problem)
-    return (
-        row.finished_at,
-        row.target,
-        ", ".join(row.serials),
-        row.method,
-        row.verification,
-        row.outcome,
-        row.operator,
-        row.certificate_id,
-        row.signature or "",
-    )
-
 
 def table_lines(rows: Sequence[RegisterRow]) -> Iterator[str]:
     """A text table: a header line, then one line per row, columns padded to fit."""
-    body = [cells(r) for r in rows]
+    body = [r.cells() for r in rows]
     widths = [max([len(h), *(len(c[i]) for c in body)]) for i, h in enumerate(HEADERS)]
     for line in (tuple(h.upper() for h in HEADERS), *body):
         yield "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
@@ -66,7 +37,7 @@ def csv_text(rows: Sequence[RegisterRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)
-    writer.writerows(cells(r) for r in rows)
+    writer.writerows(r.cells() for r in rows)
     return out.getvalue()
 
 

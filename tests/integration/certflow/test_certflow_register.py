@@ -284,7 +284,9 @@ def test_report_rows_and_totals(tmp_path: Path, mixed_home: tuple[Path, str, str
         [pdftotext, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "page 1 of 1" in printed and "Total: 2 destructions" in printed
-    assert "SUCCESS" in printed and "PARTIAL" in printed
+    for row in rows:  # every row whole: its id, and its outcome beside its target
+        assert row["certificate_id"] in printed
+    assert "success" in printed and "partial" in printed
 
 
 def test_config_show_names_each_source(cli_home: Path) -> None:
