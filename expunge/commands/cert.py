@@ -145,16 +145,17 @@ def cert_show(
     """A readable summary (or JSON, or a printable PDF) of a certificate.
 
     A certificate whose signature does not verify under a trusted key is still shown,
-    under an UNTRUSTED banner, and the command exits 7.
+    under an UNTRUSTED banner, and the command exits 7 (a file holding no readable
+    certificate, or --pdf of an untrusted one: one line, exit 7).
     """
     check = verify_certificate_file(certificate, trust_store(home, trust_sources, trust_auditors))
     untrusted = _untrusted(check, certificate)
     claimed = None
     if untrusted is not None:
         claimed = claimed_certificate(_read_bytes(certificate))
+        if claimed is None or pdf_out is not None:
+            raise untrusted  # nothing readable to show, or not for paper
     if pdf_out is not None:
-        if untrusted is not None:
-            raise untrusted
         from expunge.certificates.pdf import render_pdf
 
         pdf_out.write_bytes(render_pdf(check))
