@@ -15,7 +15,12 @@ import pytest
 
 from tests.support import mounted_image, need_tool, run_cli
 
-TODAY = datetime.now(UTC).date().isoformat()
+
+def around_today() -> tuple[str, str]:
+    """``--since``/``--until`` days that hold every certificate a test just issued, also
+    when the test runs across midnight."""
+    today = datetime.now(UTC).date()
+    return (today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat()
 
 
 def shred(tmp_path: Path, home: Path, name: str, *args: str) -> dict[str, object]:
@@ -227,7 +232,8 @@ def test_cert_list_filters(tmp_path: Path, mixed_home: tuple[Path, str, str]) ->
     assert _listed(home, "--doc", "DOC-8") == []
     assert len(_listed(home, "--target", str(tmp_path / "good.txt"))) == 1
     assert len(_listed(home, "--target", f"{tmp_path}/*.txt")) == 3
-    assert len(_listed(home, "--since", TODAY, "--until", TODAY)) == 3
+    since, until = around_today()
+    assert len(_listed(home, "--since", since, "--until", until)) == 3
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert _listed(home, "--since", tomorrow) == []
     assert _listed(home, "--until", "2020-01-01") == []
@@ -248,7 +254,8 @@ def test_cert_list_filters(tmp_path: Path, mixed_home: tuple[Path, str, str]) ->
 
 def test_report_rows_and_totals(tmp_path: Path, mixed_home: tuple[Path, str, str]) -> None:
     home, good, partial = mixed_home
-    period = ("--since", TODAY, "--until", TODAY)
+    since, until = around_today()
+    period = ("--since", since, "--until", until)
     data = json.loads(run_cli("report", *period, "--json", home=home).out)
     assert data["totals"] == {
         "certificates": 2,
@@ -274,7 +281,7 @@ def test_report_rows_and_totals(tmp_path: Path, mixed_home: tuple[Path, str, str
     empty = json.loads(run_cli("report", "--since", "2020-01-01", "--until", "2020-12-31",
                                "--json", home=home).out)  # fmt: skip
     assert empty["rows"] == [] and empty["totals"]["certificates"] == 0
-    backwards = run_cli("report", "--since", TODAY, "--until", "2020-01-01", home=home)
+    backwards = run_cli("report", "--since", since, "--until", "2020-01-01", home=home)
     assert backwards.code == 2 and "before --since" in backwards.err
 
     pdftotext = need_tool("pdftotext")
