@@ -23,6 +23,7 @@ from expunge.core.errors import ExpungeError
 COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("expunge.commands.audit", "audit_command"),
     "cert": ("expunge.commands.cert", "cert"),
+    "config": ("expunge.commands.config", "config"),
     "demo": ("expunge.commands.demo", "demo"),
     "destroy": ("expunge.commands.destroy", "destroy_command"),
     "drive": ("expunge.commands.drive", "drive"),
@@ -31,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("expunge.commands.ledger", "ledger"),
     "methods": ("expunge.commands.shred", "methods"),
     "recover": ("expunge.commands.recover", "recover_command"),
+    "report": ("expunge.commands.report", "report_command"),
     "seal": ("expunge.commands.seal", "seal"),
     "shred": ("expunge.commands.shred", "shred"),
     "station": ("expunge.commands.station", "station_command"),

@@ -167,7 +167,8 @@ def _parse_private(pem: bytes, path: Path, passphrase: bytes | None) -> Ed25519P
         raise UsageError(
             "the station key is encrypted and no passphrase was given",
             target=str(path),
-            remedy="give --passphrase-file FILE or set EXPUNGE_KEY_PASSPHRASE",
+            remedy="set EXPUNGE_KEY_PASSPHRASE, or key_passphrase_file in the [station] table "
+            "of config.toml (see 'expunge config show')",
         )
     if not encrypted and passphrase is not None and b"PRIVATE KEY-----" in pem:
         raise UsageError(

@@ -28,6 +28,7 @@ from expunge.certificates._strict import (
     is_canonical,
     located,
 )
+from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
@@ -92,35 +93,46 @@ class MethodUsed(StrEnum):
 class Person:
     """Who performed (or, in a countersignature, validated) the sanitization.
 
-    For the person performing it, ``name`` is the station's operator.
+    For the person performing it, ``name`` is the station's operator. ``phone`` is optional
+    (absent from certificates issued before it was recorded, and when not configured).
     """
 
     name: str
     title: str
     organization: str
     location: str
+    phone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return fields_dict(self)
+        """JSON form (``phone`` only when known)."""
+        return without_absent(fields_dict(self), _PERSON_OPTIONAL)
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> Person:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _PERSON_FIELDS)
-        return cls(f.text("name"), f.text("title"), f.text("organization"), f.text("location"))
+        f = Fields(data, where, _PERSON_FIELDS, _PERSON_OPTIONAL)
+        return cls(
+            f.text("name"),
+            f.text("title"),
+            f.text("organization"),
+            f.text("location"),
+            f.opt_text("phone"),
+        )
 
 
-_PERSON_FIELDS = field_names(Person)
+_PERSON_OPTIONAL = frozenset({"phone"})
+_PERSON_FIELDS = field_names(Person) - _PERSON_OPTIONAL
 
 
 @dataclass(frozen=True)
 class Media:
     """NIST "media information": the medium the data lived on.
 
-    ``source`` is where the medium came from (a user, a property number); ``classification``
-    the confidentiality of the data before sanitization.
+    ``source`` is where the medium came from (a user, a department); ``classification``
+    the confidentiality of the data before sanitization; ``asset_tag`` the organization's
+    property number or ticket (optional: absent from older certificates and when not
+    given).
     """
 
     manufacturer: str
@@ -129,16 +141,17 @@ class Media:
     media_type: str
     source: str
     classification: str
+    asset_tag: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return fields_dict(self)
+        """JSON form (``asset_tag`` only when given)."""
+        return without_absent(fields_dict(self), _MEDIA_OPTIONAL)
 
     @classmethod
     @located
     def from_dict(cls, data: object, where: str) -> Media:
         """Strictly read the JSON form."""
-        f = Fields(data, where, _MEDIA_FIELDS)
+        f = Fields(data, where, _MEDIA_FIELDS, _MEDIA_OPTIONAL)
         return cls(
             manufacturer=f.text("manufacturer"),
             model=f.text("model"),
@@ -146,10 +159,12 @@ class Media:
             media_type=f.text("media_type"),
             source=f.text("source"),
             classification=f.text("classification"),
+            asset_tag=f.opt_text("asset_tag"),
         )
 
 
-_MEDIA_FIELDS = field_names(Media)
+_MEDIA_OPTIONAL = frozenset({"asset_tag"})
+_MEDIA_FIELDS = field_names(Media) - _MEDIA_OPTIONAL
 
 
 @dataclass(frozen=True)

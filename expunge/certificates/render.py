@@ -139,6 +139,7 @@ def nist_sections(certificate: Certificate) -> list[Section]:
                 ("Title", person.title),
                 ("Organization", person.organization),
                 ("Location", person.location),
+                ("Phone", person.phone or ""),
                 ("Host", certificate.host),
             ],
         ),
@@ -150,6 +151,7 @@ def nist_sections(certificate: Certificate) -> list[Section]:
                 ("Serial number", media.serial),
                 ("Media type", media.media_type),
                 ("Media source", media.source),
+                ("Asset tag", media.asset_tag or ""),
                 ("Classification", media.classification),
             ],
         ),
@@ -204,23 +206,42 @@ def countersignature_line(check: CountersignatureCheck) -> str:
     )
 
 
-def render_text(check: CertificateCheck) -> str:
-    """The human summary of a checked certificate (contents only once the signature held)."""
+def banner(check: CertificateCheck) -> str | None:
+    """The warning above a certificate that must not be relied on; None when it holds."""
+    if check.certificate is None:
+        return (
+            "*** UNTRUSTED - NOT VALID: the signature did not verify under a trusted key; "
+            "what follows is what the file claims, not evidence ***"
+        )
+    if not check.ok:
+        return f"*** NOT VALID: outcome {check.certificate.outcome.value.upper()} ***"
+    return None
+
+
+def render_text(check: CertificateCheck, claimed: Certificate | None = None) -> str:
+    """The human summary of a checked certificate, under a banner when it is not valid.
+
+    ``claimed`` is the payload read without trusting it, shown when the signature did not
+    verify (``check.certificate`` is None), so an operator sees what the file says.
+    """
     lines = [f"Certificate check: {verdict(check)}"]
     for finding in check.reasons[1:]:
         lines.append(f"  also ({finding.reason}): {finding.message}")
     if check.reasons and check.reasons[0].remedy:
         lines.append(f"  what to do: {check.reasons[0].remedy}")
-    certificate = check.certificate
+    warning = banner(check)
+    if warning is not None:
+        lines += ["", warning]
+    certificate = check.certificate or claimed
     if certificate is None:
-        lines.append("Contents not shown: the signature did not verify under a trusted key.")
+        lines.append("Contents not shown: the file holds no readable certificate.")
         return "\n".join(lines) + "\n"
     lines += [
         "",
         "CERTIFICATE OF SANITIZATION (NIST SP 800-88)",
         f"Certificate id      {certificate.certificate_id}",
-        f"Certificate SHA-256 {check.certificate_sha256}",
-        f"Signed by key       {check.signer}",
+        f"Certificate SHA-256 {certificate.digest}",
+        f"Signed by key       {check.signer or 'NOT VERIFIED'}",
     ]
     for title, rows in nist_sections(certificate):
         lines += ["", title]

@@ -34,19 +34,26 @@ from expunge.workflows import audit as auditing
     default=None,
     help="Audit this 'ledger export' file instead of the home's ledger.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail the audit on any certificate recording failed, partial or interrupted.",
+)
 @json_option
 @home_option
 def audit_command(
     trust_sources: tuple[Path, ...],
     anchors: tuple[Path, ...],
     export: Path | None,
+    strict: bool,
     as_json: bool,
     home: Home,
 ) -> None:
     """Check the ledger and every certificate it cites; exit 0 only when all hold.
 
     Certificates in <home>/certificates are checked too: their ledger anchors detect a
-    truncated ledger, and each destruction they certify must be recorded.
+    truncated ledger, and each destruction they certify must be recorded. Certificates are
+    counted by outcome; --strict fails on any that does not record success.
     """
     # An audit builds hundreds of thousands of small, acyclic objects and then exits: the
     # cycle collector would only rescan them again and again (a third of the run time).
@@ -58,6 +65,7 @@ def audit_command(
         export=export,
         now=datetime.now(UTC),
         workers=os.cpu_count() or 1,
+        strict=strict,
     )
     output_format(as_json).report(report, _audit_lines)
     if report.failure is not None:
@@ -94,6 +102,16 @@ def _audit_lines(report: auditing.AuditReport) -> Iterator[str]:
     )
     for note in report.written_off:
         yield f"written off: {note.describe()}"
+    yield report.outcomes.line()
+    mark = "FAILED" if report.strict else "not success"
+    for failed in report.outcomes.not_success:
+        yield f"{mark}: certificate {failed.describe()}"
     for problem in report.problems:
         yield f"PROBLEM {problem.describe()}"
-    yield "audit: OK" if report.ok else f"audit: FAILED ({len(report.problems)} problems)"
+    if report.ok:
+        yield "audit: OK"
+    elif report.problems:
+        yield f"audit: FAILED ({len(report.problems)} problems)"
+    else:
+        failed_count = len(report.outcomes.not_success)
+        yield f"audit: FAILED (--strict: {failed_count} certificates do not record success)"

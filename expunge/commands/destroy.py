@@ -11,7 +11,13 @@ import click
 
 from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
-from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
+from expunge.commands.options import (
+    cert_out_option,
+    document_job_options,
+    home_option,
+    json_option,
+    technique_options,
+)
 from expunge.commands.render import output_format
 from expunge.core.config import Home
 from expunge.core.errors import RefusedError
@@ -42,6 +48,7 @@ def _confirm(state: DocumentState, plan: records.DocumentPlan) -> None:
 @technique_options
 @cert_out_option
 @json_option
+@document_job_options
 @home_option
 def destroy_command(
     doc_id: str,

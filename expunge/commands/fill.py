@@ -12,6 +12,7 @@ from expunge.commands.frame import station_job
 from expunge.commands.options import (
     cert_out_option,
     home_option,
+    job_options,
     json_option,
     method_options,
     resume_option,
@@ -38,6 +39,7 @@ _MARK = {
 @resume_option
 @cert_out_option
 @json_option
+@job_options
 @home_option
 def fill_command(
     mountpoint: str,

@@ -6,14 +6,17 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from expunge.core.config import Home, resolve_home
+from expunge.core.config import DESTINATIONS, Home, resolve_home
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method, choose_method
 from expunge.verify import VerifyMode, VerifyOptions
+
+if TYPE_CHECKING:
+    from expunge.workflows.certify.fields import JobFields
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -181,3 +184,72 @@ def technique_options(func: F) -> F:
         return func(*args, technique=Technique(method, verify, file_options), **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+_JOB_FIELDS = "expunge.job_fields"
+
+
+def _job_options(classification: bool) -> Callable[[F], F]:
+    """``--operator``, ``--asset-tag``, ``--media-source``, ``--destination`` (and, where
+    the command's targets need not be registered, ``--classification``): the fields of
+    this job's certificates, over the ``[station]`` defaults of config.toml.
+
+    They are kept in the click context, where ``frame.open_station`` finds them: every
+    certificate the command's station issues carries them.
+    """
+
+    def decorate(func: F) -> F:
+        @click.option(
+            "--operator", default=None, help="Who performs this job [env: EXPUNGE_OPERATOR]."
+        )
+        @click.option("--asset-tag", default=None, help="Property number or ticket of the medium.")
+        @click.option("--media-source", default=None, help="Where the medium came from.")
+        @click.option(
+            "--destination",
+            type=click.Choice(DESTINATIONS),
+            default=None,
+            help="What becomes of the medium (default: [station] destination).",
+        )
+        @functools.wraps(func)
+        def wrapper(
+            *args: Any,
+            operator: str | None,
+            asset_tag: str | None,
+            media_source: str | None,
+            destination: str | None,
+            **kwargs: Any,
+        ) -> Any:
+            from expunge.workflows.certify.fields import JobFields
+
+            level = kwargs.pop("classification", None)
+            click.get_current_context().meta[_JOB_FIELDS] = JobFields(
+                operator or None,
+                asset_tag or None,
+                media_source or None,
+                destination,
+                level or None,
+            )
+            return func(*args, **kwargs)
+
+        if classification:
+            wrapper = click.option(
+                "--classification",
+                default=None,
+                help="Classification of the data, when the ledger does not know it.",
+            )(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+job_options = _job_options(classification=True)
+"""The certificate fields of a job whose targets may be unregistered."""
+
+document_job_options = _job_options(classification=False)
+"""The certificate fields of a job on registered documents (the ledger classifies them)."""
+
+
+def job_fields() -> JobFields | None:
+    """The certificate fields the running command was given, if it takes them."""
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.find_root().meta.get(_JOB_FIELDS)

@@ -14,6 +14,7 @@ from expunge.commands.frame import open_station_recovering, station_job
 from expunge.commands.options import (
     cert_out_option,
     home_option,
+    job_options,
     json_option,
     on_error_option,
     resume_option,
@@ -69,6 +70,7 @@ def methods(as_json: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List every file (with -r or several paths).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the certificate path and errors.")
 @json_option
+@job_options
 @home_option
 def shred(
     paths: tuple[str, ...],

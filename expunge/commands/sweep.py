@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from expunge.commands.frame import station_job
-from expunge.commands.options import home_option, json_option
+from expunge.commands.options import document_job_options, home_option, json_option
 from expunge.commands.render import output_format
 from expunge.core import clock
 from expunge.core.config import Home
@@ -56,6 +56,7 @@ def _summary_lines(report: sweep.SweepReport) -> Iterator[str]:
 @click.option("--now", "now_text", metavar="DATETIME", help="Sweep as of this time (audits).")
 @click.option("--print-units", is_flag=True, help="Print the systemd service and timer.")
 @json_option
+@document_job_options
 @home_option
 def sweep_command(
     policy_file: Path | None,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import click
 
+from expunge.certificates import DriveSubject, SubjectRecord
 from expunge.commands.frame import checked_certificate, progress_sink
 from expunge.commands.options import home_option, json_option, trust_option
 from expunge.commands.render import emit_json, verification_line
 from expunge.core.config import Home
-from expunge.core.errors import IntegrityError, UsageError, VerificationError
+from expunge.core.errors import IntegrityError, RefusedError, UsageError, VerificationError
+from expunge.drives import find_drive
 from expunge.shred.patterns import KEY_BYTES, PassPattern
 from expunge.verify import VerifyMode, make_plan, probe_target, verify_path
 from expunge.workflows import certify
@@ -47,6 +51,23 @@ def _expected_pattern(expect: str | None, key: str | None) -> PassPattern:
     return PassPattern.random(raw)
 
 
+def _same_medium(record: SubjectRecord, target: str) -> None:
+    """A drive certificate verifies only the drive it names: identity first, before a read."""
+    if not isinstance(record.subject, DriveSubject):
+        return
+    try:
+        is_device = stat.S_ISBLK(os.stat(target).st_mode)
+    except OSError:
+        return  # probe_target says what is wrong with the target
+    if not is_device:
+        raise RefusedError(
+            "is not a block device, and the certificate describes a drive",
+            target=target,
+            remedy=f"verify the drive itself ({record.subject.name})",
+        )
+    certify.check_same_drive(record.subject, find_drive(target), target)
+
+
 @click.command("verify")
 @click.argument("target", type=click.Path())
 @click.option(
@@ -81,7 +102,9 @@ def verify_cmd(
 ) -> None:
     """Read a target back now and check it holds what the final pass wrote.
 
-    With --cert, a fresh sample is checked against the certificate's final pass.
+    With --cert, a fresh sample is checked against the certificate's final pass; a drive
+    must first be the one it names (serial, WWN, model, size; diskseq for a virtual disk),
+    else the command refuses (exit 3) without reading it.
     """
     if cert_path is not None:
         if expect or key:
@@ -95,6 +118,7 @@ def verify_cmd(
             finding = check.reasons[0]
             raise IntegrityError(finding.message, target=str(cert_path), remedy=finding.remedy)
         pattern, record = certify.final_pattern_for(check.certificate, target)
+        _same_medium(record, target)
     else:
         pattern = _expected_pattern(expect, key)
     info = probe_target(target)

@@ -19,6 +19,9 @@ from expunge.core.errors import TargetError, UsageError
 
 SYSTEM_HOME = Path("/var/lib/expunge")
 
+DESTINATIONS = ("reuse", "destroyed", "returned", "storage")
+"""NIST SP 800-88's media destinations (``--destination``, ``[station] destination``)."""
+
 
 def default_home(env: Mapping[str, str]) -> Path:
     """The home folder when neither ``--home`` nor ``EXPUNGE_HOME`` is given."""
@@ -39,7 +42,8 @@ def resolve_home(cli_home: str | os.PathLike[str] | None, env: Mapping[str, str]
 
 @dataclass(frozen=True)
 class StationSettings:
-    """Who and where: recorded in every certificate (NIST SP 800-88 "person performing")."""
+    """Who and where: recorded in every certificate (NIST SP 800-88 "person performing"),
+    with the defaults of the per-job fields (``media_source``, ``destination``)."""
 
     operator: str
     operator_title: str = ""
@@ -47,6 +51,9 @@ class StationSettings:
     location: str = ""
     host: str = ""
     key_passphrase_file: str = ""
+    phone: str = ""
+    media_source: str = ""
+    destination: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,47 +161,91 @@ class Home:
 
 def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
     """Read ``<home>/config.toml`` (``[station]`` table) over sensible defaults."""
+    return explained_settings(home, env)[0]
+
+
+def _login_name() -> str:
     try:
-        operator = env.get("EXPUNGE_OPERATOR") or getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):
-        operator = f"uid {os.geteuid()}"
-    values: dict[str, str] = {"operator": operator, "host": os.uname().nodename}
+        return f"uid {os.geteuid()}"
+
+
+def _read_config(path: Path) -> dict[str, object] | None:
+    """The parsed config.toml, or None when there is none."""
     try:
-        text = home.config_path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
-        text = None
+        return None
     except OSError as exc:
         raise TargetError(
             f"cannot read the station settings: {exc.strerror}",
-            target=str(home.config_path),
+            target=str(path),
             remedy="check its permissions (run as the station's user), or use another --home",
         ) from None
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"not valid UTF-8: {exc}", target=str(home.config_path), remedy="fix the file"
+            f"not valid UTF-8: {exc}", target=str(path), remedy="fix the file"
         ) from None
-    if text is not None:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"not valid TOML: {exc}", target=str(path), remedy="fix the file") from exc
+
+
+def _station_table(data: Mapping[str, object], path: Path) -> dict[str, str]:
+    """The ``[station]`` table, checked: known keys, string values, a known destination."""
+    station = data.get("station", {})
+    if not isinstance(station, dict):
+        raise UsageError("[station] must be a table", target=str(path), remedy="fix the file")
+    allowed = {f.name for f in fields(StationSettings)}
+    unknown = set(data) - {"station"} | (set(station) - allowed)
+    if unknown:
+        raise UsageError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}",
+            target=str(path),
+            remedy=f"allowed in [station]: {', '.join(sorted(allowed))}",
+        )
+    for key, value in station.items():
+        if not isinstance(value, str):
             raise UsageError(
-                f"not valid TOML: {exc}", target=str(home.config_path), remedy="fix the file"
-            ) from exc
-        station = data.get("station", {})
-        allowed = {f.name for f in fields(StationSettings)}
-        unknown = set(data) - {"station"} | (set(station) - allowed)
-        if unknown:
-            raise UsageError(
-                f"unknown setting(s) {', '.join(sorted(unknown))}",
-                target=str(home.config_path),
-                remedy=f"allowed in [station]: {', '.join(sorted(allowed))}",
+                f"[station] {key} must be a string",
+                target=str(path),
+                remedy='write it in quotes, e.g. location = "Room 4"',
             )
-        for key, value in station.items():
-            if not isinstance(value, str):
-                raise UsageError(
-                    f"[station] {key} must be a string",
-                    target=str(home.config_path),
-                    remedy='write it in quotes, e.g. location = "Room 4"',
-                )
-            values[key] = value
-    return StationSettings(**values)
+    destination = station.get("destination", "")
+    if destination and destination not in DESTINATIONS:
+        raise UsageError(
+            f"[station] destination {destination!r} is not a media destination",
+            target=str(path),
+            remedy=f"choose one of {', '.join(DESTINATIONS)}",
+        )
+    return dict(station)
+
+
+def explained_settings(
+    home: Home, env: Mapping[str, str]
+) -> tuple[StationSettings, dict[str, str]]:
+    """The station settings in force, and where each came from (``expunge config show``).
+
+    The operator is ``EXPUNGE_OPERATOR``, else ``[station] operator``, else the login
+    name (each job may still say ``--operator``); the host is ``[station] host``, else the
+    machine's host name; every other setting is ``[station]``'s, else empty.
+    """
+    data = _read_config(home.config_path)
+    station = {} if data is None else _station_table(data, home.config_path)
+    where = f"{home.config_path} [station]"
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for f in fields(StationSettings):
+        if f.name in station:
+            values[f.name], sources[f.name] = station[f.name], where
+        else:
+            sources[f.name] = "default"
+    if env.get("EXPUNGE_OPERATOR"):
+        values["operator"], sources["operator"] = env["EXPUNGE_OPERATOR"], "EXPUNGE_OPERATOR"
+    elif "operator" not in values:
+        values["operator"], sources["operator"] = _login_name(), "login name"
+    if "host" not in values:
+        values["host"], sources["host"] = os.uname().nodename, "host name"
+    return StationSettings(**values), sources

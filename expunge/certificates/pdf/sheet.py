@@ -20,15 +20,23 @@ LINE = 3.7
 _LABEL_WIDTH = 50.0
 _HEADER = 10.0
 _FOOTER = 12.0
-_FONT = "DejaVu"
+FONT = "DejaVu"
 _MONO = "DejaVuMono"
 _FONT_FILES = {
-    (_FONT, ""): "DejaVuSans.ttf",
-    (_FONT, "B"): "DejaVuSans-Bold.ttf",
+    (FONT, ""): "DejaVuSans.ttf",
+    (FONT, "B"): "DejaVuSans-Bold.ttf",
     (_MONO, ""): "DejaVuSansMono.ttf",
 }
 _ALERT = (170, 20, 20)
 _GREY = (150, 150, 150)
+
+
+def add_fonts(pdf: FPDF) -> None:
+    """The shipped DejaVu faces, registered with ``pdf`` (``DejaVu`` regular and bold,
+    ``DejaVuMono``)."""
+    for (family, style), name in _FONT_FILES.items():
+        with as_file(files(__package__).joinpath("fonts", name)) as path:
+            pdf.add_font(family, style, str(path))
 
 
 class Sheet(FPDF):
@@ -37,9 +45,7 @@ class Sheet(FPDF):
     def __init__(self, certificate_id: str) -> None:
         super().__init__(format="A4")
         self.certificate_id = certificate_id
-        for (family, style), name in _FONT_FILES.items():
-            with as_file(files(__package__).joinpath("fonts", name)) as path:
-                self.add_font(family, style, str(path))
+        add_fonts(self)
         self.set_margins(MARGIN, MARGIN + _HEADER, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN + _FOOTER)
         self.alias_nb_pages()
@@ -49,7 +55,7 @@ class Sheet(FPDF):
     def header(self) -> None:
         """The certificate id on every page, above a rule."""
         self.set_xy(MARGIN, MARGIN)
-        self.set_font(_FONT, "", 7.5)
+        self.set_font(FONT, "", 7.5)
         self.set_text_color(90, 90, 90)
         self.cell(self.width, 4, f"Certificate of Sanitization  {self.certificate_id}")
         self.set_draw_color(*_GREY)
@@ -60,7 +66,7 @@ class Sheet(FPDF):
     def footer(self) -> None:
         """``page n of m`` and the certificate id at the foot of every page."""
         self.set_y(-(MARGIN + _FOOTER / 2))
-        self.set_font(_FONT, "", 7.5)
+        self.set_font(FONT, "", 7.5)
         self.set_text_color(90, 90, 90)
         self.cell(self.width / 2, 4, f"certificate {self.certificate_id}")
         self.cell(self.width / 2, 4, f"page {self.page_no()} of {{nb}}", align="R")
@@ -76,14 +82,14 @@ class Sheet(FPDF):
 
     def document_title(self, text: str, size: float = 16) -> None:
         """The document's title line."""
-        self.set_font(_FONT, "B", size)
+        self.set_font(FONT, "B", size)
         self.multi_cell(self.width, size * 0.45, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(self, text: str, keep: float = 2 * LINE) -> None:
         """A section title under a rule, kept on one page with the ``keep`` mm after it."""
         self.room(6 + keep)
         self.ln(1.5)
-        self.set_font(_FONT, "B", 9.5)
+        self.set_font(FONT, "B", 9.5)
         self.cell(0, 4.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(*_GREY)
         self.line(MARGIN, self.get_y(), MARGIN + self.width, self.get_y())
@@ -92,16 +98,16 @@ class Sheet(FPDF):
     def row(self, label: str, value: str) -> None:
         """A label and its wrapped value (kept together on one page)."""
         text = value or "-"
-        self.set_font(_FONT, "B", 8)
+        self.set_font(FONT, "B", 8)
         label_height = self._height(_LABEL_WIDTH, label)
-        self.set_font(_FONT, "", 8)
+        self.set_font(FONT, "", 8)
         height = max(label_height, self._height(self.width - _LABEL_WIDTH, text))
         self.room(height)
         top = self.get_y()
-        self.set_font(_FONT, "B", 8)
+        self.set_font(FONT, "B", 8)
         self.multi_cell(_LABEL_WIDTH, LINE, label)
         self.set_xy(MARGIN + _LABEL_WIDTH, top)
-        self.set_font(_FONT, "", 8)
+        self.set_font(FONT, "", 8)
         self.multi_cell(self.width - _LABEL_WIDTH, LINE, text, align="L")
         self.set_xy(MARGIN, top + height)
 
@@ -109,7 +115,7 @@ class Sheet(FPDF):
         self, value: str, *, bold: bool = False, mono: bool = False, size: float = 8
     ) -> None:
         """A paragraph over the full width; it may continue on the next page."""
-        self.set_font(_MONO if mono else _FONT, "B" if bold else "", size)
+        self.set_font(_MONO if mono else FONT, "B" if bold else "", size)
         self.multi_cell(
             self.width,
             max(LINE, size * 0.45),
@@ -121,7 +127,7 @@ class Sheet(FPDF):
 
     def banner(self, text: str) -> None:
         """A warning no reader can miss: white on red across the page."""
-        self.set_font(_FONT, "B", 10)
+        self.set_font(FONT, "B", 10)
         self.room(self._height(self.width, text) + 4)
         self.ln(1)
         self.set_fill_color(*_ALERT)
@@ -141,9 +147,9 @@ class Sheet(FPDF):
 
     def blank_line(self, label: str, filled: str = "") -> None:
         """``label: ____`` to be signed or dated by hand (``filled`` printed above it)."""
-        self.set_font(_FONT, "B", 8)
+        self.set_font(FONT, "B", 8)
         self.cell(28, 7, label)
-        self.set_font(_FONT, "", 8)
+        self.set_font(FONT, "", 8)
         self.cell(self.width / 2 - 28, 7, filled)
         x, y = self.get_x(), self.get_y() + 6
         self.set_draw_color(0, 0, 0)

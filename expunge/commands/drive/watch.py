@@ -11,6 +11,7 @@ from expunge.commands.frame import key_notice, open_station, stop_on_signals
 from expunge.commands.options import (
     drive_method_options,
     home_option,
+    job_options,
     json_option,
     verify_options,
 )
@@ -31,6 +32,7 @@ from expunge.workflows import drive_wipe
 @drive_method_options
 @verify_options
 @json_option
+@job_options
 @home_option
 def watch_cmd(
     filters: WatchFilter,

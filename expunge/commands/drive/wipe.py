@@ -15,6 +15,7 @@ from expunge.commands.frame import key_notice, open_station, stop_on_signals
 from expunge.commands.options import (
     drive_method_options,
     home_option,
+    job_options,
     json_option,
     on_error_option,
     resume_option,
@@ -87,6 +88,7 @@ def _confirm(
 @resume_option
 @on_error_option
 @json_option
+@job_options
 @home_option
 def wipe_cmd(
     devices: tuple[str, ...],

@@ -15,7 +15,7 @@ from expunge.commands.drive.options import station_filter_options
 from expunge.commands.drive.output import watch_line
 from expunge.commands.drive.verdict import raise_worst
 from expunge.commands.frame import key_notice, open_station
-from expunge.commands.options import drive_method_options, home_option, verify_options
+from expunge.commands.options import drive_method_options, home_option, job_options, verify_options
 from expunge.core.config import Home
 from expunge.core.errors import UsageError
 from expunge.drives import WatchFilter
@@ -30,6 +30,7 @@ from expunge.workflows import drive_wipe
 @click.option("--auto", is_flag=True, help="Start in automatic mode (no confirmation).")
 @drive_method_options
 @verify_options
+@job_options
 @home_option
 def station_command(
     filters: WatchFilter,

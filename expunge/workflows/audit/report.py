@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, IntegrityError
@@ -10,6 +10,7 @@ from expunge.ledger.chain import ChainReport
 from expunge.ledger.entries import Head
 from expunge.ledger.locations import Location
 from expunge.ledger.state import DocumentState
+from expunge.workflows.audit.outcomes import OutcomeTally
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,14 @@ class AuditReport:
     anchors: int
     problems: tuple[AuditProblem, ...]
     written_off: tuple[WriteOffNote, ...] = ()
+    outcomes: OutcomeTally = field(default_factory=OutcomeTally)
+    strict: bool = False
+    """``--strict``: a certificate recording anything but success fails the audit."""
 
     @property
     def ok(self) -> bool:
-        """No problem found."""
-        return not self.problems
+        """No problem found (and, when strict, every certificate records success)."""
+        return not self.problems and not (self.strict and self.outcomes.not_success)
 
     @property
     def exit_code(self) -> int:
@@ -109,6 +113,14 @@ class AuditReport:
         """The error to exit with when a problem was found."""
         if self.ok:
             return None
+        if not self.problems:
+            failed = self.outcomes.not_success
+            return IntegrityError(
+                f"--strict: {len(failed)} certificate(s) do not record success, first: "
+                f"{failed[0].describe()}",
+                target=self.source,
+                remedy="repeat those destructions (see the list above)",
+            )
         first = self.problems[0]
         return IntegrityError(
             f"the audit found {len(self.problems)} problem(s), first: {first.describe()}",
@@ -135,5 +147,7 @@ class AuditReport:
             "certificates_verified": self.certificates_verified,
             "certificate_files": self.certificate_files,
             "written_off": [w.to_dict() for w in self.written_off],
+            "strict": self.strict,
+            "outcomes": self.outcomes.to_dict(),
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -26,6 +26,7 @@ from expunge.workflows.audit.forked import (
     collect_signatures,
     signature_checks,
 )
+from expunge.workflows.audit.outcomes import OutcomeTally
 from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, WriteOffNote
 from expunge.workflows.audit.signatures import entry_verifier
 from expunge.workflows.audit.verdicts import Verifier
@@ -109,6 +110,11 @@ def audit(
         written_off=tuple(
             WriteOffNote.of(state, loc) for state in states.values() for loc in state.written_off
         ),
+        outcomes=OutcomeTally.of(
+            facts
+            for facts, _ in (*verdicts.values(), *run.verifier.cache.values())
+            if facts is not None
+        ),
     )
 
 
@@ -172,6 +178,7 @@ def audit_station(
     export: Path | None = None,
     now: datetime,
     workers: int = 1,
+    strict: bool = False,
 ) -> AuditReport:
     """Audit the home's ledger (or the ``export`` file instead) against the certificates
     in ``<home>/certificates``, the station's head record (``<home>/ledger-head``) and the
@@ -180,6 +187,7 @@ def audit_station(
     A ledger that is missing while certificates or anchors remember it is audited as
     empty (everything they anchor was cut off); with nothing to remember it, a missing
     ledger is a target error. A database SQLite finds damaged is a problem of the report.
+    ``strict`` fails the audit on any certificate that records an outcome but success.
     """
     head_anchors, found = _station_head(home, trust)
     anchors = [a for path in anchor_files for a in read_anchor_file(path, trust)]
@@ -217,6 +225,4 @@ def audit_station(
                     )
                 )
     found += _missing_head(home, report)
-    if not found:
-        return report
-    return replace(report, problems=(*report.problems, *found))
+    return replace(report, problems=(*report.problems, *found), strict=strict)

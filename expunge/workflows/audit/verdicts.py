@@ -50,6 +50,7 @@ class Facts:
     worker processes can send it back cheaply)."""
 
     certificate_id: str
+    target: str
     digest: str
     success: bool
     outcome: str
@@ -81,6 +82,7 @@ class Facts:
         anchor = certificate.ledger_anchor
         return cls(
             certificate_id=certificate.certificate_id,
+            target=certificate.target,
             digest=digest,
             success=certificate.outcome is Outcome.SUCCESS,
             outcome=certificate.outcome.value,

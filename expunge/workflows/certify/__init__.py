@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from expunge.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from expunge.certificates.register import CERT_SUFFIX
     from expunge.workflows.certify.claims import (
         FLASH_NOTE,
         KEY_ERASE_METHOD,
@@ -35,7 +36,12 @@ if TYPE_CHECKING:
         subject_record,
         verification_record,
     )
-    from expunge.workflows.certify.expected import final_pattern_for
+    from expunge.workflows.certify.expected import (
+        check_same_drive,
+        drive_differences,
+        final_pattern_for,
+    )
+    from expunge.workflows.certify.fields import JobFields, post_classification, with_fields
     from expunge.workflows.certify.outcomes import (
         DriveWork,
         FileOutcome,
@@ -46,7 +52,6 @@ if TYPE_CHECKING:
         mismatch_found,
     )
     from expunge.workflows.certify.station import (
-        CERT_SUFFIX,
         CertificateDraft,
         IssuedCertificate,
         Station,
@@ -62,10 +67,13 @@ __all__ = [
     "FileOutcome",
     "FilesWork",
     "IssuedCertificate",
+    "JobFields",
     "KeyErasureOutcome",
     "LuksWork",
     "Station",
+    "check_same_drive",
     "checked_status",
+    "drive_differences",
     "drive_luks_draft",
     "drive_overwrite_draft",
     "drive_sanitize_draft",
@@ -85,9 +93,11 @@ __all__ = [
     "luks_sanitization",
     "mismatch_found",
     "pass_record",
+    "post_classification",
     "sanitization",
     "subject_record",
     "verification_record",
+    "with_fields",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

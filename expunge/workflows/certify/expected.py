@@ -6,7 +6,8 @@ import os
 
 from expunge.certificates import Certificate
 from expunge.certificates.subjects import DriveSubject, FileSubject, SubjectRecord
-from expunge.core.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError, RefusedError, UsageError
+from expunge.drives import Drive
 from expunge.shred.patterns import PassPattern
 
 
@@ -45,3 +46,36 @@ def final_pattern_for(certificate: Certificate, target: str) -> tuple[PassPatter
     if final.key_hex is None:
         raise IntegrityError("the final random pass has no recorded key", target=target)
     return PassPattern.random(bytes.fromhex(final.key_hex)), record
+
+
+def drive_differences(subject: DriveSubject, drive: Drive) -> tuple[str, ...]:
+    """How the drive present now differs from the one a certificate describes.
+
+    Serial, WWN, model and size must agree; for a drive without a serial (a virtual disk)
+    the identity token (``diskseq:N``) must too, since a re-attached image gets a new one.
+    """
+    found = []
+    pairs = (
+        ("serial", subject.serial, drive.serial),
+        ("WWN", subject.wwn, drive.wwn),
+        ("model", subject.model, drive.model or ""),
+        ("size", subject.size, drive.size),
+    )
+    for name, recorded, present in pairs:
+        if recorded != present:
+            found.append(f"{name} {present or 'none'}, the certificate's {recorded or 'none'}")
+    if not subject.serial and subject.identity_token != drive.identity_token:
+        found.append(f"identity {drive.identity_token}, the certificate's {subject.identity_token}")
+    return tuple(found)
+
+
+def check_same_drive(subject: DriveSubject, drive: Drive, target: str) -> None:
+    """Refuse (exit 3) to verify a drive other than the certificate's subject."""
+    differences = drive_differences(subject, drive)
+    if differences:
+        raise RefusedError(
+            f"is not the drive the certificate describes ({'; '.join(differences)});"
+            " nothing was read",
+            target=target,
+            remedy=f"verify {subject.name} with this certificate, or give this drive's own",
+        )

@@ -27,6 +27,7 @@ from expunge.certificates import (
     sign_certificate,
     write_public_key,
 )
+from expunge.certificates.register import CERT_SUFFIX, index_written
 from expunge.certificates.storage import write_envelope
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core import paths
@@ -34,13 +35,13 @@ from expunge.core.atomic import write_atomic
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, StationSettings
 from expunge.core.outcome import Outcome
-
-CERT_SUFFIX = ".cert.json"
+from expunge.workflows.certify.fields import JobFields, with_fields
 
 
 @dataclass(frozen=True)
 class Station:
-    """Who signs: the home folder, the station's settings and its private key.
+    """Who signs: the home folder, the station's settings and its private key, and what the
+    operator said about this job (``job``: operator, asset tag, media source...).
 
     The key is loaded (or created, on first use) only when the first certificate is
     signed, so a command refused before it writes anything leaves the home untouched.
@@ -49,11 +50,18 @@ class Station:
     home: Home
     settings: StationSettings
     passphrase: bytes | None = field(default=None, repr=False)
+    job: JobFields = field(default_factory=JobFields)
 
     @classmethod
-    def open(cls, home: Home, settings: StationSettings, passphrase: bytes | None) -> Station:
+    def open(
+        cls,
+        home: Home,
+        settings: StationSettings,
+        passphrase: bytes | None,
+        job: JobFields | None = None,
+    ) -> Station:
         """A station for ``home``; nothing is read or written until a key is needed."""
-        return cls(home, settings, passphrase)
+        return cls(home, settings, passphrase, job or JobFields())
 
     @cached_property
     def _loaded(self) -> tuple[Ed25519PrivateKey, bool]:
@@ -83,9 +91,10 @@ class Station:
 
     @property
     def person(self) -> Person:
-        """NIST "person performing": the operator at this station."""
+        """NIST "person performing": the operator at this station (or of this job)."""
         s = self.settings
-        return Person(s.operator, s.operator_title, s.organization, s.location)
+        name = self.job.operator or s.operator
+        return Person(name, s.operator_title, s.organization, s.location, s.phone or None)
 
 
 @dataclass(frozen=True)
@@ -153,14 +162,17 @@ def issue(
 ) -> IssuedCertificate:
     """Sign ``draft`` as this station's next certificate and write it.
 
-    Written to ``cert_out`` or ``<home>/certificates/<id>.cert.json``; the station chain
-    (``last-certificate``) then names its digest. ``before_write(path)`` is told where
+    The job's and the station's fields are filled in and the post-sanitization
+    classification made honest (``fields.with_fields``). Written to ``cert_out`` or
+    ``<home>/certificates/<id>.cert.json``; the station chain
+    (``last-certificate``) then names its digest, and the register's index of the
+    certificates folder lists it. ``before_write(path)`` is told where
     right before the file is written (a run log notes it, in case the run dies there).
     """
     home = station.home
     home.certificates.mkdir(parents=True, exist_ok=True)
     with _chain_lock(home):
-        certificate = Certificate(
+        drafted = Certificate(
             certificate_id=new_certificate_id(draft.finished),
             target=paths.readable(draft.target),
             issued_at=rfc3339(datetime.now(draft.finished.tzinfo)),
@@ -179,10 +191,13 @@ def issue(
             previous_certificate_sha256=_previous_digest(home),
             ledger_anchor=draft.ledger_anchor,
         )
+        certificate = with_fields(drafted, station.job, station.settings)
         envelope = sign_certificate(certificate, station.key)
         path = cert_out or home.certificates / f"{certificate.certificate_id}{CERT_SUFFIX}"
         if before_write is not None:
             before_write(path)
         write_envelope(path, envelope)
         _write_last(home, certificate.digest)
+        if path.parent == home.certificates:
+            index_written(path)
     return IssuedCertificate(path, certificate, envelope)

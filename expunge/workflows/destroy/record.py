@@ -56,6 +56,7 @@ def certify_and_record(
         notes=notes,
         interrupted_by=(stop.reason or "signal") if stop is not None and stopped else None,
         erasure=erasure,
+        classification=records.classification_of(registered, documents),
     )
     noted = None if log is None else log.certifying
     issued = certify.issue(draft, station, cert_out, before_write=noted)

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from expunge.workflows.records.recording import (
         LedgerUpdate,
         RecordedDestroy,
+        classification_of,
         confirmed_documents,
         document_ids,
         record_files_destroyed,
@@ -90,6 +91,7 @@ __all__ = [
     "RegisteredLocation",
     "StationSigner",
     "check_policy",
+    "classification_of",
     "confirmed_documents",
     "create_ledger",
     "current_anchor",

@@ -86,6 +86,20 @@ def confirmed_documents(
     return documents, notes
 
 
+def classification_of(
+    registered: Mapping[str, Sequence[RegisteredLocation]], documents: Mapping[str, Sequence[str]]
+) -> str:
+    """The classification(s) the ledger records for the documents destroyed, for the
+    certificate's media information (several levels joined by ", ")."""
+    levels = {
+        loc.classification
+        for locations in registered.values()
+        for loc in locations
+        if loc.doc_id in documents
+    }
+    return ", ".join(sorted(levels))
+
+
 def document_ids(documents: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Path -> the document id a certificate names for it (one document per path)."""
     ids: dict[str, str] = {}

@@ -116,7 +116,7 @@ def test_countersignature_by_an_auditor(tmp_path: Path, cli_home: Path) -> None:
 
     signed = run_cli(
         "cert", "countersign", cert, "--key", auditor_home / "station.key",
-        "--note", "checked serials against the asset register", home=cli_home,
+        "--note", "checked serials against the asset register", "--in-place", home=cli_home,
     )  # fmt: skip
     assert signed.code == 0, signed
     both = run_cli(

@@ -176,7 +176,7 @@ def test_destroy_lists_copies_on_media_that_are_not_present(tmp_path: Path, cli_
     result = ok(run_cli("destroy", doc, "--yes", home=cli_home))
     assert f"outstanding: {gone}" in result.out
     assert "outstanding: medium SERIAL-NOT-HERE" in result.out
-    cert = next((cli_home / "certificates").iterdir())
+    cert = next((cli_home / "certificates").glob("*.cert.json"))
     notes = payload(cert)["notes"]
     assert isinstance(notes, str)
     assert "SERIAL-NOT-HERE" in notes and str(gone) in notes

@@ -71,7 +71,7 @@ def audit_problems(home: Path, *args: str) -> list[tuple[int | None, str]]:
 
 
 def certificates(home: Path) -> list[Path]:
-    return sorted((home / "certificates").iterdir())
+    return sorted((home / "certificates").glob("*.cert.json"))
 
 
 def _downgrade(home: Path) -> None:

@@ -50,11 +50,13 @@ def files_draft(
     notes: Sequence[str] = (),
     interrupted_by: str | None = None,
     erasure: KeyErasureOutcome | None = None,
+    classification: str = "",
 ) -> CertificateDraft:
     """The certificate draft of destroying files (and, with ``erasure``, a document key).
 
     ``documents`` names the document id of each path whose content was confirmed;
-    ``interrupted_by`` is the operator's stop reason, if they stopped it.
+    ``interrupted_by`` is the operator's stop reason, if they stopped it;
+    ``classification`` that of the documents destroyed, as the ledger records it.
     """
     subjects = []
     limitations: dict[tuple[str, str], Limitation] = {}
@@ -98,7 +100,7 @@ def files_draft(
         target=work.target,
         started=work.started,
         finished=work.finished,
-        media=Media("", "", "", f"{work.kind} on {', '.join(filesystems)}", "", ""),
+        media=Media("", "", "", f"{work.kind} on {', '.join(filesystems)}", "", classification),
         sanitization=claim,
         subjects=tuple(subjects),
         limitations=tuple(limitations.values()),
