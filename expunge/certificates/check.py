@@ -20,7 +20,7 @@ from expunge.certificates.dsse import Envelope, verify_envelope
 from expunge.certificates.model import Certificate
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.certificates.trust import TrustStore
-from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION, IntegrityError
+from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION
 from expunge.core.outcome import Outcome
 
 
@@ -175,13 +175,3 @@ def verify_certificate_file(
         )
         return _failed(error, require_countersign)
     return verify_certificate(data, trust, require_countersign=require_countersign)
-
-
-def claimed_certificate(envelope_bytes: bytes) -> Certificate | None:
-    """The certificate an envelope's payload claims to be, read without checking any
-    signature: for showing an untrusted certificate under its warning, never for relying
-    on it. None when the envelope or its payload is not a readable certificate."""
-    try:
-        return Certificate.from_json(Envelope.from_json(envelope_bytes).payload)
-    except IntegrityError:
-        return None

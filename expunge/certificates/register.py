@@ -20,10 +20,12 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from expunge.certificates.check import verify_certificate
 from expunge.certificates.register_row import RegisterRow, row_of
-from expunge.certificates.trust import TrustStore
+
+if TYPE_CHECKING:
+    from expunge.certificates.trust import TrustStore
 
 INDEX_NAME = "index.sqlite"
 CERT_SUFFIX = ".cert.json"
@@ -200,6 +202,10 @@ def list_certificates(folder: Path, trust: TrustStore, query: Query) -> tuple[Re
 
 def _verdict(path: Path, trust: TrustStore) -> str:
     """``verified`` (a trusted key's signature holds), else why not (``unknown-key``...)."""
+    # Imported here: every certificate issued is indexed through this module, and issuing
+    # one must not load the verification and countersignature code.
+    from expunge.certificates.check import verify_certificate
+
     data, _, _ = _read(path)
     if isinstance(data, str):
         return "unreadable"

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from expunge.certificates.check import claimed_certificate
 from expunge.certificates.drive_facts import DriveSubject
 from expunge.certificates.model import Certificate
+from expunge.certificates.storage import claimed_certificate
 from expunge.certificates.subjects import FileSubject, VerificationStatus
 
 Columns = tuple[Any, ...]

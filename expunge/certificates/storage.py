@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from expunge.certificates.dsse import PAYLOAD_TYPE, Envelope
+from expunge.certificates.model import Certificate
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.core.atomic import write_atomic
-from expunge.core.errors import TargetError
+from expunge.core.errors import IntegrityError, TargetError
 
 _MODE = 0o644
 
@@ -51,3 +52,13 @@ def read_envelope(path: Path) -> Envelope:
             remedy="this file does not hold an expunge certificate",
         )
     return envelope
+
+
+def claimed_certificate(envelope_bytes: bytes) -> Certificate | None:
+    """The certificate an envelope's payload claims to be, read without checking any
+    signature: for showing an untrusted certificate under its warning, never for relying
+    on it. None when the envelope or its payload is not a readable certificate."""
+    try:
+        return Certificate.from_json(Envelope.from_json(envelope_bytes).payload)
+    except IntegrityError:
+        return None

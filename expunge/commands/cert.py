@@ -19,9 +19,8 @@ from expunge.certificates import (
     verify_certificate_file,
     verify_envelope,
 )
-from expunge.certificates.check import claimed_certificate
 from expunge.certificates.register import Query, list_certificates
-from expunge.certificates.storage import read_envelope, write_envelope
+from expunge.certificates.storage import claimed_certificate, read_envelope, write_envelope
 from expunge.commands.cert_attest import cert_attest
 from expunge.commands.cert_pdf import write_pdf
 from expunge.commands.cert_schema import cert_schema
