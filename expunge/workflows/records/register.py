@@ -7,6 +7,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from expunge.core import paths
 from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
@@ -22,7 +23,7 @@ def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:
     if taken:
         raise UsageError(
             f"{taken[0].doc_id} is already recorded here (seq {taken[0].seq})",
-            target=path,
+            target=paths.readable(path),
             remedy="one path holds one document: destroy it first, or choose another path",
         )
 
@@ -48,7 +49,7 @@ def register_document(
     def make(new_id: str) -> Register:
         return Register(
             doc_id=new_id,
-            title=Path(content.path).name if title is None else title,
+            title=paths.readable(Path(content.path).name) if title is None else title,
             classification=classification,
             custodian=custodian,
             path=content.path,
