@@ -36,7 +36,7 @@ from expunge.ledger._sqlite import (
     open_database,
     write_transaction,
 )
-from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
+from expunge.ledger.chain import CheckpointSigner, checkpoint_message, linked_entry
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint, Event, Register, utc_second
 from expunge.ledger.ids import generated_id, generated_prefix, next_document_id
@@ -319,7 +319,7 @@ class SQLiteLedgerStore(SQLiteFile):
                 self._check(head, event)
                 record = Record(now, actor, event, station)
                 last = index == len(events) - 1
-                entry = next_entry(
+                entry, data = linked_entry(
                     self._ledger_id,
                     head,
                     record,
@@ -330,7 +330,7 @@ class SQLiteLedgerStore(SQLiteFile):
                     "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
                     (
                         entry.seq,
-                        entry.record.canonical().decode("utf-8"),
+                        data.decode("utf-8"),
                         entry.prev_hash,
                         entry.hash,
                     ),
