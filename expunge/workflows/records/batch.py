@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from expunge.core import paths as names
 from expunge.core.errors import ExpungeError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
-from expunge.ledger.events import Register
 from expunge.ledger.store import LedgerStore
 from expunge.shred.files import target_error
 from expunge.workflows.records.content import FileContent, read_content
 from expunge.workflows.records.lookup import RegisteredLocation, locate
+from expunge.workflows.records.register import registration
 
 BATCH = 1000
 """Documents per transaction: one signature and one durable commit for each batch."""
@@ -135,7 +134,8 @@ def register_documents(
     done: list[Entry] = []
     for start in range(0, len(todo), batch):
         makes = [
-            _maker(c, classification, custodian, retain_until) for c in todo[start : start + batch]
+            registration(c, classification, custodian, retain_until)
+            for c in todo[start : start + batch]
         ]
         try:
             done.extend(store.register_many(makes, actor=actor, now=now))
@@ -149,21 +149,3 @@ def register_documents(
                 remedy=exc.remedy,
             ) from exc
     return Registered(tuple(done), tuple(taken))
-
-
-def _maker(
-    content: FileContent, classification: str, custodian: str, retain_until: datetime | None
-) -> Callable[[str], Register]:
-    def make(doc_id: str) -> Register:
-        return Register(
-            doc_id=doc_id,
-            title=names.readable(Path(content.path).name),
-            classification=classification,
-            custodian=custodian,
-            path=content.path,
-            size=content.size,
-            digest=content.digest,
-            retain_until=retain_until,
-        )
-
-    return make
