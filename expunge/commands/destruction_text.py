@@ -68,7 +68,7 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
         yield f"certificate ({result.certificate.outcome}): {result.certificate.path}"
     if result.ledger is not None:
         for done in result.ledger.recorded:
-            where = ", ".join([*done.paths, *done.media])
+            where = ", ".join([*(paths.readable(p) for p in done.paths), *done.media])
             yield f"ledger: {done.doc_id} destroyed at {where} (seq {done.seq})"
         for note in result.ledger.notes:
             yield f"ledger: note: {note}"

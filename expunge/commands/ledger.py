@@ -17,6 +17,7 @@ from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home
 from expunge.core.errors import UsageError
+from expunge.core.paths import path_fields, readable
 from expunge.ledger.entries import Entry
 from expunge.ledger.events import (
     WRITE_OFF_REASONS,
@@ -68,17 +69,19 @@ def describe_event(entry: Entry) -> str:
     if isinstance(event, Register):
         retain = f", retain until {format_time(event.retain_until)}" if event.retain_until else ""
         return (
-            f"registered {event.path} ({event.classification}, custodian {event.custodian}, "
-            f"{human_bytes(event.size)}, blake3 {event.digest[:16]}…{retain})"
+            f"registered {readable(event.path)} ({event.classification}, "
+            f"custodian {event.custodian}, {human_bytes(event.size)}, "
+            f"blake3 {event.digest[:16]}…{retain})"
         )
     if isinstance(event, Copy):
-        return f"copied to {event.to_path or f'medium {event.to_medium}'}"
+        to = readable(event.to_path) if event.to_path else f"medium {event.to_medium}"
+        return f"copied to {to}"
     if isinstance(event, Transfer):
         return f"custody passed to {event.custodian}"
     if isinstance(event, Seal):
-        return f"sealed at {event.sealed_path} (key {event.key_id})"
+        return f"sealed at {readable(event.sealed_path)} (key {event.key_id})"
     if isinstance(event, Destroy):
-        where = [*event.paths, *(f"medium {m}" for m in event.media)]
+        where = [*map(readable, event.paths), *(f"medium {m}" for m in event.media)]
         if event.key_erased:
             where.append("its key (crypto-erase)")
         return (
@@ -99,34 +102,60 @@ def ledger() -> None:
 
 
 @ledger.command("register")
-@click.argument("path")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--classification", required=True, help="Level, e.g. confidential, secret.")
-@click.option("--title", default=None, help="Title (default: the file name).")
+@click.option("-r", "--recursive", is_flag=True, help="Register every file below folders.")
+@click.option(
+    "--skip-registered",
+    is_flag=True,
+    help="Pass over files already registered (default: refuse the whole call).",
+)
+@click.option("--title", default=None, help="Title (default: the file name; one file only).")
 @click.option("--custodian", default=None, help="Who holds it (default: the operator).")
 @click.option("--id", "doc_id", default=None, help="Document id (default: DOC-<year>-<n>).")
 @click.option("--retain-until", default=None, help="YYYY-MM-DD (end of day, UTC) or RFC 3339.")
 @click.option("--retain-for", default=None, help="From now: 90d, 12w, 6m, 1y.")
+@click.option("-v", "--verbose", is_flag=True, help="With many files: a line per document.")
 @json_option
 @home_option
 def register(
-    path: str,
+    paths: tuple[str, ...],
     classification: str,
+    recursive: bool,
+    skip_registered: bool,
     title: str | None,
     custodian: str | None,
     doc_id: str | None,
     retain_until: str | None,
     retain_for: str | None,
+    verbose: bool,
     as_json: bool,
     home: Home,
 ) -> None:
-    """Register the file at PATH as a confidential document (its BLAKE3 digest is kept)."""
+    """Register the files at PATH... as confidential documents (their BLAKE3 digests are
+    kept); with -r, every file below the folders named, in one transaction per batch."""
     now = _now()
     retain = clock.retention(retain_until, retain_for, now)
     policy = records.load_policy(home)
     policy.require(classification)
+    if recursive or len(paths) > 1:
+        _register_many(
+            home,
+            paths,
+            classification,
+            custodian,
+            retain,
+            recursive=recursive,
+            skip_registered=skip_registered,
+            refused={"--id": doc_id, "--title": title},
+            verbose=verbose,
+            as_json=as_json,
+        )
+        return
     if doc_id is not None:
         validate_document_id(doc_id)
-    content = records.read_content(path)
+    records.list_files(paths, recursive=False)  # a folder: refused, naming -r
+    content = records.read_content(paths[0])
     station = open_station(home)
     actor = station.settings.operator
     with _notice(station), records.create_ledger(home, station) as store:
@@ -147,6 +176,83 @@ def register(
         emit_json({"seq": entry.seq, **state.to_dict()})
         return
     click.echo(f"{state.doc_id} (seq {entry.seq}): {describe_event(entry)}")
+
+
+def _register_many(
+    home: Home,
+    paths: tuple[str, ...],
+    classification: str,
+    custodian: str | None,
+    retain: datetime | None,
+    *,
+    recursive: bool,
+    skip_registered: bool,
+    refused: dict[str, str | None],
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """``register`` of several files or folders: every file read first, then registered
+    under generated ids, one transaction per batch."""
+    for option, value in refused.items():
+        if value is not None:
+            raise UsageError(
+                f"{option} names one document, and this registers several",
+                target=option,
+                remedy=f"register that file on its own to give it {option}",
+            )
+    listed = records.list_files(paths, recursive=recursive)
+    contents = records.read_all(listed.files)
+    station = open_station(home)
+    actor = station.settings.operator
+    with _notice(station), records.create_ledger(home, station) as store:
+        done = records.register_documents(
+            store,
+            contents,
+            classification=classification,
+            policy=records.load_policy(home),
+            custodian=custodian or actor,
+            retain_until=retain,
+            skip_registered=skip_registered,
+            actor=actor,
+            now=_now(),
+        )
+    if as_json:
+        emit_json(
+            {
+                "registered": [
+                    {"seq": e.seq, "doc_id": e.event.doc_id, **path_fields(_path_of(e))}
+                    for e in done.entries
+                ],
+                "skipped_registered": [
+                    {"doc_id": loc.doc_id, **path_fields(loc.path)} for loc in done.skipped
+                ],
+                "not_files": [path_fields(p)["path"] for p in listed.not_files],
+            }
+        )
+        return
+    if verbose:
+        for entry in done.entries:
+            click.echo(f"{entry.event.doc_id} (seq {entry.seq}): {describe_event(entry)}")
+    passed = {loc.path for loc in done.skipped}
+    total = sum(c.size for c in contents if c.path not in passed)
+    ids = [str(e.event.doc_id) for e in done.entries]
+    span = f" ({ids[0]})" if len(ids) == 1 else f" ({ids[0]} to {ids[-1]})" if ids else ""
+    click.echo(
+        f"registered {len(ids)} document{'' if len(ids) == 1 else 's'}{span}, "
+        f"{human_bytes(total)}, {classification}"
+        + (f"; {len(done.skipped)} already registered, passed over" if done.skipped else "")
+    )
+    if listed.not_files:
+        click.echo(
+            f"{len(listed.not_files)} entries are not regular files (symlinks, devices...) "
+            f"and were not registered, e.g. {readable(listed.not_files[0])}",
+            err=True,
+        )
+
+
+def _path_of(entry: Entry) -> str:
+    assert isinstance(entry.event, Register)
+    return entry.event.path
 
 
 @ledger.command("copy")

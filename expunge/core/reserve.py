@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import threading
 from pathlib import Path
 
 from expunge.core.errors import TargetError
@@ -49,7 +50,8 @@ class SpaceReserve:
         """
         st = os.statvfs(folder)
         free = st.f_bavail * st.f_frsize
-        path = folder / f".reserve-{os.getpid()}"
+        # Per thread: a sweep destroys several documents at once, each with its own room.
+        path = folder / f".reserve-{os.getpid()}-{threading.get_native_id()}"
         problem = None
         if free < need:
             problem = f"its filesystem has {free} bytes free"

@@ -108,6 +108,19 @@ def next_entry(
     With ``signer``, the entry closes a transaction that began at ``from_seq`` (default:
     this entry) and carries the station's signature over it (see ``signing``).
     """
+    return linked_entry(ledger_id, head, record, signer=signer, from_seq=from_seq)[0]
+
+
+def linked_entry(
+    ledger_id: str,
+    head: Head | None,
+    record: Record,
+    *,
+    signer: EntrySigner | None = None,
+    from_seq: int | None = None,
+) -> tuple[Entry, bytes]:
+    """``next_entry``, and the canonical bytes of its record (what a store writes: they
+    are computed once, which is most of the cost of an append)."""
     if head is not None and head.ledger_id != ledger_id:
         raise IntegrityError(f"head belongs to ledger {head.ledger_id}, not {ledger_id}")
     seq = head.seq + 1 if head else 1
@@ -117,9 +130,10 @@ def next_entry(
         message = entry_message(ledger_id, seq, prev_hash, blank.canonical())
         sig = signer.sign(message).hex()
         record = replace(record, signature=EntrySignature(from_seq or seq, sig))
+    data = record.canonical()
     return Entry(
-        ledger_id, seq, record, prev_hash, entry_hash(ledger_id, seq, prev_hash, record.canonical())
-    )
+        ledger_id, seq, record, prev_hash, entry_hash(ledger_id, seq, prev_hash, data)
+    ), data
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 from expunge.core.clock import rfc3339
 from expunge.core.errors import ExpungeError, IntegrityError, UsageError
 from expunge.core.strictjson import Fields
+from expunge.ledger.event_paths import opt_path_in, path_in, path_out, paths_in, paths_out
 from expunge.ledger.ids import validate_document_id
 
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
@@ -121,7 +122,7 @@ def document_fields(document: DocumentFields) -> dict[str, Any]:
         "title": document.title,
         "classification": document.classification,
         "custodian": document.custodian,
-        "path": document.path,
+        **path_out("path", document.path),
         "size": document.size,
         "digest": document.digest,
         "retain_until": format_time(document.retain_until) if document.retain_until else None,
@@ -137,6 +138,7 @@ class Register:
     """
 
     kind: ClassVar[str] = "register"
+    optional: ClassVar[frozenset[str]] = frozenset({"path_bytes"})
 
     doc_id: str
     title: str
@@ -179,7 +181,7 @@ class Register:
             title=f.text("title"),
             classification=f.text("classification"),
             custodian=f.text("custodian"),
-            path=f.text("path"),
+            path=path_in(f, "path"),
             size=f.integer("size"),
             digest=f.text("digest"),
             retain_until=parse_time(retain, f"{f.where}.retain_until") if retain else None,
@@ -197,7 +199,7 @@ class Copy:
     """
 
     kind: ClassVar[str] = "copy"
-    optional: ClassVar[frozenset[str]] = frozenset({"plaintext"})
+    optional: ClassVar[frozenset[str]] = frozenset({"plaintext", "to_path_bytes"})
 
     doc_id: str
     to_path: str | None = None
@@ -222,7 +224,7 @@ class Copy:
         data: dict[str, Any] = {
             "type": self.kind,
             "doc_id": self.doc_id,
-            "to_path": self.to_path,
+            **path_out("to_path", self.to_path),
             "to_medium": self.to_medium,
         }
         if self.plaintext:
@@ -234,7 +236,7 @@ class Copy:
         plaintext = f.flag("plaintext") if f.has("plaintext") else False
         if f.has("plaintext") and not plaintext:
             raise IntegrityError(f"{f.where}.plaintext is written only when true")
-        return cls(f.text("doc_id"), f.opt_text("to_path"), f.opt_text("to_medium"), plaintext)
+        return cls(f.text("doc_id"), opt_path_in(f, "to_path"), f.opt_text("to_medium"), plaintext)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +267,7 @@ class Seal:
     store; copies recorded from now on are copies of ciphertext."""
 
     kind: ClassVar[str] = "seal"
+    optional: ClassVar[frozenset[str]] = frozenset({"sealed_path_bytes"})
 
     doc_id: str
     sealed_path: str
@@ -280,13 +283,13 @@ class Seal:
         return {
             "type": self.kind,
             "doc_id": self.doc_id,
-            "sealed_path": self.sealed_path,
+            **path_out("sealed_path", self.sealed_path),
             "key_id": self.key_id,
         }
 
     @classmethod
     def _read(cls, f: Fields) -> Seal:
-        return cls(f.text("doc_id"), f.text("sealed_path"), f.text("key_id"))
+        return cls(f.text("doc_id"), path_in(f, "sealed_path"), f.text("key_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +303,7 @@ class Destroy:
     """
 
     kind: ClassVar[str] = "destroy"
+    optional: ClassVar[frozenset[str]] = frozenset({"paths_bytes"})
 
     doc_id: str
     method: str
@@ -337,7 +341,7 @@ class Destroy:
         return {
             "type": self.kind,
             "doc_id": self.doc_id,
-            "paths": list(self.paths),
+            **paths_out("paths", self.paths),
             "media": list(self.media),
             "key_erased": self.key_erased,
             "method": self.method,
@@ -354,7 +358,7 @@ class Destroy:
             certificate_id=f.text("certificate_id"),
             certificate_digest=f.text("certificate_digest"),
             envelope=f.obj("envelope"),
-            paths=f.texts("paths"),
+            paths=paths_in(f, "paths"),
             media=f.texts("media"),
             key_erased=f.flag("key_erased"),
         )
@@ -448,7 +452,8 @@ DocumentEvent = Register | Copy | Transfer | Seal | Destroy | WriteOff
 
 
 def _names(cls: type[Event]) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls) if f.init) | {"type"}
+    optional: frozenset[str] = getattr(cls, "optional", frozenset())
+    return frozenset(f.name for f in fields(cls) if f.init) | {"type"} | optional
 
 
 _CLASSES: dict[str, type[Event]] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from expunge.core import paths
 from expunge.ledger.events import format_time
 
 LocationKind = Literal["original", "sealed", "copy"]
@@ -95,15 +96,15 @@ class Location:
         )
 
     def describe(self) -> str:
-        """The path, or ``medium TOKEN``."""
-        return self.path if self.path is not None else f"medium {self.medium}"
+        """The path (readable, see ``core.paths``), or ``medium TOKEN``."""
+        return paths.readable(self.path) if self.path is not None else f"medium {self.medium}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "kind": self.kind,
             "seq": self.seq,
-            "path": self.path,
+            **(paths.path_fields(self.path) if self.path is not None else {"path": None}),
             "medium": self.medium,
             "ciphertext": self.ciphertext,
             "status": self.status,

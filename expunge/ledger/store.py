@@ -13,7 +13,9 @@ The SQLite file (``<home>/ledger.db``) uses WAL with ``synchronous=FULL`` (a com
 disk before it returns) and ``secure_delete=ON``. Its schema is deliberately minimal: the
 ``entries`` table holds only the seq, the record bytes exactly as hashed, and the two
 hashes, so there is no column that the chain does not cover. Lookups by document id use an
-index on an expression of the record, which SQLite maintains itself.
+index on an expression of the record, which SQLite maintains itself; lookups by path or
+medium use the ``places`` table (see ``place_index``), derived from the entries, written in
+the same transactions and rebuilt from them whenever it is missing or behind.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from expunge.core.errors import IntegrityError, UsageError
+from expunge.ledger import place_index
 from expunge.ledger._sqlite import (
     DatabaseKind,
     SQLiteFile,
     open_database,
     write_transaction,
 )
-from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
+from expunge.ledger.chain import CheckpointSigner, checkpoint_message, linked_entry
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint, Event, Register, utc_second
-from expunge.ledger.ids import generated_prefix, next_document_id
+from expunge.ledger.ids import generated_id, generated_prefix, next_document_id
 from expunge.ledger.signing import EntrySigner
 from expunge.ledger.state import check_event
 
@@ -59,6 +62,7 @@ LEDGER_DB = DatabaseKind(
         " seq INTEGER PRIMARY KEY, record TEXT NOT NULL,"
         " prev_hash BLOB NOT NULL, hash BLOB NOT NULL)",
         f"CREATE INDEX entries_doc_id ON entries ({_DOC_ID})",
+        *place_index.SCHEMA,
     ),
     restore=_RESTORE,
 )
@@ -89,6 +93,12 @@ class LedgerStore(Protocol):
     def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
         """Register a document under the next generated id (``make`` builds the event)."""
 
+    def register_many(
+        self, makes: Sequence[Callable[[str], Register]], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Register several documents in one transaction, under consecutive generated ids
+        (each ``make`` builds its event from the id it is given): all of them or none."""
+
     def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
         """Append a checkpoint signing the current head."""
 
@@ -100,6 +110,14 @@ class LedgerStore(Protocol):
 
     def document_entries(self, doc_id: str) -> tuple[Entry, ...]:
         """The entries of one document, in seq order."""
+
+    def documents_at(self, paths: Sequence[str]) -> frozenset[str]:
+        """Ids of the documents with a location ever recorded at one of ``paths`` or below
+        it (a folder): candidates, whose state then says what is outstanding. A store
+        without an index can answer with ``place_index.scan(self.entries(), paths, None)``."""
+
+    def documents_on(self, medium: str) -> frozenset[str]:
+        """Ids of the documents with a copy ever recorded on ``medium`` (its token)."""
 
     def close(self) -> None:
         """Release the store."""
@@ -142,7 +160,7 @@ class SQLiteLedgerStore(SQLiteFile):
             LEDGER_DB,
             create=create,
             timeout=timeout,
-            new_meta={"ledger_id": str(uuid.uuid4())},
+            new_meta={"ledger_id": str(uuid.uuid4()), "places_seq": "0"},
         )
         if not meta.get("ledger_id"):
             self._conn.close()
@@ -220,6 +238,41 @@ class SQLiteLedgerStore(SQLiteFile):
         with self._errors("read the ledger"):
             return self._document_entries(doc_id)
 
+    def _index_current(self, head: Head | None) -> bool:
+        return place_index.indexed_seq(self._conn) == (head.seq if head else 0)
+
+    def _fresh_index(self) -> None:
+        """Bring the places index up to the head, under the write lock, if it is behind."""
+        if self._index_current(self._head()):
+            return
+        with self._write():
+            self._catch_up(self._head())
+
+    def _catch_up(self, head: Head | None) -> None:
+        # Inside a write transaction: index the entries the index does not cover yet.
+        seq = place_index.indexed_seq(self._conn)
+        last = head.seq if head else 0
+        if seq == last:
+            return
+        if seq is None or seq > last:  # no index, or one of entries no longer there
+            place_index.reset(self._conn)
+            seq = 0
+        place_index.add(self._conn, self.entries(seq + 1))
+        place_index.mark(self._conn, last)
+
+    def documents_at(self, paths: Sequence[str]) -> frozenset[str]:
+        """Ids of the documents with a location recorded at one of ``paths`` or below it,
+        from the places index (caught up first if it is behind the entries)."""
+        with self._errors("read the ledger"):
+            self._fresh_index()
+            return place_index.documents_at(self._conn, paths)
+
+    def documents_on(self, medium: str) -> frozenset[str]:
+        """Ids of the documents with a copy recorded on ``medium``, from the index."""
+        with self._errors("read the ledger"):
+            self._fresh_index()
+            return place_index.documents_on(self._conn, medium)
+
     # -- appending -----------------------------------------------------------------------
 
     def _signer(self) -> EntrySigner:
@@ -259,13 +312,14 @@ class SQLiteLedgerStore(SQLiteFile):
                     (str(LEDGER_DB.version),),
                 )
             head = self._head()
+            self._catch_up(head)
             events = build(head)
             station = signer.station
             for index, event in enumerate(events):
                 self._check(head, event)
                 record = Record(now, actor, event, station)
                 last = index == len(events) - 1
-                entry = next_entry(
+                entry, data = linked_entry(
                     self._ledger_id,
                     head,
                     record,
@@ -276,13 +330,15 @@ class SQLiteLedgerStore(SQLiteFile):
                     "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
                     (
                         entry.seq,
-                        entry.record.canonical().decode("utf-8"),
+                        data.decode("utf-8"),
                         entry.prev_hash,
                         entry.hash,
                     ),
                 )
                 appended.append(entry)
                 head = entry.head
+            place_index.add(self._conn, appended)
+            place_index.mark(self._conn, head.seq if head else 0)
         self._schema_version = str(LEDGER_DB.version)
         if appended and self._on_commit is not None:
             self._on_commit(appended[-1])
@@ -307,6 +363,14 @@ class SQLiteLedgerStore(SQLiteFile):
 
         The id is chosen under the write lock, so concurrent registrations never collide.
         """
+        return self.register_many((make,), actor=actor, now=now)[0]
+
+    def register_many(
+        self, makes: Sequence[Callable[[str], Register]], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Register one document per ``make`` in one transaction, signed once, under the
+        next consecutive ``DOC-<year>-<n>`` ids of ``now``'s year (chosen under the write
+        lock, so concurrent registrations never collide): all of them or none."""
         year = utc_second(now).year
         prefix = generated_prefix(year)
 
@@ -315,13 +379,18 @@ class SQLiteLedgerStore(SQLiteFile):
                 f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
                 (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
             ).fetchall()
-            doc_id = next_document_id((str(row[0]) for row in taken), year)
-            event = make(doc_id)
-            if event.doc_id != doc_id:
-                raise ValueError(f"make() must register the id it is given ({doc_id})")
-            return [event]
+            first = next_document_id((str(row[0]) for row in taken), year)
+            number = int(first[len(prefix) :])
+            events: list[Event] = []
+            for offset, make in enumerate(makes):
+                doc_id = generated_id(year, number + offset)
+                event = make(doc_id)
+                if event.doc_id != doc_id:
+                    raise ValueError(f"make() must register the id it is given ({doc_id})")
+                events.append(event)
+            return events
 
-        return self._transaction(build, actor, now)[0]
+        return self._transaction(build, actor, now)
 
     def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
         """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""

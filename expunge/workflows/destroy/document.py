@@ -210,8 +210,12 @@ def destroy_document(
     finally:
         for target, _ in opened:
             target.close()
+    # A stop that lands once every file is done interrupts nothing (a file cut short
+    # is an interrupted outcome of its own): the destruction stands, certified and
+    # recorded, else the document, its files gone, could never be recorded destroyed.
+    cut_short = len(outcomes) < len(opened)
     done = Destruction(
-        doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=run.stopped
+        doc_id, "document", tuple(outcomes), started, utc_now(), interrupted=cut_short
     )
     notes = _notes(state, request.paths, untouched)
     room.release()

@@ -36,6 +36,13 @@ from typing import TYPE_CHECKING
 from expunge.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from expunge.workflows.records.batch import (
+        FileList,
+        Registered,
+        list_files,
+        read_all,
+        register_documents,
+    )
     from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
     from expunge.workflows.records.content import FileContent, read_content
     from expunge.workflows.records.head import (
@@ -84,10 +91,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DocumentPlan",
     "FileContent",
+    "FileList",
     "HeadRecord",
     "LedgerLink",
     "LedgerUpdate",
     "RecordedDestroy",
+    "Registered",
     "RegisteredLocation",
     "StationSigner",
     "check_policy",
@@ -99,10 +108,12 @@ __all__ = [
     "document",
     "document_ids",
     "existing_ledger",
+    "list_files",
     "load_policy",
     "locate",
     "plan_document",
     "policy_from_toml",
+    "read_all",
     "read_content",
     "read_head_record",
     "record_copy",
@@ -113,6 +124,7 @@ __all__ = [
     "record_transfer",
     "record_write_off",
     "register_document",
+    "register_documents",
     "require_ledger",
     "station_ledger",
     "station_signer",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import TargetError
 from expunge.ledger.locations import Location
 from expunge.ledger.state import DocumentState, document_state
@@ -58,28 +57,6 @@ class RegisteredLocation:
         }
 
 
-def _needles(values: Iterable[str], *, prefixes: bool) -> tuple[bytes, ...]:
-    found: list[bytes] = []
-    for value in values:
-        quoted = canonical_bytes(value)
-        found.append(quoted)
-        if prefixes:
-            found.append(quoted[:-1] + b"/")
-    return tuple(found)
-
-
-def _candidates(store: LedgerStore, needles: tuple[bytes, ...]) -> list[str]:
-    """Documents with an entry whose record contains one of ``needles`` (JSON strings as
-    canonical JSON writes them): a byte scan, parsing only the entries that match."""
-    found: dict[str, None] = {}
-    for raw in store.raw_entries():
-        if any(needle in raw.record for needle in needles):
-            doc_id = raw.parse().event.doc_id
-            if doc_id is not None:
-                found.setdefault(doc_id)
-    return list(found)
-
-
 def _under(path: str, targets: frozenset[str]) -> bool:
     if path in targets:
         return True
@@ -98,7 +75,9 @@ def locate(
     files or folders), by path."""
     wanted = frozenset(targets)
     found: dict[str, list[RegisteredLocation]] = {}
-    for doc_id in _candidates(store, _needles(wanted, prefixes=True)):
+    # The store's index of places names the candidates (one lookup per target, not a
+    # scan of the ledger); their state, derived from their own entries, decides.
+    for doc_id in sorted(store.documents_at(sorted(wanted))):
         state = document(store, doc_id, now)
         for loc in state.locations:
             if loc.outstanding and loc.path is not None and _under(loc.path, wanted):
@@ -120,7 +99,7 @@ def _registered(state: DocumentState, loc: Location) -> RegisteredLocation:
 
 def _medium_documents(store: LedgerStore, token: str, now: datetime) -> list[str]:
     found = []
-    for doc_id in _candidates(store, _needles((token,), prefixes=False)):
+    for doc_id in sorted(store.documents_on(token)):
         state = document(store, doc_id, now)
         if any(loc.outstanding and loc.medium == token for loc in state.locations):
             found.append(doc_id)

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from expunge.core import paths
 from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
@@ -22,9 +24,34 @@ def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:
     if taken:
         raise UsageError(
             f"{taken[0].doc_id} is already recorded here (seq {taken[0].seq})",
-            target=path,
+            target=paths.readable(path),
             remedy="one path holds one document: destroy it first, or choose another path",
         )
+
+
+def registration(
+    content: FileContent,
+    classification: str,
+    custodian: str,
+    retain_until: datetime | None,
+    title: str | None = None,
+) -> Callable[[str], Register]:
+    """The ``register`` event of ``content`` under the id it is given (the title is the
+    file's name unless given)."""
+
+    def make(doc_id: str) -> Register:
+        return Register(
+            doc_id=doc_id,
+            title=paths.readable(Path(content.path).name) if title is None else title,
+            classification=classification,
+            custodian=custodian,
+            path=content.path,
+            size=content.size,
+            digest=content.digest,
+            retain_until=retain_until,
+        )
+
+    return make
 
 
 def register_document(
@@ -45,18 +72,7 @@ def register_document(
     policy.require(classification)
     _refuse_taken(store, content.path, now)
 
-    def make(new_id: str) -> Register:
-        return Register(
-            doc_id=new_id,
-            title=Path(content.path).name if title is None else title,
-            classification=classification,
-            custodian=custodian,
-            path=content.path,
-            size=content.size,
-            digest=content.digest,
-            retain_until=retain_until,
-        )
-
+    make = registration(content, classification, custodian, retain_until, title)
     if doc_id is None:
         return store.register_new(make, actor=actor, now=now)
     return store.append(make(doc_id), actor=actor, now=now)

@@ -18,6 +18,7 @@ from expunge.ledger.store import LedgerStore
 from expunge.shred.methods import Method
 from expunge.verify import VerifyOptions
 from expunge.workflows import certify, destroy, records
+from expunge.workflows.sweep.inflight import InFlight
 from expunge.workflows.sweep.policy import PathRule, SweepPolicy, due_date, method_for
 from expunge.workflows.sweep.recovery import Certified, certified_documents, unrecorded
 from expunge.workflows.sweep.report import (
@@ -119,22 +120,26 @@ class _Sweep:
 
     def documents(self, store: LedgerStore) -> None:
         link = records.LedgerLink(store, self.policy.classification, self.station.settings.operator)
-        for state in all_documents(store.entries(), self.now):
-            if self.stopped:
-                return
-            if state.destroyed:
-                continue
-            try:
-                due = due_date(state, self.policy)
-            except UsageError as exc:
-                self.add(self._doc(state, "failed", exc.diagnostics(), None, exc.exit_code))
-                continue
-            if due is None or due > self.now:
-                continue
-            try:
-                self.document(state, due, link)
-            except ExpungeError as exc:  # e.g. a location unreadable: the others go on
-                self.add(self._doc(state, "failed", exc.diagnostics(), due, exc.exit_code))
+        # Every state derived in one pass over the ledger, before anything is destroyed.
+        states = all_documents(store.entries(), self.now)
+        with InFlight(self.home, self.station, self.policy.classification, self.add) as flight:
+            for state in states:
+                if self.stopped:
+                    break
+                if state.destroyed:
+                    continue
+                try:
+                    due = due_date(state, self.policy)
+                except UsageError as exc:
+                    self.add(self._doc(state, "failed", exc.diagnostics(), None, exc.exit_code))
+                    continue
+                if due is None or due > self.now:
+                    continue
+                try:
+                    self.document(state, due, link, flight)
+                except ExpungeError as exc:  # e.g. a location unreadable: the others go on
+                    self.add(self._doc(state, "failed", exc.diagnostics(), due, exc.exit_code))
+            flight.finish(cancel=self.stopped)
 
     def _doc(
         self, state: DocumentState, status: Status, reason: str, due: datetime | None, code: int = 0
@@ -143,7 +148,9 @@ class _Sweep:
             "document", state.doc_id, state.classification, status, reason, due, exit_code=code
         )
 
-    def document(self, state: DocumentState, due: datetime, link: records.LedgerLink) -> None:
+    def document(
+        self, state: DocumentState, due: datetime, link: records.LedgerLink, flight: InFlight
+    ) -> None:
         plan = records.plan_document(state)
         orphan = None
         if not plan.reachable:
@@ -167,21 +174,25 @@ class _Sweep:
             self.add(with_paths(item, paths))
             return
         method, verify = method_for(self.policy.classification.rule(state.classification))
-        try:
-            result = destroy.destroy_document(
-                state.doc_id,
-                self.station,
-                link,
-                destroy.Technique(method, VerifyOptions(verify)),
-                progress=self.progress,
-                stop=self.stop,
-            )
-        except ExpungeError as exc:
-            self.add(
-                with_paths(self._doc(state, "failed", exc.diagnostics(), due, exc.exit_code), paths)
-            )
-            return
-        self.add(item_outcome(self._doc(state, "destroyed", "", due), result.destruction, paths))
+        technique = destroy.Technique(method, VerifyOptions(verify))
+
+        def job(own: records.LedgerLink) -> SweepItem:
+            # In a worker thread, through the worker's own ledger connection.
+            try:
+                result = destroy.destroy_document(
+                    state.doc_id,
+                    self.station,
+                    own,
+                    technique,
+                    progress=self.progress,
+                    stop=self.stop,
+                )
+            except ExpungeError as exc:
+                failed = self._doc(state, "failed", exc.diagnostics(), due, exc.exit_code)
+                return with_paths(failed, paths)
+            return item_outcome(self._doc(state, "destroyed", "", due), result.destruction, paths)
+
+        flight.submit(job)
 
     def record_orphan(
         self,
