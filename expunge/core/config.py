@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from expunge.core.errors import TargetError, UsageError
 
@@ -55,6 +56,9 @@ class Home:
     """The folder holding one station's state, with the paths derived from it."""
 
     root: Path
+    ledger_url: str | None = None
+    """The ledger named by ``--ledger`` or ``EXPUNGE_LEDGER_URL``; ``None``: the one
+    ``[ledger] url`` in ``config.toml`` names, else ``ledger.db`` here."""
 
     @property
     def key_path(self) -> Path:
@@ -160,35 +164,16 @@ def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
     except (KeyError, OSError):
         operator = f"uid {os.geteuid()}"
     values: dict[str, str] = {"operator": operator, "host": socket.gethostname()}
-    try:
-        text = home.config_path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        text = None
-    except OSError as exc:
-        raise TargetError(
-            f"cannot read the station settings: {exc.strerror}",
-            target=str(home.config_path),
-            remedy="check its permissions (run as the station's user), or use another --home",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"not valid UTF-8: {exc}", target=str(home.config_path), remedy="fix the file"
-        ) from None
-    if text is not None:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(
-                f"not valid TOML: {exc}", target=str(home.config_path), remedy="fix the file"
-            ) from exc
+    data = _read_config(home)
+    if data:
         station = data.get("station", {})
         allowed = {f.name for f in fields(StationSettings)}
-        unknown = set(data) - {"station"} | (set(station) - allowed)
+        unknown = set(data) - {"station", "ledger"} | (set(station) - allowed)
         if unknown:
             raise UsageError(
                 f"unknown setting(s) {', '.join(sorted(unknown))}",
                 target=str(home.config_path),
-                remedy=f"allowed in [station]: {', '.join(sorted(allowed))}",
+                remedy=f"allowed in [station]: {', '.join(sorted(allowed))}; in [ledger]: url",
             )
         for key, value in station.items():
             if not isinstance(value, str):
@@ -199,3 +184,52 @@ def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
                 )
             values[key] = value
     return StationSettings(**values)
+
+
+def _read_config(home: Home) -> dict[str, Any]:
+    """``<home>/config.toml`` as TOML (empty when there is none)."""
+    try:
+        text = home.config_path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:
+        raise TargetError(
+            f"cannot read the station settings: {exc.strerror}",
+            target=str(home.config_path),
+            remedy="check its permissions (run as the station's user), or use another --home",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"not valid UTF-8: {exc}", target=str(home.config_path), remedy="fix the file"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(
+            f"not valid TOML: {exc}", target=str(home.config_path), remedy="fix the file"
+        ) from exc
+
+
+def ledger_location(home: Home) -> str:
+    """Where the station's ledger is: ``home.ledger_url`` (``--ledger`` or
+    ``EXPUNGE_LEDGER_URL``), else ``[ledger] url`` in ``config.toml``, else the SQLite
+    file ``<home>/ledger.db``."""
+    if home.ledger_url:
+        return home.ledger_url
+    table = _read_config(home).get("ledger", {})
+    if not isinstance(table, dict) or set(table) - {"url"}:
+        raise UsageError(
+            "[ledger] takes one setting, url",
+            target=str(home.config_path),
+            remedy='write url = "postgresql://HOST/DB", or remove the table',
+        )
+    url = table.get("url")
+    if url is None:
+        return str(home.ledger_path)
+    if not isinstance(url, str) or not url:
+        raise UsageError(
+            "[ledger] url must be a non-empty string",
+            target=str(home.config_path),
+            remedy='write it in quotes, e.g. url = "postgresql://ledger.example/expunge"',
+        )
+    return url

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
+from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.ledger._sqlite import (
     DatabaseKind,
@@ -34,9 +35,10 @@ from expunge.ledger._sqlite import (
     write_transaction,
 )
 from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
-from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
-from expunge.ledger.events import Checkpoint, Event, Register, utc_second
+from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record, StationRef
+from expunge.ledger.events import Checkpoint, Copy, Destroy, Event, Register, Seal, utc_second
 from expunge.ledger.ids import generated_prefix, next_document_id
+from expunge.ledger.postgres.urls import display_url, is_url
 from expunge.ledger.signing import EntrySigner
 from expunge.ledger.state import check_event
 
@@ -75,6 +77,10 @@ class LedgerStore(Protocol):
     def location(self) -> str:
         """Where the store is (a path or URL), for messages."""
 
+    @property
+    def station(self) -> StationRef | None:
+        """The station the store appends as (``None``: opened to read only)."""
+
     def head(self) -> Head | None:
         """The last entry's seq and hash; ``None`` for an empty ledger."""
 
@@ -101,8 +107,128 @@ class LedgerStore(Protocol):
     def document_entries(self, doc_id: str) -> tuple[Entry, ...]:
         """The entries of one document, in seq order."""
 
+    def documents_at(self, paths: Sequence[str], media: Sequence[str]) -> tuple[str, ...]:
+        """Ids of documents with an entry naming one of ``paths`` or a path below one of
+        them, or one of ``media``: the candidates whose state a destruction must read."""
+
+    def integrity_check(self) -> tuple[str, ...]:
+        """What the storage itself finds wrong (damage, missing protections); empty when
+        sound."""
+
+    def durability(self) -> dict[str, object]:
+        """The settings that decide whether an acknowledged append survives a crash."""
+
     def close(self) -> None:
         """Release the store."""
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the block is left."""
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+
+
+def event_places(event: Event) -> tuple[str, ...]:
+    """The paths and media an event names: where a location opens or closes."""
+    if isinstance(event, Register):
+        return (event.path,)
+    if isinstance(event, Copy):
+        return tuple(p for p in (event.to_path, event.to_medium) if p is not None)
+    if isinstance(event, Seal):
+        return (event.sealed_path,)
+    if isinstance(event, Destroy):
+        return (*event.paths, *event.media)
+    return ()
+
+
+def below(path: str) -> str:
+    """What every path strictly below the folder ``path`` starts with."""
+    return path if path.endswith("/") else path + "/"
+
+
+def is_at(place: str, paths: Sequence[str], media: Sequence[str]) -> bool:
+    """Whether ``place`` is one of ``paths`` or ``media``, or below one of ``paths``."""
+    return place in media or any(place == p or place.startswith(below(p)) for p in paths)
+
+
+def refuse_misplaced_checkpoint(head: Head | None, event: Event, location: str) -> None:
+    """A checkpoint must sign the head read under the write lock."""
+    if isinstance(event, Checkpoint) and (
+        head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex())
+    ):
+        raise UsageError(
+            "a checkpoint must sign the current head of the ledger",
+            target=location,
+            remedy="use checkpoint() so the head is read under the write lock",
+        )
+
+
+def link_events(
+    ledger_id: str,
+    head: Head | None,
+    events: Sequence[Event],
+    *,
+    signer: EntrySigner,
+    actor: str,
+    now: datetime,
+    history: Callable[[str], Sequence[Entry]],
+    location: str,
+) -> list[Entry]:
+    """The entries that append ``events`` after ``head``, each checked against its
+    document's ``history`` (and the events before it in the same transaction), the last
+    one signed for all of them. Run under the store's write lock."""
+    appended: list[Entry] = []
+    for index, event in enumerate(events):
+        if isinstance(event, Checkpoint):
+            refuse_misplaced_checkpoint(head, event, location)
+        else:
+            earlier = [e for e in appended if e.event.doc_id == event.doc_id]
+            check_event([*history(event.doc_id), *earlier], event)
+        record = Record(now, actor, event, signer.station)
+        entry = next_entry(
+            ledger_id,
+            head,
+            record,
+            signer=signer if index == len(events) - 1 else None,
+            from_seq=appended[0].seq if appended else None,
+        )
+        appended.append(entry)
+        head = entry.head
+    return appended
+
+
+def require_signer(signer: EntrySigner | None, location: str) -> EntrySigner:
+    """The store's signer; a usage error for a store opened to read only."""
+    if signer is None:
+        raise UsageError(
+            "the ledger was opened without a station key: it cannot append",
+            target=location,
+            remedy="open it with the station's signer (entries are signed, format v2)",
+        )
+    return signer
+
+
+def checkpoint_event(
+    ledger_id: str, head: Head | None, signer: CheckpointSigner, location: str
+) -> Checkpoint:
+    """The checkpoint signing ``head`` (read under the write lock)."""
+    if head is None:
+        raise UsageError(
+            "the ledger is empty: there is nothing to checkpoint",
+            target=location,
+            remedy="register a document first",
+        )
+    keyid, signature = signer(checkpoint_message(ledger_id, head.seq, head.hash))
+    return Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())
+
+
+def registration(make: Callable[[str], Register], taken: Iterable[str], year: int) -> Register:
+    """The event ``make`` builds for the id after the ``taken`` generated ids of ``year``."""
+    doc_id = next_document_id(taken, year)
+    event = make(doc_id)
+    if event.doc_id != doc_id:
+        raise ValueError(f"make() must register the id it is given ({doc_id})")
+    return event
 
 
 def _as_bytes(value: object) -> bytes:
@@ -159,6 +285,11 @@ class SQLiteLedgerStore(SQLiteFile):
     def location(self) -> str:
         """The database file."""
         return str(self.path)
+
+    @property
+    def station(self) -> StationRef | None:
+        """The station the store appends as (``None``: opened to read only)."""
+        return None if self._entry_signer is None else self._entry_signer.station
 
     def _write(self) -> AbstractContextManager[None]:
         return write_transaction(self._conn)
@@ -220,36 +351,29 @@ class SQLiteLedgerStore(SQLiteFile):
         with self._errors("read the ledger"):
             return self._document_entries(doc_id)
 
+    def documents_at(self, paths: Sequence[str], media: Sequence[str]) -> tuple[str, ...]:
+        """Ids of documents with an entry naming one of ``paths`` (or a path below one)
+        or one of ``media``: a scan of the entries, parsing only records that mention one."""
+        needles = [canonical_bytes(p)[:-1] for p in paths] + [canonical_bytes(m) for m in media]
+        found: dict[str, None] = {}
+        for raw in self.raw_entries():
+            if any(needle in raw.record for needle in needles):
+                event = self._parse(raw).event
+                if event.doc_id is not None and any(
+                    is_at(place, paths, media) for place in event_places(event)
+                ):
+                    found.setdefault(event.doc_id)
+        return tuple(found)
+
     # -- appending -----------------------------------------------------------------------
-
-    def _signer(self) -> EntrySigner:
-        if self._entry_signer is None:
-            raise UsageError(
-                "the ledger was opened without a station key: it cannot append",
-                target=str(self.path),
-                remedy="open it with the station's signer (entries are signed, format v2)",
-            )
-        return self._entry_signer
-
-    def _check(self, head: Head | None, event: Event) -> None:
-        if isinstance(event, Checkpoint):
-            if head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex()):
-                raise UsageError(
-                    "a checkpoint must sign the current head of the ledger",
-                    target=str(self.path),
-                    remedy="use checkpoint() so the head is read under the write lock",
-                )
-        else:
-            check_event(self._document_entries(event.doc_id), event)
 
     def _transaction(
         self, build: Callable[[Head | None], Sequence[Event]], actor: str, now: datetime
     ) -> tuple[Entry, ...]:
         """One write transaction: ``build`` gives the events to append after the head it
-        is handed (read under the lock); each is checked and linked, the last one signed
-        for all of them, and the whole committed. ``on_commit`` then hears of the last."""
-        signer = self._signer()
-        appended: list[Entry] = []
+        is handed (read under the lock); they are checked, linked, signed once and
+        committed together. ``on_commit`` then hears of the last."""
+        signer = require_signer(self._entry_signer, str(self.path))
         with self._errors("append to the ledger"), self._write():
             if self._schema_version != str(LEDGER_DB.version):
                 # Written in the same transaction as the first v2 entry, so that an older
@@ -259,30 +383,23 @@ class SQLiteLedgerStore(SQLiteFile):
                     (str(LEDGER_DB.version),),
                 )
             head = self._head()
-            events = build(head)
-            station = signer.station
-            for index, event in enumerate(events):
-                self._check(head, event)
-                record = Record(now, actor, event, station)
-                last = index == len(events) - 1
-                entry = next_entry(
-                    self._ledger_id,
-                    head,
-                    record,
-                    signer=signer if last else None,
-                    from_seq=appended[0].seq if appended else None,
-                )
-                self._conn.execute(
-                    "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
-                    (
-                        entry.seq,
-                        entry.record.canonical().decode("utf-8"),
-                        entry.prev_hash,
-                        entry.hash,
-                    ),
-                )
-                appended.append(entry)
-                head = entry.head
+            appended = link_events(
+                self._ledger_id,
+                head,
+                build(head),
+                signer=signer,
+                actor=actor,
+                now=now,
+                history=self._document_entries,
+                location=str(self.path),
+            )
+            self._conn.executemany(
+                "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                [
+                    (e.seq, e.record.canonical().decode("utf-8"), e.prev_hash, e.hash)
+                    for e in appended
+                ],
+            )
         self._schema_version = str(LEDGER_DB.version)
         if appended and self._on_commit is not None:
             self._on_commit(appended[-1])
@@ -315,11 +432,7 @@ class SQLiteLedgerStore(SQLiteFile):
                 f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
                 (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
             ).fetchall()
-            doc_id = next_document_id((str(row[0]) for row in taken), year)
-            event = make(doc_id)
-            if event.doc_id != doc_id:
-                raise ValueError(f"make() must register the id it is given ({doc_id})")
-            return [event]
+            return [registration(make, (str(row[0]) for row in taken), year)]
 
         return self._transaction(build, actor, now)[0]
 
@@ -327,13 +440,30 @@ class SQLiteLedgerStore(SQLiteFile):
         """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
 
         def build(head: Head | None) -> list[Event]:
-            if head is None:
-                raise UsageError(
-                    "the ledger is empty: there is nothing to checkpoint",
-                    target=str(self.path),
-                    remedy="register a document first",
-                )
-            keyid, signature = signer(checkpoint_message(self._ledger_id, head.seq, head.hash))
-            return [Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())]
+            return [checkpoint_event(self._ledger_id, head, signer, str(self.path))]
 
         return self._transaction(build, actor, now)[0]
+
+
+def open_store(
+    location: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    signer: EntrySigner | None = None,
+    on_commit: Callable[[Entry], None] | None = None,
+) -> LedgerStore:
+    """The ledger at ``location``: a PostgreSQL URL (``postgresql://...``: the shared
+    ledger, which ``create`` does not make; see ``ledger setup-postgres``) or the path of
+    an SQLite file (created when ``create`` allows). ``signer`` and ``on_commit`` as for
+    ``SQLiteLedgerStore``."""
+    if isinstance(location, str) and is_url(location):
+        try:
+            from expunge.ledger.postgres.store import PostgresLedgerStore
+        except ImportError:
+            raise UsageError(
+                "a PostgreSQL ledger needs the psycopg driver",
+                target=display_url(location),
+                remedy="install expunge with the postgres extra: pip install 'expunge[postgres]'",
+            ) from None
+        return PostgresLedgerStore(location, signer=signer, on_commit=on_commit)
+    return SQLiteLedgerStore(location, create=create, signer=signer, on_commit=on_commit)

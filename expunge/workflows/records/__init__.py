@@ -36,6 +36,7 @@ from expunge.workflows.records.content import FileContent, read_content
 from expunge.workflows.records.head import (
     HeadRecord,
     StationSigner,
+    head_record_path,
     read_head_record,
     record_head,
 )
@@ -43,6 +44,7 @@ from expunge.workflows.records.locate import (
     DocumentPlan,
     RegisteredLocation,
     document,
+    here,
     locate,
     plan_document,
 )
@@ -51,6 +53,7 @@ from expunge.workflows.records.opening import (
     create_ledger,
     existing_ledger,
     require_ledger,
+    shared,
     station_ledger,
 )
 from expunge.workflows.records.policy import (
@@ -92,6 +95,8 @@ __all__ = [
     "document",
     "document_ids",
     "existing_ledger",
+    "head_record_path",
+    "here",
     "load_policy",
     "locate",
     "plan_document",
@@ -107,6 +112,7 @@ __all__ = [
     "record_write_off",
     "register_document",
     "require_ledger",
+    "shared",
     "station_ledger",
     "station_signer",
     "trust_verifier",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import TargetError
 from expunge.ledger.locations import Location
 from expunge.ledger.state import DocumentState, document_state
@@ -58,26 +57,11 @@ class RegisteredLocation:
         }
 
 
-def _needles(values: Iterable[str], *, prefixes: bool) -> tuple[bytes, ...]:
-    found: list[bytes] = []
-    for value in values:
-        quoted = canonical_bytes(value)
-        found.append(quoted)
-        if prefixes:
-            found.append(quoted[:-1] + b"/")
-    return tuple(found)
-
-
-def _candidates(store: LedgerStore, needles: tuple[bytes, ...]) -> list[str]:
-    """Documents with an entry whose record contains one of ``needles`` (JSON strings as
-    canonical JSON writes them): a byte scan, parsing only the entries that match."""
-    found: dict[str, None] = {}
-    for raw in store.raw_entries():
-        if any(needle in raw.record for needle in needles):
-            doc_id = raw.parse().event.doc_id
-            if doc_id is not None:
-                found.setdefault(doc_id)
-    return list(found)
+def here(store: LedgerStore) -> str | None:
+    """The host whose paths a destruction through ``store`` may touch: its station's
+    (a shared ledger holds every station's paths); ``None`` for a store that only reads."""
+    station = store.station
+    return None if station is None else station.host
 
 
 def _under(path: str, targets: frozenset[str]) -> bool:
@@ -95,13 +79,19 @@ def locate(
     store: LedgerStore, targets: Sequence[str], now: datetime
 ) -> dict[str, tuple[RegisteredLocation, ...]]:
     """Outstanding document locations at ``targets`` or below them (absolute paths of
-    files or folders), by path."""
+    files or folders) on this station's host (see ``here``), by path."""
     wanted = frozenset(targets)
+    host = here(store)
     found: dict[str, list[RegisteredLocation]] = {}
-    for doc_id in _candidates(store, _needles(wanted, prefixes=True)):
+    for doc_id in store.documents_at(sorted(wanted), ()):
         state = document(store, doc_id, now)
         for loc in state.locations:
-            if loc.outstanding and loc.path is not None and _under(loc.path, wanted):
+            if (
+                loc.outstanding
+                and loc.path is not None
+                and loc.here(host)
+                and _under(loc.path, wanted)
+            ):
                 found.setdefault(loc.path, []).append(_registered(state, loc))
     return {path: tuple(locs) for path, locs in found.items()}
 
@@ -120,7 +110,7 @@ def _registered(state: DocumentState, loc: Location) -> RegisteredLocation:
 
 def _medium_documents(store: LedgerStore, token: str, now: datetime) -> list[str]:
     found = []
-    for doc_id in _candidates(store, _needles((token,), prefixes=False)):
+    for doc_id in store.documents_at((), (token,)):
         state = document(store, doc_id, now)
         if any(loc.outstanding and loc.medium == token for loc in state.locations):
             found.append(doc_id)
@@ -145,14 +135,16 @@ class DocumentPlan:
         }
 
 
-def plan_document(state: DocumentState) -> DocumentPlan:
-    """Split ``state``'s outstanding locations into those present now and the others."""
+def plan_document(state: DocumentState, host: str | None = None) -> DocumentPlan:
+    """Split ``state``'s outstanding locations into those present now and the others.
+    With ``host`` (see ``here``), paths recorded by another host's station are out of
+    reach: the same path here is another file."""
     reachable: list[RegisteredLocation] = []
     unreachable: list[Location] = []
     for loc in state.locations:
         if not loc.outstanding:
             continue
-        if loc.path is not None and _present(loc.path):
+        if loc.path is not None and loc.here(host) and _present(loc.path):
             reachable.append(_registered(state, loc))
         else:
             unreachable.append(loc)
