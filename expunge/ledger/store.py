@@ -38,7 +38,7 @@ from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entr
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record, StationRef
 from expunge.ledger.events import Checkpoint, Copy, Destroy, Event, Register, Seal, utc_second
 from expunge.ledger.ids import generated_prefix, next_document_id
-from expunge.ledger.postgres.urls import display_url, is_url
+from expunge.ledger.postgres.urls import is_url, require_driver
 from expunge.ledger.signing import EntrySigner
 from expunge.ledger.state import check_event
 
@@ -457,13 +457,8 @@ def open_store(
     an SQLite file (created when ``create`` allows). ``signer`` and ``on_commit`` as for
     ``SQLiteLedgerStore``."""
     if isinstance(location, str) and is_url(location):
-        try:
-            from expunge.ledger.postgres.store import PostgresLedgerStore
-        except ImportError:
-            raise UsageError(
-                "a PostgreSQL ledger needs the psycopg driver",
-                target=display_url(location),
-                remedy="install expunge with the postgres extra: pip install 'expunge[postgres]'",
-            ) from None
+        require_driver(location)
+        from expunge.ledger.postgres.store import PostgresLedgerStore
+
         return PostgresLedgerStore(location, signer=signer, on_commit=on_commit)
     return SQLiteLedgerStore(location, create=create, signer=signer, on_commit=on_commit)

@@ -3,7 +3,10 @@ Importable without psycopg: the factory asks before the driver is needed."""
 
 from __future__ import annotations
 
+import importlib.util
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from expunge.core.errors import UsageError
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -22,3 +25,13 @@ def display_url(url: str) -> str:
         netloc = f"{userinfo.split(':', 1)[0]}@{host}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def require_driver(url: str) -> None:
+    """A usage error saying how to install psycopg when it is missing."""
+    if importlib.util.find_spec("psycopg") is None:
+        raise UsageError(
+            "a PostgreSQL ledger needs the psycopg driver",
+            target=display_url(url),
+            remedy="install expunge with the postgres extra: pip install 'expunge[postgres]'",
+        )
