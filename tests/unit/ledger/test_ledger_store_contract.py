@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +19,6 @@ from tests.support.ledger import NOW, STATION, StationKey, destroy, register, sa
 
 # A store factory: (signer or None) -> a store on the test's one ledger.
 Opener = Callable[..., LedgerStore]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The test's ledger: an SQLite file, or a fresh PostgreSQL database set up for it."""
-    if request.param == "sqlite":
-        return str(tmp_path / "ledger.db")
-    return str(request.getfixturevalue("pg_ledger"))
 
 
 @pytest.fixture
