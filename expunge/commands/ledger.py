@@ -349,9 +349,10 @@ def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
 
 def _fleet_commands() -> None:
     # The shared ledger's commands live in their own module; they belong to this group.
-    from expunge.commands.ledger_fleet import setup_postgres
+    from expunge.commands.ledger_fleet import migrate_command, setup_postgres
 
     ledger.add_command(setup_postgres)
+    ledger.add_command(migrate_command)
 
 
 _fleet_commands()

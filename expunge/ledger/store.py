@@ -88,9 +88,10 @@ class LedgerStore(Protocol):
         """Check ``event`` against the history, link it to the head and commit it."""
 
     def append_many(
-        self, events: Sequence[Event], *, actor: str, now: datetime
+        self, events: Sequence[Event | Record], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Append several events in one transaction: all of them or none."""
+        """Append several events in one transaction: all of them or none. A ``Record``
+        keeps its own time, actor and origin (entries migrated from another ledger)."""
 
     def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
         """Register a document under the next generated id (``make`` builds the event)."""
@@ -166,7 +167,7 @@ def refuse_misplaced_checkpoint(head: Head | None, event: Event, location: str) 
 def link_events(
     ledger_id: str,
     head: Head | None,
-    events: Sequence[Event],
+    events: Sequence[Event | Record],
     *,
     signer: EntrySigner,
     actor: str,
@@ -176,15 +177,19 @@ def link_events(
 ) -> list[Entry]:
     """The entries that append ``events`` after ``head``, each checked against its
     document's ``history`` (and the events before it in the same transaction), the last
-    one signed for all of them. Run under the store's write lock."""
+    one signed for all of them. A ``Record`` given instead of an event keeps its time,
+    actor and origin (a migrated entry); the station is always the signer's. Run under the
+    store's write lock."""
     appended: list[Entry] = []
-    for index, event in enumerate(events):
+    earlier: dict[str | None, list[Entry]] = {}
+    for index, item in enumerate(events):
+        draft = item if isinstance(item, Record) else Record(now, actor, item)
+        event = draft.event
         if isinstance(event, Checkpoint):
             refuse_misplaced_checkpoint(head, event, location)
         else:
-            earlier = [e for e in appended if e.event.doc_id == event.doc_id]
-            check_event([*history(event.doc_id), *earlier], event)
-        record = Record(now, actor, event, signer.station)
+            check_event([*history(event.doc_id), *earlier.get(event.doc_id, ())], event)
+        record = Record(draft.time, draft.actor, event, signer.station, origin=draft.origin)
         entry = next_entry(
             ledger_id,
             head,
@@ -193,6 +198,7 @@ def link_events(
             from_seq=appended[0].seq if appended else None,
         )
         appended.append(entry)
+        earlier.setdefault(event.doc_id, []).append(entry)
         head = entry.head
     return appended
 
@@ -368,7 +374,7 @@ class SQLiteLedgerStore(SQLiteFile):
     # -- appending -----------------------------------------------------------------------
 
     def _transaction(
-        self, build: Callable[[Head | None], Sequence[Event]], actor: str, now: datetime
+        self, build: Callable[[Head | None], Sequence[Event | Record]], actor: str, now: datetime
     ) -> tuple[Entry, ...]:
         """One write transaction: ``build`` gives the events to append after the head it
         is handed (read under the lock); they are checked, linked, signed once and
@@ -414,9 +420,10 @@ class SQLiteLedgerStore(SQLiteFile):
         return self.append_many((event,), actor=actor, now=now)[0]
 
     def append_many(
-        self, events: Sequence[Event], *, actor: str, now: datetime
+        self, events: Sequence[Event | Record], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Append several events in one transaction, signed once: all of them or none."""
+        """Append several events in one transaction, signed once: all of them or none
+        (a ``Record`` keeps its time, actor and origin: see ``link_events``)."""
         return self._transaction(lambda head: events, actor, now)
 
     def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:

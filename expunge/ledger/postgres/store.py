@@ -24,7 +24,7 @@ from typing import Any, Self
 
 from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
 from expunge.ledger.chain import CheckpointSigner
-from expunge.ledger.entries import Entry, Head, RawEntry, StationRef
+from expunge.ledger.entries import Entry, Head, RawEntry, Record, StationRef
 from expunge.ledger.events import Event, Register, utc_second
 from expunge.ledger.ids import generated_prefix
 from expunge.ledger.postgres.connection import connect, translating
@@ -224,7 +224,7 @@ class PostgresLedgerStore:
     # -- appending -----------------------------------------------------------------------
 
     def _transaction(
-        self, build: Callable[[Head | None], Sequence[Event]], actor: str, now: datetime
+        self, build: Callable[[Head | None], Sequence[Event | Record]], actor: str, now: datetime
     ) -> tuple[Entry, ...]:
         """One transaction under the append lock: ``build`` gives the events after the
         head it is handed; they are checked, linked, signed once, appended through the
@@ -273,9 +273,10 @@ class PostgresLedgerStore:
         return self.append_many((event,), actor=actor, now=now)[0]
 
     def append_many(
-        self, events: Sequence[Event], *, actor: str, now: datetime
+        self, events: Sequence[Event | Record], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Append several events in one transaction, signed once: all of them or none."""
+        """Append several events in one transaction, signed once: all of them or none
+        (a ``Record`` keeps its time, actor and origin: see ``store.link_events``)."""
         return self._transaction(lambda head: events, actor, now)
 
     def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
