@@ -77,7 +77,7 @@ def _appender(store: SQLiteLedgerStore, per_entry: bool) -> Callable[[list[Event
 def build(home: Home, entries: int, per_entry: bool = False) -> dict[str, float]:
     """A ledger of ``entries`` entries and its certificates folder."""
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=home.root) as scratch:
+    with tempfile.TemporaryDirectory(dir=home.root.parent) as scratch:  # not in the home
         issued = template(home, Path(scratch))
     for stale in home.certificates.iterdir():
         stale.unlink()
