@@ -6,8 +6,9 @@ signs the last one for all of them with the station's signer (see ``signing``) a
 commits; the entries are returned (acknowledged) only after the commit, and the store's
 ``on_commit`` hook hears of the new head then. A store opened without a signer only
 reads. Two processes appending at once are serialized by the database, so the chain never
-forks. The interface is small so that a shared PostgreSQL
-store (``SELECT ... FOR UPDATE`` on the head) can serve a fleet of stations later.
+forks. The checking, linking and signing under the lock is shared (``link_events``); the
+shared PostgreSQL store (``ledger.postgres``) implements the same interface, and
+``open_store`` chooses between them by location (a URL or a path).
 
 The SQLite file (``<home>/ledger.db``) uses WAL with ``synchronous=FULL`` (a commit is on
 disk before it returns) and ``secure_delete=ON``. Its schema is deliberately minimal: the
@@ -20,27 +21,32 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self
 
 from expunge.core.canonical import canonical_bytes
-from expunge.core.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError
 from expunge.ledger._sqlite import (
     DatabaseKind,
     SQLiteFile,
     open_database,
     write_transaction,
 )
-from expunge.ledger.chain import CheckpointSigner, checkpoint_message, next_entry
+from expunge.ledger.appending import (
+    AppendingStore,
+    event_places,
+    is_at,
+    link_events,
+    require_signer,
+)
+from expunge.ledger.chain import CheckpointSigner
 from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record, StationRef
-from expunge.ledger.events import Checkpoint, Copy, Destroy, Event, Register, Seal, utc_second
-from expunge.ledger.ids import generated_prefix, next_document_id
+from expunge.ledger.events import Event, Register
 from expunge.ledger.postgres.urls import is_url, require_driver
 from expunge.ledger.signing import EntrySigner
-from expunge.ledger.state import check_event
 
 _DOC_ID = "json_extract(record, '$.event.doc_id')"
 _RAW_COLUMNS = (
@@ -129,121 +135,13 @@ class LedgerStore(Protocol):
         """Close the store."""
 
 
-def event_places(event: Event) -> tuple[str, ...]:
-    """The paths and media an event names: where a location opens or closes."""
-    if isinstance(event, Register):
-        return (event.path,)
-    if isinstance(event, Copy):
-        return tuple(p for p in (event.to_path, event.to_medium) if p is not None)
-    if isinstance(event, Seal):
-        return (event.sealed_path,)
-    if isinstance(event, Destroy):
-        return (*event.paths, *event.media)
-    return ()
-
-
-def below(path: str) -> str:
-    """What every path strictly below the folder ``path`` starts with."""
-    return path if path.endswith("/") else path + "/"
-
-
-def is_at(place: str, paths: Sequence[str], media: Sequence[str]) -> bool:
-    """Whether ``place`` is one of ``paths`` or ``media``, or below one of ``paths``."""
-    return place in media or any(place == p or place.startswith(below(p)) for p in paths)
-
-
-def refuse_misplaced_checkpoint(head: Head | None, event: Event, location: str) -> None:
-    """A checkpoint must sign the head read under the write lock."""
-    if isinstance(event, Checkpoint) and (
-        head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex())
-    ):
-        raise UsageError(
-            "a checkpoint must sign the current head of the ledger",
-            target=location,
-            remedy="use checkpoint() so the head is read under the write lock",
-        )
-
-
-def link_events(
-    ledger_id: str,
-    head: Head | None,
-    events: Sequence[Event | Record],
-    *,
-    signer: EntrySigner,
-    actor: str,
-    now: datetime,
-    history: Callable[[str], Sequence[Entry]],
-    location: str,
-) -> list[Entry]:
-    """The entries that append ``events`` after ``head``, each checked against its
-    document's ``history`` (and the events before it in the same transaction), the last
-    one signed for all of them. A ``Record`` given instead of an event keeps its time,
-    actor and origin (a migrated entry); the station is always the signer's. Run under the
-    store's write lock."""
-    appended: list[Entry] = []
-    earlier: dict[str | None, list[Entry]] = {}
-    for index, item in enumerate(events):
-        draft = item if isinstance(item, Record) else Record(now, actor, item)
-        event = draft.event
-        if isinstance(event, Checkpoint):
-            refuse_misplaced_checkpoint(head, event, location)
-        else:
-            check_event([*history(event.doc_id), *earlier.get(event.doc_id, ())], event)
-        record = Record(draft.time, draft.actor, event, signer.station, origin=draft.origin)
-        entry = next_entry(
-            ledger_id,
-            head,
-            record,
-            signer=signer if index == len(events) - 1 else None,
-            from_seq=appended[0].seq if appended else None,
-        )
-        appended.append(entry)
-        earlier.setdefault(event.doc_id, []).append(entry)
-        head = entry.head
-    return appended
-
-
-def require_signer(signer: EntrySigner | None, location: str) -> EntrySigner:
-    """The store's signer; a usage error for a store opened to read only."""
-    if signer is None:
-        raise UsageError(
-            "the ledger was opened without a station key: it cannot append",
-            target=location,
-            remedy="open it with the station's signer (entries are signed, format v2)",
-        )
-    return signer
-
-
-def checkpoint_event(
-    ledger_id: str, head: Head | None, signer: CheckpointSigner, location: str
-) -> Checkpoint:
-    """The checkpoint signing ``head`` (read under the write lock)."""
-    if head is None:
-        raise UsageError(
-            "the ledger is empty: there is nothing to checkpoint",
-            target=location,
-            remedy="register a document first",
-        )
-    keyid, signature = signer(checkpoint_message(ledger_id, head.seq, head.hash))
-    return Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())
-
-
-def registration(make: Callable[[str], Register], taken: Iterable[str], year: int) -> Register:
-    """The event ``make`` builds for the id after the ``taken`` generated ids of ``year``."""
-    doc_id = next_document_id(taken, year)
-    event = make(doc_id)
-    if event.doc_id != doc_id:
-        raise ValueError(f"make() must register the id it is given ({doc_id})")
-    return event
-
-
 def _as_bytes(value: object) -> bytes:
     # Columns are read CAST to BLOB, so a hand-edited value of any type arrives as bytes;
     # only NULL (in a table rebuilt without its constraints) does not.
     return value if isinstance(value, bytes) else b""
 
 
-class SQLiteLedgerStore(SQLiteFile):
+class SQLiteLedgerStore(SQLiteFile, AppendingStore):
     """The embedded ledger: one SQLite file. Not shared between threads; open one each."""
 
     kind = LEDGER_DB
@@ -291,11 +189,6 @@ class SQLiteLedgerStore(SQLiteFile):
     def location(self) -> str:
         """The database file."""
         return str(self.path)
-
-    @property
-    def station(self) -> StationRef | None:
-        """The station the store appends as (``None``: opened to read only)."""
-        return None if self._entry_signer is None else self._entry_signer.station
 
     def _write(self) -> AbstractContextManager[None]:
         return write_transaction(self._conn)
@@ -411,45 +304,11 @@ class SQLiteLedgerStore(SQLiteFile):
             self._on_commit(appended[-1])
         return tuple(appended)
 
-    def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
-        """Check ``event`` against its document's history, link it to the head, sign it,
-        commit.
-
-        Returns only after the commit, so a returned entry is durable.
-        """
-        return self.append_many((event,), actor=actor, now=now)[0]
-
-    def append_many(
-        self, events: Sequence[Event | Record], *, actor: str, now: datetime
-    ) -> tuple[Entry, ...]:
-        """Append several events in one transaction, signed once: all of them or none
-        (a ``Record`` keeps its time, actor and origin: see ``link_events``)."""
-        return self._transaction(lambda head: events, actor, now)
-
-    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
-        """Register a document under the next ``DOC-<year>-<n>`` id of ``now``'s year.
-
-        The id is chosen under the write lock, so concurrent registrations never collide.
-        """
-        year = utc_second(now).year
-        prefix = generated_prefix(year)
-
-        def build(head: Head | None) -> list[Event]:
-            taken = self._conn.execute(
-                f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
-                (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
-            ).fetchall()
-            return [registration(make, (str(row[0]) for row in taken), year)]
-
-        return self._transaction(build, actor, now)[0]
-
-    def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
-        """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
-
-        def build(head: Head | None) -> list[Event]:
-            return [checkpoint_event(self._ledger_id, head, signer, str(self.path))]
-
-        return self._transaction(build, actor, now)[0]
+    def _taken_ids(self, low: str, high: str) -> Iterator[str]:
+        rows = self._conn.execute(
+            f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?", (low, high)
+        )
+        return (str(row[0]) for row in rows)
 
 
 def open_store(

@@ -23,10 +23,14 @@ from datetime import datetime
 from typing import Any, Self
 
 from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
-from expunge.ledger.chain import CheckpointSigner
-from expunge.ledger.entries import Entry, Head, RawEntry, Record, StationRef
-from expunge.ledger.events import Event, Register, utc_second
-from expunge.ledger.ids import generated_prefix
+from expunge.ledger.appending import (
+    AppendingStore,
+    below,
+    link_events,
+    require_signer,
+)
+from expunge.ledger.entries import Entry, Head, RawEntry, Record
+from expunge.ledger.events import Event
 from expunge.ledger.postgres.connection import connect, translating
 from expunge.ledger.postgres.schema import (
     APPEND_LOCK,
@@ -38,13 +42,6 @@ from expunge.ledger.postgres.schema import (
 )
 from expunge.ledger.postgres.urls import display_url
 from expunge.ledger.signing import EntrySigner
-from expunge.ledger.store import (
-    below,
-    checkpoint_event,
-    link_events,
-    registration,
-    require_signer,
-)
 
 _RAW = f"SELECT seq, convert_to(record, 'UTF8'), prev_hash, hash FROM {SCHEMA}.entries"
 _RESTORE = "restore the database from a backup, then audit it"
@@ -60,7 +57,7 @@ def _is_uuid(text: str) -> bool:
         return False
 
 
-class PostgresLedgerStore:
+class PostgresLedgerStore(AppendingStore):
     """The shared ledger at a PostgreSQL URL. Not shared between threads; open one each."""
 
     def __init__(
@@ -133,11 +130,6 @@ class PostgresLedgerStore:
     def location(self) -> str:
         """The database URL, without its password."""
         return self._where
-
-    @property
-    def station(self) -> StationRef | None:
-        """The station the store appends as (``None``: opened to read only)."""
-        return None if self._entry_signer is None else self._entry_signer.station
 
     # -- reading -------------------------------------------------------------------------
 
@@ -267,37 +259,9 @@ class PostgresLedgerStore:
             self._on_commit(appended[-1])
         return tuple(appended)
 
-    def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
-        """Check ``event`` against its document's history, link it to the head, sign it,
-        commit. Returns only after the commit."""
-        return self.append_many((event,), actor=actor, now=now)[0]
-
-    def append_many(
-        self, events: Sequence[Event | Record], *, actor: str, now: datetime
-    ) -> tuple[Entry, ...]:
-        """Append several events in one transaction, signed once: all of them or none
-        (a ``Record`` keeps its time, actor and origin: see ``store.link_events``)."""
-        return self._transaction(lambda head: events, actor, now)
-
-    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
-        """Register a document under the next ``DOC-<year>-<n>`` id of ``now``'s year,
-        chosen under the append lock: unique across the fleet."""
-        year = utc_second(now).year
-        prefix = generated_prefix(year)
-
-        def build(head: Head | None) -> list[Event]:
-            taken = self._conn.execute(
-                f"SELECT {DOC_ID} FROM {SCHEMA}.entries WHERE {DOC_ID} >= %s AND {DOC_ID} < %s",
-                (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
-            ).fetchall()
-            return [registration(make, (str(row[0]) for row in taken), year)]
-
-        return self._transaction(build, actor, now)[0]
-
-    def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
-        """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
-
-        def build(head: Head | None) -> list[Event]:
-            return [checkpoint_event(self._ledger_id, head, signer, self._where)]
-
-        return self._transaction(build, actor, now)[0]
+    def _taken_ids(self, low: str, high: str) -> Iterator[str]:
+        rows = self._conn.execute(
+            f"SELECT {DOC_ID} FROM {SCHEMA}.entries WHERE {DOC_ID} >= %s AND {DOC_ID} < %s",
+            (low, high),
+        ).fetchall()
+        return (str(row[0]) for row in rows)
