@@ -16,6 +16,7 @@ from expunge.ledger.store import open_store
 from tests.support import needs_root, run_cli
 from tests.support.drives import Loops
 from tests.support.drivewipe import token
+from tests.support.fleet import wipe_drive
 from tests.support.records import make_document, ok
 
 pytest.importorskip("psycopg")
@@ -155,18 +156,7 @@ def test_a_copy_made_at_one_station_is_closed_by_a_wipe_at_another(
     node = loops.attach(image)
     ok(run_cli("ledger", "copy", doc, "--medium", token(node), home=alpha))
 
-    wipe = run_cli(
-        "drive",
-        "wipe",
-        node,
-        "--include-virtual",
-        "--yes",
-        "--expect",
-        token(node),
-        "--verify",
-        "quick",
-        home=bravo,
-    )
+    wipe = wipe_drive(node, bravo)
     assert wipe.code == 0, wipe.err
     shown = json.loads(ok(run_cli("ledger", "show", doc, "--json", home=alpha)).out)
     (copy,) = [loc for loc in shown["locations"] if loc["kind"] == "copy"]

@@ -12,7 +12,7 @@ import pytest
 from expunge.ledger.postgres.setup import setup
 from tests.support import needs_root, run_cli
 from tests.support.drives import Loops
-from tests.support.drivewipe import token
+from tests.support.fleet import wipe_drive
 from tests.support.postgres import own_cluster
 from tests.support.records import make_document, ok
 
@@ -53,20 +53,7 @@ def test_a_drive_wiped_while_the_ledger_is_down_is_still_certified(
         image.write_bytes(b"\x5a" * (8 << 20))
         node = loops.attach(image)
         cluster.stop()
-        wipe = run_cli(
-            "drive",
-            "wipe",
-            node,
-            "--include-virtual",
-            "--yes",
-            "--expect",
-            token(node),
-            "--verify",
-            "quick",
-            "--ledger",
-            cluster.url,
-            home=cli_home,
-        )
+        wipe = wipe_drive(node, cli_home, "--ledger", cluster.url)
         assert wipe.code == 4, wipe.err
         assert "wiped and certified" in wipe.out and "copies recorded on this medium" in wipe.out
         (certificate,) = (cli_home / "certificates").iterdir()
