@@ -5,72 +5,77 @@ The PDF renderer lives in ``expunge.certificates.pdf`` (imported on demand: it p
 fpdf2).
 """
 
-from expunge.certificates.check import (
-    CertificateCheck,
-    Finding,
-    verify_certificate,
-    verify_certificate_file,
-)
-from expunge.certificates.countersign import (
-    CountersignatureCheck,
-    CountersignatureStatus,
-    Validation,
-    countersign,
-)
-from expunge.certificates.dsse import (
-    PAYLOAD_TYPE,
-    Envelope,
-    Signature,
-    VerifiedEnvelope,
-    keyid,
-    pae,
-    sign_certificate,
-    sign_envelope,
-    verify_envelope,
-)
-from expunge.certificates.keys import (
-    KeyInfo,
-    ensure_key,
-    fingerprint,
-    init_key,
-    key_info,
-    load_private_key,
-    load_public_key,
-    public_key_pem,
-    write_public_key,
-)
-from expunge.certificates.model import (
-    SCHEMA_ID,
-    SCHEMA_VERSION,
-    Category,
-    Certificate,
-    ErrorRecord,
-    LedgerAnchor,
-    Limitation,
-    Media,
-    MethodUsed,
-    Person,
-    Sanitization,
-    new_certificate_id,
-    sha256_hex,
-)
-from expunge.certificates.reasons import CertificateError, Reason
-from expunge.certificates.render import render_text
-from expunge.certificates.storage import read_envelope, write_envelope
-from expunge.certificates.subjects import (
-    ByteRange,
-    DriveSubject,
-    FileSubject,
-    KeyErasure,
-    PassKind,
-    PassRecord,
-    SubjectRecord,
-    VerificationRecord,
-    VerificationStatus,
-)
-from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
-from expunge.core.clock import rfc3339
-from expunge.core.outcome import Outcome
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.certificates.check import (
+        CertificateCheck,
+        Finding,
+        verify_certificate,
+        verify_certificate_file,
+    )
+    from expunge.certificates.countersignature import (
+        CountersignatureCheck,
+        CountersignatureStatus,
+        Validation,
+        countersign,
+    )
+    from expunge.certificates.dsse import (
+        PAYLOAD_TYPE,
+        Envelope,
+        Signature,
+        VerifiedEnvelope,
+        keyid,
+        pae,
+        sign_certificate,
+        sign_envelope,
+        verify_envelope,
+    )
+    from expunge.certificates.keys import (
+        KeyInfo,
+        ensure_key,
+        fingerprint,
+        init_key,
+        key_info,
+        load_private_key,
+        load_public_key,
+        public_key_pem,
+        write_public_key,
+    )
+    from expunge.certificates.model import (
+        SCHEMA_ID,
+        SCHEMA_VERSION,
+        Category,
+        Certificate,
+        ErrorRecord,
+        LedgerAnchor,
+        Limitation,
+        Media,
+        MethodUsed,
+        Person,
+        Sanitization,
+        new_certificate_id,
+        sha256_hex,
+    )
+    from expunge.certificates.reasons import CertificateError, Reason
+    from expunge.certificates.render import render_text
+    from expunge.certificates.storage import read_envelope, write_envelope
+    from expunge.certificates.subjects import (
+        ByteRange,
+        DriveSubject,
+        FileSubject,
+        KeyErasure,
+        PassKind,
+        PassRecord,
+        SubjectRecord,
+        VerificationRecord,
+        VerificationStatus,
+    )
+    from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
+    from expunge.core.clock import rfc3339
+    from expunge.core.outcome import Outcome
 
 __all__ = [
     "PAYLOAD_TYPE",
@@ -134,3 +139,5 @@ __all__ = [
     "write_envelope",
     "write_public_key",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from expunge.certificates.countersign import (
+from expunge.certificates.countersignature import (
     CountersignatureCheck,
     CountersignatureStatus,
     check_countersignature,

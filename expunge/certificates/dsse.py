@@ -252,7 +252,7 @@ def verify_envelope(
 
     Raises ``CertificateError`` with ``wrong-payload-type``, ``unknown-key``,
     ``bad-signature``, ``unsupported-schema`` or ``invalid-certificate``. Countersignatures
-    are not looked at here (see ``expunge.certificates.countersign``).
+    are not looked at here (see ``expunge.certificates.countersignature``).
     """
     if envelope.payload_type != PAYLOAD_TYPE:
         raise CertificateError(

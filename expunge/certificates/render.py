@@ -8,7 +8,7 @@ out the same sections.
 from __future__ import annotations
 
 from expunge.certificates.check import CertificateCheck
-from expunge.certificates.countersign import CountersignatureCheck
+from expunge.certificates.countersignature import CountersignatureCheck
 from expunge.certificates.drive_facts import FreeSpaceSubject
 from expunge.certificates.model import Certificate
 from expunge.certificates.subjects import DriveSubject, FileSubject, PassKind, SubjectRecord

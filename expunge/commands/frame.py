@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from expunge.certificates import (
-    CertificateCheck,
-    TrustStore,
-    load_public_key,
-    verify_certificate_file,
-)
-from expunge.certificates.trust import load_trust
+from expunge import certificates
 from expunge.commands.progress import FileProgress, stderr_bars, token_labels
 from expunge.core.config import Home, load_settings
 from expunge.core.errors import ExpungeError, Interrupted, UsageError
@@ -27,6 +21,7 @@ from expunge.shred.methods import Method
 from expunge.workflows import certify, records
 
 if TYPE_CHECKING:
+    from expunge.certificates import CertificateCheck, TrustStore
     from expunge.workflows.destroy.recover import Recovered
 
 
@@ -98,12 +93,14 @@ def trust_store(
     """The trust store of a command: ``--trust`` sources (station keys, or trust folders
     laid out by role), else the home's trusted folder plus the station's own public key;
     ``--trust-auditor`` sources add auditor keys."""
-    named = load_trust((), auditors=auditors)
+    named = certificates.load_trust((), auditors=auditors)
     if sources:
-        return load_trust(sources).merged(named)
-    store = load_trust([home.trusted], missing_ok=True)
+        return certificates.load_trust(sources).merged(named)
+    store = certificates.load_trust([home.trusted], missing_ok=True)
     if home.public_key_path.exists():
-        own = load_public_key(home.public_key_path.read_bytes(), str(home.public_key_path))
+        own = certificates.load_public_key(
+            home.public_key_path.read_bytes(), str(home.public_key_path)
+        )
         store = store.with_key(own, str(home.public_key_path))
     return store.merged(named)
 
@@ -112,7 +109,8 @@ def checked_certificate(
     path: Path, home: Home, trust: tuple[Path, ...], require: bool
 ) -> CertificateCheck:
     """The verdict on a certificate file under ``--trust`` or the station's defaults."""
-    return verify_certificate_file(path, trust_store(home, trust), require_countersign=require)
+    store = trust_store(home, trust)
+    return certificates.verify_certificate_file(path, store, require_countersign=require)
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
 from expunge.commands.render import emit_json, output_format
 from expunge.core.clock import utc_now
-from expunge.core.config import Home, load_settings
+from expunge.core.config import Home
 from expunge.workflows import cryptoerase, destroy, records
 
 
@@ -86,10 +85,10 @@ def unseal(sealed_path: str, out: str, as_json: bool, home: Home) -> None:
     when the key was destroyed, naming the date and certificate, and when the file was
     altered; OUT is then not left behind.
     """
-    settings = load_settings(home, os.environ)
-    with records.require_ledger(home) as store:
+    station = open_station(home)
+    with records.require_ledger(home, station) as store:
         result = cryptoerase.unseal_document(
-            home, store, sealed_path, out, actor=settings.operator, now=utc_now()
+            home, store, sealed_path, out, actor=station.settings.operator, now=utc_now()
         )
     if as_json:
         emit_json({"sealed_path": sealed_path, **result.to_dict()})

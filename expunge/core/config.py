@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -163,7 +162,7 @@ def load_settings(home: Home, env: Mapping[str, str]) -> StationSettings:
         operator = env.get("EXPUNGE_OPERATOR") or getpass.getuser()
     except (KeyError, OSError):
         operator = f"uid {os.geteuid()}"
-    values: dict[str, str] = {"operator": operator, "host": socket.gethostname()}
+    values: dict[str, str] = {"operator": operator, "host": os.uname().nodename}
     data = _read_config(home)
     if data:
         station = data.get("station", {})

@@ -27,38 +27,43 @@ system disks), ``discovery`` (pyudev enumeration), ``device`` (the guarded open)
 (media type and limitations).
 """
 
-from expunge.drives.device import OpenDevice, open_for_wipe
-from expunge.drives.discovery import find_drive, list_drives
-from expunge.drives.interlocks import DriveRefused, Reason, identity_changes, interlock_reasons
-from expunge.drives.media import (
-    HDPARM_TIMEOUT_SECONDS,
-    MediaLimitation,
-    hidden_area_limitation,
-    is_flash,
-    media_limitations,
-    media_type,
-    parse_hdparm_max,
-)
-from expunge.drives.model import Drive, Identity, Partition, SystemFacts, confirm_token_matches
-from expunge.drives.place import Place, place_of, slot_from_sys_path
-from expunge.drives.system import (
-    BOOT_PATHS,
-    MOUNTINFO,
-    SWAPS,
-    SYS,
-    Mount,
-    parse_mountinfo,
-    parse_swaps,
-    system_facts,
-)
-from expunge.drives.watch import (
-    POLL_SECONDS,
-    Appeared,
-    DriveWatch,
-    MediaEvent,
-    Removed,
-    WatchFilter,
-)
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.drives.device import OpenDevice, open_for_wipe
+    from expunge.drives.discovery import find_drive, list_drives
+    from expunge.drives.interlocks import DriveRefused, Reason, identity_changes, interlock_reasons
+    from expunge.drives.media import (
+        HDPARM_TIMEOUT_SECONDS,
+        MediaLimitation,
+        hidden_area_limitation,
+        is_flash,
+        media_limitations,
+        media_type,
+        parse_hdparm_max,
+    )
+    from expunge.drives.model import Drive, Identity, Partition, SystemFacts, confirm_token_matches
+    from expunge.drives.place import Place, place_of, slot_from_sys_path
+    from expunge.drives.system import (
+        BOOT_PATHS,
+        MOUNTINFO,
+        SWAPS,
+        SYS,
+        Mount,
+        parse_mountinfo,
+        parse_swaps,
+        system_facts,
+    )
+    from expunge.drives.watch import (
+        POLL_SECONDS,
+        Appeared,
+        DriveWatch,
+        MediaEvent,
+        Removed,
+        WatchFilter,
+    )
 
 __all__ = [
     "BOOT_PATHS",
@@ -99,3 +104,5 @@ __all__ = [
     "slot_from_sys_path",
     "system_facts",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

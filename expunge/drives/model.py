@@ -4,9 +4,10 @@ operator confirms, and the facts of the running system the interlocks judge agai
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from expunge.drives.identify.profile import DriveProfile
+if TYPE_CHECKING:
+    from expunge.drives.identify.profile import DriveProfile
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,10 @@ class Usage:
         A swap file makes its filesystem busy, not its partition a swap area: only swap
         partitions and disks count here.
         """
-        mounts = parse_mountinfo(mountinfo.read_text())
+        mounts = parse_mountinfo(_read_table(mountinfo))
         swap = {
             devnum
-            for filename, kind in parse_swaps(swaps.read_text())
+            for filename, kind in parse_swaps(_read_table(swaps))
             if kind != "file" and (devnum := _swap_devnum(filename, kind, mounts))
         }
         return cls(
@@ -142,6 +142,12 @@ def parse_swaps(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(areas)
 
 
+def _read_table(table: Path) -> str:
+    """A kernel table as text: a mount point or swap file may be any bytes, kept as
+    surrogate escapes rather than failing the whole read."""
+    return table.read_text(errors="surrogateescape")
+
+
 def system_facts(
     home: Path,
     *,
@@ -150,11 +156,11 @@ def system_facts(
     sys_root: Path = SYS,
 ) -> SystemFacts:
     """What the running system uses: the disks under ``/``, ``/boot``, swap and ``home``."""
-    mounts = parse_mountinfo(mountinfo.read_text())
+    mounts = parse_mountinfo(_read_table(mountinfo))
     return SystemFacts(
         root_disks=_disks_of_path(Path("/"), mounts, sys_root),
         boot_disks=_boot_disks(mounts, sys_root),
-        swap_disks=_swap_disks(parse_swaps(swaps.read_text()), mounts, sys_root),
+        swap_disks=_swap_disks(parse_swaps(_read_table(swaps)), mounts, sys_root),
         home_disks=_disks_of_path(_existing_ancestor(home), mounts, sys_root),
         mounted=frozenset(_mounts_by_devnum(mounts)),
     )

@@ -451,12 +451,11 @@ def _names(cls: type[Event]) -> frozenset[str]:
     return frozenset(f.name for f in fields(cls) if f.init) | {"type"}
 
 
-_KINDS: dict[str, tuple[frozenset[str], Callable[[Fields], Event]]] = {
-    cls.kind: (_names(cls), cls._read)
-    for cls in (Register, Copy, Transfer, Seal, Destroy, WriteOff, Checkpoint)
-}
 _CLASSES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (Register, Copy, Transfer, Seal, Destroy, Checkpoint)
+    cls.kind: cls for cls in (Register, Copy, Transfer, Seal, Destroy, WriteOff, Checkpoint)
+}
+_KINDS: dict[str, tuple[frozenset[str], Callable[[Fields], Event]]] = {
+    kind: (_names(cls), cls._read) for kind, cls in _CLASSES.items()
 }
 EVENT_TYPES: tuple[str, ...] = tuple(_KINDS)
 

@@ -1,14 +1,14 @@
-"""The system calls Python does not wrap, through one libc loaded once per process.
+"""The system calls Python does not wrap, through the libc already loaded in the process.
 
 ``ctypes.util.find_library`` forks ``ldconfig`` (and ``gcc``) on every call: looking libc
 up for each filesystem query cost thousands of processes for a tree of a few hundred
-files. It is looked up once, on first use, and kept.
+files. The interpreter is linked against libc, so ``dlopen(NULL)`` finds its symbols
+without a search (and without importing ``ctypes.util``'s subprocess machinery).
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import functools
 import os
@@ -35,8 +35,8 @@ _STATX_MNT_ID_OFFSET = 144
 
 @functools.cache
 def libc() -> ctypes.CDLL:
-    """The C library, loaded on first use and shared by every caller in this process."""
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """The C library's symbols, opened on first use and shared by every caller."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _raise_errno(filename: str | None = None) -> None:

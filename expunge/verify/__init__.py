@@ -5,22 +5,27 @@
 hashes with those of the content the pass wrote, and return a ``VerificationReport``.
 """
 
-from expunge.verify.options import VerifyOptions
-from expunge.verify.plan import MODES, SamplePlan, VerifyMode, make_plan
-from expunge.verify.readback import (
-    TargetIdentity,
-    TargetInfo,
-    expected_digest,
-    probe_target,
-    verify_fd,
-    verify_path,
-)
-from expunge.verify.report import (
-    DetectionRow,
-    VerificationReport,
-    detection_probability,
-    detection_table,
-)
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.verify.options import VerifyOptions
+    from expunge.verify.plan import MODES, SamplePlan, VerifyMode, make_plan
+    from expunge.verify.readback import (
+        TargetIdentity,
+        TargetInfo,
+        expected_digest,
+        probe_target,
+        verify_fd,
+        verify_path,
+    )
+    from expunge.verify.report import (
+        DetectionRow,
+        VerificationReport,
+        detection_probability,
+        detection_table,
+    )
 
 __all__ = [
     "MODES",
@@ -39,3 +44,5 @@ __all__ = [
     "verify_fd",
     "verify_path",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

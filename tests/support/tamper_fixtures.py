@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from expunge.certificates.countersign import countersign
+from expunge.certificates.countersignature import countersign
 from expunge.certificates.dsse import (
     Signature,
     keyid,

@@ -6,7 +6,14 @@ The parsers are pure: bytes in, frozen facts out, so they are tested on data cap
 from real drives (``tests/data``).
 """
 
-from expunge.drives.identify.health import DriveHealth, HiddenAreas
-from expunge.drives.identify.profile import DriveProfile
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.drives.identify.health import DriveHealth, HiddenAreas
+    from expunge.drives.identify.profile import DriveProfile
 
 __all__ = ["DriveHealth", "DriveProfile", "HiddenAreas"]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -9,15 +9,20 @@ discard, zero-out) build ``commands``; ``executor.IoctlExecutor`` issues them wi
 erase: that is the sanitize workflow's job.
 """
 
-from expunge.drives.sanitize.commands import (
-    BlockCommand,
-    Completion,
-    DriveCommand,
-    NvmeAdminCommand,
-    RescanCommand,
-    ScsiCommand,
-)
-from expunge.drives.sanitize.executor import CommandExecutor, IoctlExecutor
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.drives.sanitize.commands import (
+        BlockCommand,
+        Completion,
+        DriveCommand,
+        NvmeAdminCommand,
+        RescanCommand,
+        ScsiCommand,
+    )
+    from expunge.drives.sanitize.executor import CommandExecutor, IoctlExecutor
 
 __all__ = [
     "BlockCommand",
@@ -29,3 +34,5 @@ __all__ = [
     "RescanCommand",
     "ScsiCommand",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

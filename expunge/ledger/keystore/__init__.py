@@ -9,20 +9,25 @@ destroyed key's bytes are in no file of the store. ``legacy`` reads the SQLite s
 earlier versions, to migrate it.
 """
 
-from expunge.ledger.keystore.legacy import LegacyKey, SQLiteKeyStore, legacy_files
-from expunge.ledger.keystore.model import (
-    CacheBypass,
-    DestroyedKey,
-    KeyOrigin,
-    Release,
-    Residue,
-    SlotCheck,
-    StoredKey,
-    Tombstone,
-)
-from expunge.ledger.keystore.scan import scan_file, scan_files
-from expunge.ledger.keystore.slots import SLOT_SIZE, overwrite_checked, read_back, write_durably
-from expunge.ledger.keystore.store import KeyStore
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.ledger.keystore.legacy import LegacyKey, SQLiteKeyStore, legacy_files
+    from expunge.ledger.keystore.model import (
+        CacheBypass,
+        DestroyedKey,
+        KeyOrigin,
+        Release,
+        Residue,
+        SlotCheck,
+        StoredKey,
+        Tombstone,
+    )
+    from expunge.ledger.keystore.scan import scan_file, scan_files
+    from expunge.ledger.keystore.slots import SLOT_SIZE, overwrite_checked, read_back, write_durably
+    from expunge.ledger.keystore.store import KeyStore
 
 __all__ = [
     "SLOT_SIZE",
@@ -44,3 +49,5 @@ __all__ = [
     "scan_files",
     "write_durably",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

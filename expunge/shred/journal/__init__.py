@@ -26,14 +26,19 @@ journal, ``fsync`` of the folder. A crash at any point leaves the previous journ
 new one, never a torn one.
 """
 
-from expunge.shred.journal.record import (
-    JOURNAL_SCHEMA,
-    DonePass,
-    JournalEvent,
-    JournalRecord,
-)
-from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal, journal_of_file
-from expunge.shred.journal.target import JournalTarget
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.shred.journal.record import (
+        JOURNAL_SCHEMA,
+        DonePass,
+        JournalEvent,
+        JournalRecord,
+    )
+    from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal, journal_of_file
+    from expunge.shred.journal.target import JournalTarget
 
 __all__ = [
     "JOURNAL_SCHEMA",
@@ -46,3 +51,5 @@ __all__ = [
     "find_journal",
     "journal_of_file",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

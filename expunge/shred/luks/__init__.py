@@ -21,28 +21,33 @@ A volume that is open (a dm-crypt mapping holds the device, or a loop device ove
 container file) is refused before any write (``holders``).
 """
 
-from expunge.shred.luks.erase import (
-    HEADER_BACKUP_NOTE,
-    METHOD,
-    NIST_CATEGORY,
-    LuksEraseReport,
-    luks_erase,
-)
-from expunge.shred.luks.headers import read_layout
-from expunge.shred.luks.holders import (
-    BlockUse,
-    VolumeKey,
-    open_holders,
-    read_block_uses,
-    refuse_if_open,
-)
-from expunge.shred.luks.layout import (
-    LUKS2_SECONDARY_MAGIC,
-    LUKS_MAGIC,
-    MAGIC_OFFSETS,
-    LuksLayout,
-)
-from expunge.shred.luks.verification import LuksVerification, verify_erased
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.shred.luks.erase import (
+        HEADER_BACKUP_NOTE,
+        METHOD,
+        NIST_CATEGORY,
+        LuksEraseReport,
+        luks_erase,
+    )
+    from expunge.shred.luks.headers import read_layout
+    from expunge.shred.luks.holders import (
+        BlockUse,
+        VolumeKey,
+        open_holders,
+        read_block_uses,
+        refuse_if_open,
+    )
+    from expunge.shred.luks.layout import (
+        LUKS2_SECONDARY_MAGIC,
+        LUKS_MAGIC,
+        MAGIC_OFFSETS,
+        LuksLayout,
+    )
+    from expunge.shred.luks.verification import LuksVerification, verify_erased
 
 __all__ = [
     "HEADER_BACKUP_NOTE",
@@ -63,3 +68,5 @@ __all__ = [
     "refuse_if_open",
     "verify_erased",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

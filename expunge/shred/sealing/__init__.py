@@ -43,28 +43,33 @@ once complete and synced; a failed unseal overwrites the partial plaintext befor
 it, so no authenticated chunk survives in the free space of OUT's filesystem.
 """
 
-from expunge.shred.sealing.header import (
-    ALGORITHM_AES256_GCM,
-    CHUNK_SIZE,
-    MAGIC,
-    MAX_DOC_ID_BYTES,
-    NONCE_PREFIX_BYTES,
-    TAG_BYTES,
-    VERSION,
-    SealHeader,
-    read_header,
-)
-from expunge.shred.sealing.keys import (
-    KEY_BYTES,
-    KEY_ID_BYTES,
-    key_id,
-    new_document_key,
-    new_kek,
-    unwrap_key,
-    wrap_key,
-)
-from expunge.shred.sealing.paths import read_sealed_header, seal_to_path, unseal_to_path
-from expunge.shred.sealing.stream import SealInfo, UnsealInfo, seal_stream, unseal_stream
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.shred.sealing.header import (
+        ALGORITHM_AES256_GCM,
+        CHUNK_SIZE,
+        MAGIC,
+        MAX_DOC_ID_BYTES,
+        NONCE_PREFIX_BYTES,
+        TAG_BYTES,
+        VERSION,
+        SealHeader,
+        read_header,
+    )
+    from expunge.shred.sealing.keys import (
+        KEY_BYTES,
+        KEY_ID_BYTES,
+        key_id,
+        new_document_key,
+        new_kek,
+        unwrap_key,
+        wrap_key,
+    )
+    from expunge.shred.sealing.paths import read_sealed_header, seal_to_path, unseal_to_path
+    from expunge.shred.sealing.stream import SealInfo, UnsealInfo, seal_stream, unseal_stream
 
 __all__ = [
     "ALGORITHM_AES256_GCM",
@@ -91,3 +96,5 @@ __all__ = [
     "unwrap_key",
     "wrap_key",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -36,11 +36,16 @@ calling thread, in bytes of samples done; setting the optional ``stop`` event en
 early and the report says ``interrupted``.
 """
 
-from expunge.verify.readback.engine import DEFAULT_WORKERS
-from expunge.verify.readback.expected import expected_digest
-from expunge.verify.readback.groups import MAX_READ_BYTES
-from expunge.verify.readback.identity import Identity, TargetIdentity, TargetInfo
-from expunge.verify.readback.opening import probe_target, verify_fd, verify_path
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.verify.readback.engine import DEFAULT_WORKERS
+    from expunge.verify.readback.expected import expected_digest
+    from expunge.verify.readback.groups import MAX_READ_BYTES
+    from expunge.verify.readback.identity import Identity, TargetIdentity, TargetInfo
+    from expunge.verify.readback.opening import probe_target, verify_fd, verify_path
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -53,3 +58,5 @@ __all__ = [
     "verify_fd",
     "verify_path",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -28,11 +28,16 @@ forked worker processes while this one verifies the chain and derives document s
 Each distinct signed certificate is verified once.
 """
 
-from expunge.workflows.audit.anchors import read_anchor_file
-from expunge.workflows.audit.forked import T
-from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport
-from expunge.workflows.audit.run import audit, audit_station, certificate_paths
-from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Verdict
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.audit.anchors import read_anchor_file
+    from expunge.workflows.audit.forked import T
+    from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport
+    from expunge.workflows.audit.run import audit, audit_station, certificate_paths
+    from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Verdict
 
 __all__ = [
     "MAX_CERTIFICATE_FILE",
@@ -46,3 +51,5 @@ __all__ = [
     "certificate_paths",
     "read_anchor_file",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

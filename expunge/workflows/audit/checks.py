@@ -55,7 +55,8 @@ class AuditRun:
                 f"the event cites certificate digest {event.certificate_digest[:16]}… but the "
                 f"envelope it carries has {facts.digest[:16]}…",
             )
-        if not facts.success:
+        if (event.media or event.key_erased) and not facts.success:
+            # A file is judged by its own subject (below); a medium or a key by the whole.
             self.problem(seq, "certificate", f"certificate {name} records outcome {facts.outcome}")
         self.subjects(seq, event, facts)
         anchor = facts.anchor_head
@@ -82,14 +83,21 @@ class AuditRun:
 
     def subjects(self, seq: int, event: Destroy, facts: Facts) -> None:
         name = facts.certificate_id
-        files = {path: (doc, digest) for path, doc, digest in facts.files}
+        files = {path: (doc, digest, gone) for path, doc, digest, gone in facts.files}
         state = self.states.get(event.doc_id)
         plaintext = {loc.path for loc in (state.locations if state else ()) if not loc.ciphertext}
         for path in event.paths:
             if path not in files:
                 self.problem(seq, "subject", f"certificate {name} does not name {path}")
                 continue
-            doc, digest = files[path]
+            doc, digest, gone = files[path]
+            if not gone:
+                self.problem(
+                    seq,
+                    "subject",
+                    f"certificate {name} does not record {path} as destroyed and verified "
+                    f"(it records outcome {facts.outcome})",
+                )
             if doc != event.doc_id:
                 self.problem(
                     seq,
@@ -180,12 +188,16 @@ class AuditRun:
         if anchor is None:
             return
         self.anchor(anchor, f"certificate {path}")
-        if anchor.ledger_id == (self.ledger_id or anchor.ledger_id) and facts.success:
+        if anchor.ledger_id == (self.ledger_id or anchor.ledger_id):
             self.unrecorded(path, facts, anchor.seq)
 
     def unrecorded(self, path: Path, facts: Facts, anchor_seq: int) -> None:
         """A destruction the ledger should record after ``anchor_seq`` and does not."""
-        named = dict.fromkeys(doc_id for _, doc_id, _ in facts.files if doc_id is not None)
+        # Each document whose own subject was destroyed, whatever the run's outcome: a
+        # tree interrupted half-way has destroyed the documents it finished.
+        named = dict.fromkeys(
+            doc_id for _, doc_id, _, gone in facts.files if doc_id is not None and gone
+        )
         for doc_id in named:
             if (facts.certificate_id, doc_id) not in self.cited:
                 self.problem(
@@ -194,7 +206,7 @@ class AuditRun:
                     f"certificate {path} destroyed {doc_id} after seq {anchor_seq}, but no "
                     "destroy event records it (entries were cut off or removed)",
                 )
-        for token in facts.drives:
+        for token in facts.drives if facts.success else ():
             for state, loc in self.copies_on(token):
                 if loc.seq <= anchor_seq:
                     self.problem(

@@ -53,8 +53,8 @@ class Facts:
     digest: str
     success: bool
     outcome: str
-    # (path, document id, content digest) of each file subject
-    files: tuple[tuple[str, str | None, str | None], ...]
+    # (path, document id, content digest, destroyed) of each file subject
+    files: tuple[tuple[str, str | None, str | None, bool], ...]
     drives: tuple[str, ...]
     # (document id, key id) of each destroyed key: whose key it was
     key_erasures: tuple[tuple[str | None, str | None], ...]
@@ -68,7 +68,14 @@ class Facts:
         for record in certificate.subjects:
             subject = record.subject
             if isinstance(subject, FileSubject):
-                files.append((subject.raw_path, subject.document_id, subject.content_blake3))
+                files.append(
+                    (
+                        subject.raw_path,
+                        subject.document_id,
+                        subject.content_blake3,
+                        record.destroyed,
+                    )
+                )
             elif isinstance(subject, DriveSubject):
                 drives.append(subject.identity_token)
         anchor = certificate.ledger_anchor

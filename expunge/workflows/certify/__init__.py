@@ -5,48 +5,53 @@ certificate records made of it, ``station`` who signs and where it is written; `
 reads back from a certificate what a target should hold.
 """
 
-from expunge.workflows.certify.claims import (
-    FLASH_NOTE,
-    KEY_ERASE_METHOD,
-    flash_note,
-    key_erasure_sanitization,
-    luks_sanitization,
-    sanitization,
-)
-from expunge.workflows.certify.drafts import (
-    drive_luks_draft,
-    drive_overwrite_draft,
-    drive_sanitize_draft,
-    error_records,
-    file_subject,
-    files_draft,
-    journal_notes,
-    key_erasure_record,
-    limitation_record,
-    luks_container_draft,
-    luks_limitations,
-    luks_record,
-    pass_record,
-    subject_record,
-    verification_record,
-)
-from expunge.workflows.certify.expected import final_pattern_for
-from expunge.workflows.certify.outcomes import (
-    DriveWork,
-    FileOutcome,
-    FilesWork,
-    KeyErasureOutcome,
-    LuksWork,
-    checked_status,
-    mismatch_found,
-)
-from expunge.workflows.certify.station import (
-    CERT_SUFFIX,
-    CertificateDraft,
-    IssuedCertificate,
-    Station,
-    issue,
-)
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.certify.claims import (
+        FLASH_NOTE,
+        KEY_ERASE_METHOD,
+        flash_note,
+        key_erasure_sanitization,
+        luks_sanitization,
+        sanitization,
+    )
+    from expunge.workflows.certify.drafts import (
+        drive_luks_draft,
+        drive_overwrite_draft,
+        drive_sanitize_draft,
+        error_records,
+        file_subject,
+        files_draft,
+        journal_notes,
+        key_erasure_record,
+        limitation_record,
+        luks_container_draft,
+        luks_limitations,
+        luks_record,
+        pass_record,
+        subject_record,
+        verification_record,
+    )
+    from expunge.workflows.certify.expected import final_pattern_for
+    from expunge.workflows.certify.outcomes import (
+        DriveWork,
+        FileOutcome,
+        FilesWork,
+        KeyErasureOutcome,
+        LuksWork,
+        checked_status,
+        mismatch_found,
+    )
+    from expunge.workflows.certify.station import (
+        CERT_SUFFIX,
+        CertificateDraft,
+        IssuedCertificate,
+        Station,
+        issue,
+    )
 
 __all__ = [
     "CERT_SUFFIX",
@@ -84,3 +89,5 @@ __all__ = [
     "subject_record",
     "verification_record",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -8,6 +8,7 @@ outside what was erased.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from expunge import TOOL_NAME, __version__
 from expunge.certificates import Category, MethodUsed, Sanitization
@@ -15,8 +16,10 @@ from expunge.shred import luks
 from expunge.shred.methods import LUKS_ERASE, Method
 from expunge.shred.report import Limitation as WipeLimitation
 from expunge.verify import VerifyMode
-from expunge.workflows.certify.device_work import SanitizeWork
 from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
+
+if TYPE_CHECKING:
+    from expunge.workflows.certify.device_work import SanitizeWork
 
 KEY_ERASE_METHOD = "cryptographic erase"
 FLASH_NOTE = "; the medium is flash: remapped and over-provisioned blocks were not addressed"

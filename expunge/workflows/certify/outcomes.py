@@ -9,19 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from expunge.certificates.subjects import FileSubject
 from expunge.core import paths
 from expunge.core.outcome import Outcome
-from expunge.drives import Drive
-from expunge.ledger.keystore import DestroyedKey
-from expunge.shred import luks
 from expunge.shred.journal import JournalEvent
 from expunge.shred.methods import Method
 from expunge.shred.report import Limitation, PassResult, WipeReport
 from expunge.verify import VerificationReport
-from expunge.workflows.certify.device_work import SanitizeWork
+
+if TYPE_CHECKING:
+    # Annotations only: a file's destruction never loads the drive, key-store or LUKS code.
+    from expunge.drives import Drive
+    from expunge.ledger.keystore import DestroyedKey
+    from expunge.shred import luks
+    from expunge.workflows.certify.device_work import SanitizeWork
 
 
 def checked_status(wipe_status: str, checks: Iterable[VerificationReport]) -> Outcome:

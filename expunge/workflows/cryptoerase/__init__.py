@@ -28,29 +28,34 @@ The key-absence proof is two verifications: the slot read back from the medium
 wrapped and the raw key; each place they are found is a mismatch, and fails the certificate.
 """
 
-from expunge.workflows.cryptoerase.kek import kek_tag, station_kek
-from expunge.workflows.cryptoerase.keys import (
-    erase_document_key,
-    record_key_certificate,
-    sealed_and_keyed,
-    sealed_before_copies,
-)
-from expunge.workflows.cryptoerase.luks import (
-    LuksContainerErase,
-    check_luks_volume,
-    erase_luks,
-    erase_luks_container,
-)
-from expunge.workflows.cryptoerase.migrate import Migration, migrate_legacy, migration_pending
-from expunge.workflows.cryptoerase.opening import keystore_folder, open_keystore
-from expunge.workflows.cryptoerase.sealed import (
-    SEALED_SUFFIX,
-    SealedDocument,
-    Unsealed,
-    check_sealable,
-    seal_document,
-    unseal_document,
-)
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.cryptoerase.kek import kek_tag, station_kek
+    from expunge.workflows.cryptoerase.keys import (
+        erase_document_key,
+        record_key_certificate,
+        sealed_and_keyed,
+        sealed_before_copies,
+    )
+    from expunge.workflows.cryptoerase.luks import (
+        LuksContainerErase,
+        check_luks_volume,
+        erase_luks,
+        erase_luks_container,
+    )
+    from expunge.workflows.cryptoerase.migrate import Migration, migrate_legacy, migration_pending
+    from expunge.workflows.cryptoerase.opening import keystore_folder, open_keystore
+    from expunge.workflows.cryptoerase.sealed import (
+        SEALED_SUFFIX,
+        SealedDocument,
+        Unsealed,
+        check_sealable,
+        seal_document,
+        unseal_document,
+    )
 
 __all__ = [
     "SEALED_SUFFIX",
@@ -75,3 +80,5 @@ __all__ = [
     "station_kek",
     "unseal_document",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

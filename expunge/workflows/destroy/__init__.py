@@ -5,14 +5,19 @@ again on the open descriptor right before writing. Layer 2: it ties together ``s
 (overwriting), ``verify`` (read-back), ``certificates`` and ``ledger``.
 """
 
-from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
-from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
-from expunge.workflows.destroy.outcome import Destruction, destructions_failure
-from expunge.workflows.destroy.plan import preflight
-from expunge.workflows.destroy.recover import Recovered, recover_runs
-from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
-from expunge.workflows.destroy.run import fingerprint
-from expunge.workflows.destroy.seal import Sealing, seal_document
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
+    from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
+    from expunge.workflows.destroy.outcome import Destruction, destructions_failure
+    from expunge.workflows.destroy.plan import preflight
+    from expunge.workflows.destroy.recover import Recovered, recover_runs
+    from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
+    from expunge.workflows.destroy.run import fingerprint
+    from expunge.workflows.destroy.seal import Sealing, seal_document
 
 __all__ = [
     "Destruction",
@@ -32,3 +37,5 @@ __all__ = [
     "seal_document",
     "shred_paths",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -17,29 +17,34 @@ tries each), ``model`` (request and result), ``events`` (what a drive job says),
 signed and recorded), ``parallel`` (several drives at once), ``station`` (the watch loop).
 """
 
-from expunge.workflows.drive_wipe.checks import DriveCheck, check_drives, survey
-from expunge.workflows.drive_wipe.confirm import CONFIRM_TRIES, Confirmation
-from expunge.workflows.drive_wipe.events import (
-    NULL_EVENTS,
-    Attached,
-    ConfirmNeeded,
-    Detached,
-    DriveEvent,
-    Event,
-    EventSink,
-    Finished,
-    Ignored,
-    PassDone,
-    Progress,
-    Refused,
-    Started,
-    StationIdentity,
-    Verifying,
-    Watching,
-)
-from expunge.workflows.drive_wipe.model import DriveRequest, DriveStatus, DriveWipe
-from expunge.workflows.drive_wipe.parallel import report_refusal, wipe_drives
-from expunge.workflows.drive_wipe.station import StationPlan, WipingStation, station_identity
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.drive_wipe.checks import DriveCheck, check_drives, survey
+    from expunge.workflows.drive_wipe.confirm import CONFIRM_TRIES, Confirmation
+    from expunge.workflows.drive_wipe.events import (
+        NULL_EVENTS,
+        Attached,
+        ConfirmNeeded,
+        Detached,
+        DriveEvent,
+        Event,
+        EventSink,
+        Finished,
+        Ignored,
+        PassDone,
+        Progress,
+        Refused,
+        Started,
+        StationIdentity,
+        Verifying,
+        Watching,
+    )
+    from expunge.workflows.drive_wipe.model import DriveRequest, DriveStatus, DriveWipe
+    from expunge.workflows.drive_wipe.parallel import report_refusal, wipe_drives
+    from expunge.workflows.drive_wipe.station import StationPlan, WipingStation, station_identity
 
 __all__ = [
     "CONFIRM_TRIES",
@@ -72,3 +77,5 @@ __all__ = [
     "survey",
     "wipe_drives",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

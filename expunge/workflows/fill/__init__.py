@@ -6,6 +6,13 @@ Layer 2, a job beside ``sweep`` and ``drive_wipe``. ``target`` judges the filesy
 cannot reach, ``run`` puts it together and certifies it.
 """
 
-from expunge.workflows.fill.run import FillRequest, FillResult, fill_free_space
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.fill.run import FillRequest, FillResult, fill_free_space
 
 __all__ = ["FillRequest", "FillResult", "fill_free_space"]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -31,52 +31,57 @@ that is not a level is refused (a typo must not silently leave a level at its de
 Other top-level tables belong to ``expunge sweep``, which validates them.
 """
 
-from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
-from expunge.workflows.records.content import FileContent, read_content
-from expunge.workflows.records.head import (
-    HeadRecord,
-    StationSigner,
-    head_record_path,
-    read_head_record,
-    record_head,
-)
-from expunge.workflows.records.locate import (
-    DocumentPlan,
-    RegisteredLocation,
-    document,
-    here,
-    locate,
-    plan_document,
-)
-from expunge.workflows.records.opening import (
-    LedgerLink,
-    create_ledger,
-    existing_ledger,
-    require_ledger,
-    shared,
-    station_ledger,
-)
-from expunge.workflows.records.policy import (
-    check_policy,
-    describe_rule,
-    load_policy,
-    policy_from_toml,
-)
-from expunge.workflows.records.recording import (
-    LedgerUpdate,
-    RecordedDestroy,
-    confirmed_documents,
-    document_ids,
-    record_files_destroyed,
-    record_key_erased,
-    record_medium_destroyed,
-)
-from expunge.workflows.records.register import (
-    record_copy,
-    record_transfer,
-    record_write_off,
-    register_document,
-)
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
+    from expunge.workflows.records.content import FileContent, read_content
+    from expunge.workflows.records.head import (
+        HeadRecord,
+        StationSigner,
+        head_record_path,
+        read_head_record,
+        record_head,
+    )
+    from expunge.workflows.records.lookup import (
+        DocumentPlan,
+        RegisteredLocation,
+        document,
+        here,
+        locate,
+        plan_document,
+    )
+    from expunge.workflows.records.opening import (
+        LedgerLink,
+        create_ledger,
+        existing_ledger,
+        require_ledger,
+        shared,
+        station_ledger,
+    )
+    from expunge.workflows.records.policy import (
+        check_policy,
+        describe_rule,
+        load_policy,
+        policy_from_toml,
+    )
+    from expunge.workflows.records.recording import (
+        LedgerUpdate,
+        RecordedDestroy,
+        confirmed_documents,
+        document_ids,
+        record_files_destroyed,
+        record_key_erased,
+        record_medium_destroyed,
+    )
+    from expunge.workflows.records.register import (
+        record_copy,
+        record_transfer,
+        record_write_off,
+        register_document,
+    )
 
 __all__ = [
     "DocumentPlan",
@@ -117,3 +122,5 @@ __all__ = [
     "station_signer",
     "trust_verifier",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from expunge.certificates import LedgerAnchor, TrustStore, keyid
+from expunge.certificates import LedgerAnchor, keyid
 from expunge.core.errors import IntegrityError
 from expunge.ledger.chain import CheckpointSigner, CheckpointVerifier
 from expunge.ledger.store import LedgerStore
+
+if TYPE_CHECKING:
+    from expunge.certificates import TrustStore
 
 
 def station_signer(key: Ed25519PrivateKey) -> CheckpointSigner:

@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from expunge.certificates import TrustStore, keyid
+from expunge.certificates import keyid
 from expunge.core.atomic import write_atomic
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.config import Home
@@ -36,6 +36,9 @@ from expunge.ledger.chain import head_message
 from expunge.ledger.entries import Entry, Head, StationRef
 from expunge.workflows.certify import Station
 from expunge.workflows.records.checkpoints import trust_verifier
+
+if TYPE_CHECKING:
+    from expunge.certificates import TrustStore
 
 _FIELDS = frozenset({"ledger_id", "seq", "hash", "station", "signature"})
 _MAX_HEAD_FILE = 4096

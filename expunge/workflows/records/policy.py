@@ -16,7 +16,7 @@ from expunge.ledger.classification import (
     check_destruction_allowed,
 )
 from expunge.shred.methods import Method
-from expunge.workflows.records.locate import RegisteredLocation
+from expunge.workflows.records.lookup import RegisteredLocation
 
 
 def _level_line(text: str, level: str) -> int | None:

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from expunge.certificates import DriveSubject
+from expunge.certificates import DriveSubject, FileSubject
 from expunge.core.errors import ExpungeError, UsageError
 from expunge.ledger.events import Destroy
 from expunge.ledger.store import LedgerStore
 from expunge.workflows.certify import IssuedCertificate
-from expunge.workflows.records.locate import RegisteredLocation, _medium_documents
+from expunge.workflows.records.lookup import RegisteredLocation, _medium_documents
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,9 @@ def _append(
     *,
     actor: str,
     now: datetime,
+    whole: bool = True,
 ) -> LedgerUpdate:
-    if issued.outcome != "success":
+    if whole and issued.outcome != "success":
         notes.append(
             f"the certificate records {issued.outcome}, not success: the ledger records no "
             "destruction (run the destruction again)"
@@ -153,17 +154,35 @@ def record_files_destroyed(
     now: datetime,
 ) -> LedgerUpdate:
     """One ``destroy`` event per document of ``documents`` (doc id -> its paths the
-    certificate covers), citing ``issued``, in one transaction; only for a success."""
+    certificate covers), citing ``issued``, in one transaction.
+
+    A document is recorded when the certificate records each of its paths destroyed and
+    verified, whatever became of the run's other files: a tree interrupted half-way, or
+    with one unreadable file, has still destroyed the documents it finished, and nothing
+    could destroy them again later.
+    """
     pending = list(notes)
-    if not documents:
+    gone = {
+        record.subject.raw_path
+        for record in issued.certificate.subjects
+        if isinstance(record.subject, FileSubject) and record.destroyed
+    }
+    finished = {d: paths for d, paths in documents.items() if set(paths) <= gone}
+    for doc_id in documents.keys() - finished.keys():
+        pending.append(
+            f"{doc_id}: the certificate does not record it destroyed and verified "
+            f"({issued.outcome}): the ledger records no destruction (run it again)"
+        )
+    if not finished:
         return LedgerUpdate(notes=tuple(pending))
     return _append(
         store,
         issued,
-        lambda: [_destroy_event(issued, d, paths, ()) for d, paths in documents.items()],
+        lambda: [_destroy_event(issued, d, paths, ()) for d, paths in finished.items()],
         pending,
         actor=actor,
         now=now,
+        whole=False,
     )
 
 

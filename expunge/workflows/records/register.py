@@ -14,7 +14,7 @@ from expunge.ledger.events import Copy, Register, Transfer, WriteOff
 from expunge.ledger.locations import Location
 from expunge.ledger.store import LedgerStore
 from expunge.workflows.records.content import FileContent, read_content
-from expunge.workflows.records.locate import document, locate
+from expunge.workflows.records.lookup import document, locate
 
 
 def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:

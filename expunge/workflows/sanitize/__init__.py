@@ -7,9 +7,14 @@ and polls the drive to the end; ``flow`` runs the whole of it with the read-back
 compares samples taken just before and just after the erase.
 """
 
-from expunge.workflows.sanitize.execute import DEFAULT_POLLING, Polling
-from expunge.workflows.sanitize.flow import Sanitized, sanitize_drive
-from expunge.workflows.sanitize.plan import OPERATIONS, choose_operation
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.sanitize.execute import DEFAULT_POLLING, Polling
+    from expunge.workflows.sanitize.flow import Sanitized, sanitize_drive
+    from expunge.workflows.sanitize.plan import OPERATIONS, choose_operation
 
 __all__ = [
     "DEFAULT_POLLING",
@@ -19,3 +24,5 @@ __all__ = [
     "choose_operation",
     "sanitize_drive",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -38,19 +38,24 @@ Without ``method``/``verify``, a destruction uses ``clear`` (or the first method
 level accepts) verified ``nist`` (or the level's stronger minimum).
 """
 
-from expunge.workflows.sweep.policy import (
-    PathRule,
-    SweepPolicy,
-    due_date,
-    load_policy,
-    method_for,
-    parse_policy,
-)
-from expunge.workflows.sweep.recovery import certified_documents
-from expunge.workflows.sweep.report import Status, SweepItem, SweepReport
-from expunge.workflows.sweep.run import run_sweep, sweep_lock
-from expunge.workflows.sweep.units import systemd_units
-from expunge.workflows.sweep.walk import changed_since_walk, walk_rule
+from typing import TYPE_CHECKING
+
+from expunge.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from expunge.workflows.sweep.policy import (
+        PathRule,
+        SweepPolicy,
+        due_date,
+        load_policy,
+        method_for,
+        parse_policy,
+    )
+    from expunge.workflows.sweep.recovery import certified_documents
+    from expunge.workflows.sweep.report import Status, SweepItem, SweepReport
+    from expunge.workflows.sweep.run import run_sweep, sweep_lock
+    from expunge.workflows.sweep.units import systemd_units
+    from expunge.workflows.sweep.walk import changed_since_walk, walk_rule
 
 __all__ = [
     "PathRule",
@@ -69,3 +74,5 @@ __all__ = [
     "systemd_units",
     "walk_rule",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -19,7 +19,7 @@ from expunge.certificates import (
     sign_envelope,
     verify_envelope,
 )
-from expunge.certificates.countersign import VALIDATION_PAYLOAD_TYPE
+from expunge.certificates.countersignature import VALIDATION_PAYLOAD_TYPE
 from expunge.shred.patterns import PassPattern, expected_bytes
 from tests.support import need_tool, run_cli
 

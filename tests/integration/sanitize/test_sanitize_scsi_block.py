@@ -20,6 +20,7 @@ from tests.support.drivewipe import (
     canary_image,
     certificate,
     digest,
+    finished,
     needs_root,
     token,
 )
@@ -70,7 +71,7 @@ def test_drive_wipe_discard_from_the_command_line(tmp_path: Path, loops: Loops) 
     done = run_cli("drive", "wipe", "-m", "discard", node, *args, home=home)
     assert done.code == 0, done
     assert image.read_bytes() == bytes(SIZE)
-    (report,) = json.loads(done.out)
+    (report,) = finished(done.out)
     assert report["status"] == "success" and report["sanitize"]["completed"]
     assert report["sanitize"]["check"]["expected"] == "00"
     cert = certificate(Path(report["certificate"]))

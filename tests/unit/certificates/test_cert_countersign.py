@@ -23,7 +23,7 @@ from expunge.certificates import (
     verify_certificate,
     verify_envelope,
 )
-from expunge.certificates.countersign import VALIDATION_PAYLOAD_TYPE, Validation
+from expunge.certificates.countersignature import VALIDATION_PAYLOAD_TYPE, Validation
 from expunge.core.errors import IntegrityError, UsageError
 from tests.support.tamper_fixtures import (
     AUDITOR,

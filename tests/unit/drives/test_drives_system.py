@@ -48,6 +48,22 @@ def test_stacked_devices_resolve_to_every_disk_underneath(tmp_path: Path) -> Non
     assert facts.mounted == {devnum}
 
 
+def test_a_mount_point_of_any_bytes_does_not_stop_the_reading(tmp_path: Path) -> None:
+    # Another program mounted something at a Latin-1 name while a station looked.
+    devnum = devnum_of(tmp_path)
+    sys_root = fake_sys(tmp_path / "sys", devnum)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_bytes(
+        b"29 1 7:99 / /mnt/caf\xe9 rw - vfat /dev/loop99 rw\n"
+        + f"30 1 {devnum} / /srv rw - ext4 /dev/dm-0 rw\n".encode()
+    )
+    swaps = tmp_path / "swaps"
+    swaps.write_bytes(b"Filename Type Size Used Priority\n/swap\xe9 file 1024 0 -2\n")
+    facts = system_facts(tmp_path / "home", mountinfo=mountinfo, swaps=swaps, sys_root=sys_root)
+    assert facts.home_disks == {"dm-0", "sdz"}
+    assert facts.mounted == {devnum, "7:99"}
+
+
 def test_unknown_devices_resolve_to_nothing(tmp_path: Path) -> None:
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text("")

@@ -1,0 +1,117 @@
+"""Lazy package facades: every re-export resolves, and a one-file shred stays small."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import expunge
+
+_RUN_AND_LIST = """
+import json, runpy, sys
+sys.argv = ["expunge", *sys.argv[1:]]
+try:
+    runpy.run_module("expunge", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _facades() -> list[str]:
+    found = []
+    for info in pkgutil.walk_packages(expunge.__path__, "expunge."):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(info.name)
+        if "__getattr__" in vars(module) and hasattr(module, "__all__"):
+            found.append(info.name)
+    return found
+
+
+def test_there_are_facades_to_check() -> None:
+    # The loop below must not pass by finding nothing.
+    assert {"expunge.certificates", "expunge.drives", "expunge.workflows.certify"} <= set(
+        _facades()
+    )
+
+
+@pytest.mark.parametrize("package", _facades())
+def test_every_name_a_facade_exports_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"{package}.{name}"
+    assert set(module.__all__) <= set(dir(module))
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = expunge.certificates.nothing_here  # type: ignore[attr-defined]
+
+
+def test_eager_mode_imports_every_re_export_at_once(tmp_path: Path) -> None:
+    env = {**os.environ, "EXPUNGE_EAGER_IMPORTS": "1"}
+    probe = "import sys, expunge.drives; print('expunge.drives.watch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
+
+
+def test_a_one_file_shred_loads_no_drive_luks_or_key_store_code(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_bytes(b"secret\n" * 100)
+    env = {**os.environ, "EXPUNGE_HOME": str(tmp_path / "home")}
+    env.pop("EXPUNGE_EAGER_IMPORTS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST, "shred", "-q", str(doc)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["code"] in (0, None), result.stderr
+    assert not doc.exists()
+    loaded = set(report["modules"])
+    needless = {
+        "pyudev",
+        "tqdm",
+        "ctypes.util",
+        "expunge.drives.discovery",
+        "expunge.drives.identify.ata",
+        "expunge.drives.watch",
+        "expunge.shred.luks.erase",
+        "expunge.shred.sealing.stream",
+        "expunge.ledger.keystore.store",
+        "expunge.certificates.countersignature",
+        "expunge.workflows.cryptoerase.keys",
+        "expunge.workflows.certify.drafts.drives",
+        "expunge.verify.differs",
+    }
+    assert loaded.isdisjoint(needless), sorted(loaded & needless)
+
+
+def test_an_export_named_like_a_submodule_is_refused(tmp_path: Path) -> None:
+    package = tmp_path / "facade_clash"
+    package.mkdir()
+    (package / "thing.py").write_text("def thing():\n    return 1\n")
+    (package / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from expunge.core.lazy import lazy_exports\n"
+        "if TYPE_CHECKING:\n"
+        "    from facade_clash.thing import thing\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, __file__)\n"
+    )
+    probe = "import facade_clash"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "exports thing, also the name of a submodule" in out.stderr
