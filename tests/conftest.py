@@ -88,3 +88,9 @@ def loops() -> Iterator[Loops]:
         yield attached
     finally:
         attached.cleanup()
+
+
+# PostgreSQL (the shared ledger): pg_server, pg_database, pg_ledger.
+from tests.support.postgres_fixtures import pg_database, pg_ledger, pg_server  # noqa: E402
+
+__all__ = ["pg_database", "pg_ledger", "pg_server"]

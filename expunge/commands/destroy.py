@@ -76,7 +76,7 @@ def destroy_command(
                     remedy="run it on a terminal, or pass --yes in scripts; nothing was written",
                 )
             state = records.document(store, doc_id, datetime.now(UTC))
-            _confirm(state, records.plan_document(state))
+            _confirm(state, records.plan_document(state, records.here(store)))
         with station_job(home, station) as job:
             result = destroy.destroy_document(
                 doc_id,

@@ -451,3 +451,14 @@ def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
     )
     if output is not None:
         click.echo(f"anchor written to {output} (keep it away from this station)")
+
+
+def _fleet_commands() -> None:
+    # The shared ledger's commands live in their own module; they belong to this group.
+    from expunge.commands.ledger_fleet import migrate_command, setup_postgres
+
+    ledger.add_command(setup_postgres)
+    ledger.add_command(migrate_command)
+
+
+_fleet_commands()

@@ -22,7 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def home_option(func: F) -> F:
-    """``--home DIR`` (or EXPUNGE_HOME): where the key, ledger and certificates live."""
+    """``--home DIR`` (or EXPUNGE_HOME): where the key, ledger and certificates live;
+    ``--ledger URL`` (or EXPUNGE_LEDGER_URL): a shared ledger instead of the home's."""
 
     @click.option(
         "--home",
@@ -31,9 +32,18 @@ def home_option(func: F) -> F:
         default=None,
         help="Folder for the station key, ledger and certificates [env: EXPUNGE_HOME].",
     )
+    @click.option(
+        "--ledger",
+        "ledger_url",
+        metavar="URL",
+        default=None,
+        help="A shared ledger, postgresql://... [env: EXPUNGE_LEDGER_URL; default: [ledger] "
+        "url in config.toml, else <home>/ledger.db].",
+    )
     @functools.wraps(func)
-    def wrapper(*args: Any, home: str | None, **kwargs: Any) -> Any:
-        return func(*args, home=Home(resolve_home(home, os.environ)).check(), **kwargs)
+    def wrapper(*args: Any, home: str | None, ledger_url: str | None, **kwargs: Any) -> Any:
+        url = ledger_url or os.environ.get("EXPUNGE_LEDGER_URL") or None
+        return func(*args, home=Home(resolve_home(home, os.environ), url).check(), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

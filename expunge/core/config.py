@@ -61,6 +61,9 @@ class Home:
     """The folder holding one station's state, with the paths derived from it."""
 
     root: Path
+    ledger_url: str | None = None
+    """The ledger named by ``--ledger`` or ``EXPUNGE_LEDGER_URL``; ``None``: the one
+    ``[ledger] url`` in ``config.toml`` names, else ``ledger.db`` here."""
 
     @property
     def key_path(self) -> Path:
@@ -199,12 +202,12 @@ def _station_table(data: Mapping[str, object], path: Path) -> dict[str, str]:
     if not isinstance(station, dict):
         raise UsageError("[station] must be a table", target=str(path), remedy="fix the file")
     allowed = {f.name for f in fields(StationSettings)}
-    unknown = set(data) - {"station"} | (set(station) - allowed)
+    unknown = set(data) - {"station", "ledger"} | (set(station) - allowed)
     if unknown:
         raise UsageError(
             f"unknown setting(s) {', '.join(sorted(unknown))}",
             target=str(path),
-            remedy=f"allowed in [station]: {', '.join(sorted(allowed))}",
+            remedy=f"allowed in [station]: {', '.join(sorted(allowed))}; in [ledger]: url",
         )
     for key, value in station.items():
         if not isinstance(value, str):
@@ -249,3 +252,28 @@ def explained_settings(
     if "host" not in values:
         values["host"], sources["host"] = os.uname().nodename, "host name"
     return StationSettings(**values), sources
+
+
+def ledger_location(home: Home) -> str:
+    """Where the station's ledger is: ``home.ledger_url`` (``--ledger`` or
+    ``EXPUNGE_LEDGER_URL``), else ``[ledger] url`` in ``config.toml``, else the SQLite
+    file ``<home>/ledger.db``."""
+    if home.ledger_url:
+        return home.ledger_url
+    table = (_read_config(home.config_path) or {}).get("ledger", {})
+    if not isinstance(table, dict) or set(table) - {"url"}:
+        raise UsageError(
+            "[ledger] takes one setting, url",
+            target=str(home.config_path),
+            remedy='write url = "postgresql://HOST/DB", or remove the table',
+        )
+    url = table.get("url")
+    if url is None:
+        return str(home.ledger_path)
+    if not isinstance(url, str) or not url:
+        raise UsageError(
+            "[ledger] url must be a non-empty string",
+            target=str(home.config_path),
+            remedy='write it in quotes, e.g. url = "postgresql://ledger.example/expunge"',
+        )
+    return url

@@ -77,6 +77,10 @@ class TargetError(ExpungeError):
     exit_code = EXIT_TARGET
 
 
+class LedgerUnreachable(TargetError):
+    """A shared ledger cannot be reached (server down, network): nothing was written to it."""
+
+
 class VerificationError(ExpungeError):
     """Read-back did not match what was written."""
 

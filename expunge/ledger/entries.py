@@ -6,8 +6,10 @@ exist:
 
 - **v1** (ledgers written before entries were signed): ``{"time", "actor", "event"}``;
 - **v2**: ``{"version": 2, "time", "actor", "station": {"keyid", "host"}, "event",
-  "signature"}``. ``station`` names the station that appended the entry (the keyid of its
-  Ed25519 key, as in certificates, and its host name); ``signature`` is ``null`` except on
+  "signature"}``, and ``"origin": {"ledger_id", "seq", "hash"}`` on an entry copied from
+  another ledger by ``ledger migrate`` (absent otherwise). ``station`` names the station
+  that appended the entry (the keyid of its Ed25519 key, as in certificates, and its host
+  name); ``signature`` is ``null`` except on
   the last entry of each append transaction, where it is ``{"from_seq", "sig"}``: the
   station's signature over entries ``from_seq`` .. this one (see ``signing``).
 
@@ -44,6 +46,7 @@ _RECORD_FIELDS = frozenset({"time", "actor", "event"})
 _V2_FIELDS = _RECORD_FIELDS | {"version", "station", "signature"}
 _STATION_FIELDS = frozenset({"keyid", "host"})
 _SIGNATURE_FIELDS = frozenset({"from_seq", "sig"})
+_ORIGIN_FIELDS = frozenset({"ledger_id", "seq", "hash"})
 _CHAIN_FIELDS = frozenset({"ledger_id", "seq", "prev_hash", "hash"})
 _HEAD_FIELDS = frozenset({"ledger_id", "seq", "hash"})
 
@@ -131,11 +134,33 @@ class EntrySignature:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a migrated entry was first recorded: its ledger, seq and hash there, so that
+    the old chain can still be checked against the entries copied from it."""
+
+    ledger_id: str
+    seq: int
+    hash: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, hash in hex."""
+        return {"ledger_id": self.ledger_id, "seq": self.seq, "hash": self.hash.hex()}
+
+    @classmethod
+    def from_dict(cls, data: object, where: str) -> Origin:
+        """Strictly read the JSON form."""
+        f = Fields(data, where, _ORIGIN_FIELDS)
+        return cls(f.text("ledger_id"), f.integer("seq", 1), _hex_hash(f.text("hash"), where))
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """What one entry says: an event, when (UTC, whole seconds), by whom, from which station.
 
     ``station`` is ``None`` only for v1 records (read from old ledgers, never written now);
-    ``signature`` is set on the entry that closes an append transaction.
+    ``signature`` is set on the entry that closes an append transaction; ``origin`` on an
+    entry migrated from another ledger (only v2 records carry it: a record without a
+    station is a draft until a store appends it).
     """
 
     time: datetime
@@ -143,6 +168,7 @@ class Record:
     event: Event
     station: StationRef | None = None
     signature: EntrySignature | None = None
+    origin: Origin | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "time", utc_second(self.time, "entry time"))
@@ -161,12 +187,15 @@ class Record:
         base = {"time": format_time(self.time), "actor": self.actor, "event": self.event.to_dict()}
         if self.station is None:
             return base
-        return {
+        record = {
             "version": RECORD_VERSION,
             **base,
             "station": self.station.to_dict(),
             "signature": None if self.signature is None else self.signature.to_dict(),
         }
+        if self.origin is not None:
+            record["origin"] = self.origin.to_dict()
+        return record
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes of ``to_dict()``."""
@@ -176,7 +205,12 @@ class Record:
     def from_dict(cls, data: object, where: str = "record") -> Record:
         """Strictly read the JSON form (v1 or v2)."""
         v2 = isinstance(data, dict) and "version" in data
-        f = Fields(data, where, _V2_FIELDS if v2 else _RECORD_FIELDS)
+        f = Fields(
+            data,
+            where,
+            _V2_FIELDS if v2 else _RECORD_FIELDS,
+            optional=frozenset({"origin"}) if v2 else frozenset(),
+        )
         if v2 and (f.raw("version") != RECORD_VERSION or isinstance(f.raw("version"), bool)):
             raise IntegrityError(
                 f"{where}.version {f.raw('version')!r} is not a record version this expunge "
@@ -184,14 +218,16 @@ class Record:
             )
         time = parse_time(f.text("time"), f"{where}.time")
         event = event_from_dict(f.obj("event"), f"{where}.event")
-        station = signature = None
+        station = signature = origin = None
         try:
             if v2:
                 station = _station(f.raw("station"), f"{where}.station")
                 raw_signature = f.raw("signature")
                 if raw_signature is not None:
                     signature = EntrySignature.from_dict(raw_signature, f"{where}.signature")
-            return cls(time, f.text("actor"), event, station, signature)
+                if f.has("origin"):
+                    origin = Origin.from_dict(f.raw("origin"), f"{where}.origin")
+            return cls(time, f.text("actor"), event, station, signature, origin)
         except UsageError as exc:
             raise IntegrityError(f"{where}: {exc.message}") from exc
 

@@ -67,6 +67,14 @@ class Location:
     ciphertext: bool
     destroyed_by: Destruction | None = None
     written_off: WrittenOff | None = None
+    host: str | None = None
+    """The host of the station that recorded it: a path means a file on that host
+    (``None``: recorded by a v1 entry, before entries named their station)."""
+
+    def here(self, host: str | None) -> bool:
+        """Whether a path location is on ``host`` (``None``: any host, one station's
+        ledger). Media are not bound to a host."""
+        return host is None or self.host is None or self.host == host
 
     @property
     def outstanding(self) -> bool:
@@ -93,6 +101,7 @@ class Location:
             self.ciphertext,
             destroyed_by or self.destroyed_by,
             written_off or self.written_off,
+            self.host,
         )
 
     def describe(self) -> str:
@@ -110,6 +119,7 @@ class Location:
             "status": self.status,
             "destroyed_by": self.destroyed_by.to_dict() if self.destroyed_by else None,
             "written_off": self.written_off.to_dict() if self.written_off else None,
+            "host": self.host,
         }
 
 

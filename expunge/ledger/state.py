@@ -39,6 +39,11 @@ from expunge.ledger.locations import Destruction, Location, SealState, WrittenOf
 DocumentStatus = Literal["registered", "sealed", "destroyed"]
 
 
+def _host(entry: Entry) -> str | None:
+    """The host whose paths an entry names (``None``: a v1 entry, from one station)."""
+    return entry.station.host if entry.station is not None else None
+
+
 @dataclass(frozen=True)
 class DocumentState:
     """Everything the ledger says about one document, as of ``as_of``."""
@@ -136,7 +141,9 @@ class _Fold:
         self.custodian = event.custodian
         self.seal: SealState | None = None
         self.key_erased_by: Destruction | None = None
-        self.locations = [Location("original", entry.seq, event.path, None, event.sealed)]
+        self.locations = [
+            Location("original", entry.seq, event.path, None, event.sealed, host=_host(entry))
+        ]
         self.destructions: list[Destruction] = []
         self.history = [entry.seq]
 
@@ -244,6 +251,7 @@ class _Fold:
                     event.to_path,
                     event.to_medium,
                     self.sealed_now and not event.plaintext,
+                    host=_host(entry),
                 )
             )
         elif isinstance(event, Transfer):
@@ -262,7 +270,9 @@ class _Fold:
         in_place = self.register.sealed and event.sealed_path == self.register.path
         self.seal = SealState(entry.seq, event.sealed_path, event.key_id, self.register.sealed)
         if not in_place:
-            self.locations.append(Location("sealed", entry.seq, event.sealed_path, None, True))
+            self.locations.append(
+                Location("sealed", entry.seq, event.sealed_path, None, True, host=_host(entry))
+            )
 
     def _apply_destroy(self, entry: Entry, event: Destroy) -> None:
         done = Destruction(

@@ -6,16 +6,15 @@ signs the last one for all of them with the station's signer (see ``signing``) a
 commits; the entries are returned (acknowledged) only after the commit, and the store's
 ``on_commit`` hook hears of the new head then. A store opened without a signer only
 reads. Two processes appending at once are serialized by the database, so the chain never
-forks. The interface is small so that a shared PostgreSQL
-store (``SELECT ... FOR UPDATE`` on the head) can serve a fleet of stations later.
+forks. The checking, linking and signing under the lock is shared (``link_events``); the
+shared PostgreSQL store (``ledger.postgres``) implements the same interface, and
+``open_store`` chooses between them by location (a URL or a path).
 
 The SQLite file (``<home>/ledger.db``) uses WAL with ``synchronous=FULL`` (a commit is on
 disk before it returns) and ``secure_delete=ON``. Its schema is deliberately minimal: the
 ``entries`` table holds only the seq, the record bytes exactly as hashed, and the two
 hashes, so there is no column that the chain does not cover. Lookups by document id use an
-index on an expression of the record, which SQLite maintains itself; lookups by path or
-medium use the ``places`` table (see ``place_index``), derived from the entries, written in
-the same transactions and rebuilt from them whenever it is missing or behind.
+index on an expression of the record, which SQLite maintains itself.
 """
 
 from __future__ import annotations
@@ -26,9 +25,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
-from expunge.core.errors import IntegrityError, UsageError
+from expunge.core.errors import IntegrityError
 from expunge.ledger import place_index
 from expunge.ledger._sqlite import (
     DatabaseKind,
@@ -36,12 +35,16 @@ from expunge.ledger._sqlite import (
     open_database,
     write_transaction,
 )
-from expunge.ledger.chain import CheckpointSigner, checkpoint_message, linked_entry
-from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record
-from expunge.ledger.events import Checkpoint, Event, Register, utc_second
-from expunge.ledger.ids import generated_id, generated_prefix, next_document_id
+from expunge.ledger.appending import (
+    AppendingStore,
+    link_events,
+    require_signer,
+)
+from expunge.ledger.chain import CheckpointSigner
+from expunge.ledger.entries import HASH_SIZE, Entry, Head, RawEntry, Record, StationRef
+from expunge.ledger.events import Event, Register
+from expunge.ledger.postgres.urls import is_url, require_driver
 from expunge.ledger.signing import EntrySigner
-from expunge.ledger.state import check_event
 
 _DOC_ID = "json_extract(record, '$.event.doc_id')"
 _RAW_COLUMNS = (
@@ -62,7 +65,6 @@ LEDGER_DB = DatabaseKind(
         " seq INTEGER PRIMARY KEY, record TEXT NOT NULL,"
         " prev_hash BLOB NOT NULL, hash BLOB NOT NULL)",
         f"CREATE INDEX entries_doc_id ON entries ({_DOC_ID})",
-        *place_index.SCHEMA,
     ),
     restore=_RESTORE,
 )
@@ -79,6 +81,10 @@ class LedgerStore(Protocol):
     def location(self) -> str:
         """Where the store is (a path or URL), for messages."""
 
+    @property
+    def station(self) -> StationRef | None:
+        """The station the store appends as (``None``: opened to read only)."""
+
     def head(self) -> Head | None:
         """The last entry's seq and hash; ``None`` for an empty ledger."""
 
@@ -86,18 +92,18 @@ class LedgerStore(Protocol):
         """Check ``event`` against the history, link it to the head and commit it."""
 
     def append_many(
-        self, events: Sequence[Event], *, actor: str, now: datetime
+        self, events: Sequence[Event | Record], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Append several events in one transaction: all of them or none."""
-
-    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
-        """Register a document under the next generated id (``make`` builds the event)."""
+        """Append several events in one transaction: all of them or none. A ``Record``
+        keeps its own time, actor and origin (entries migrated from another ledger)."""
 
     def register_many(
         self, makes: Sequence[Callable[[str], Register]], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:
-        """Register several documents in one transaction, under consecutive generated ids
-        (each ``make`` builds its event from the id it is given): all of them or none."""
+        """Register one document per ``make`` in one transaction, under consecutive ids."""
+
+    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
+        """Register a document under the next generated id (``make`` builds the event)."""
 
     def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
         """Append a checkpoint signing the current head."""
@@ -111,16 +117,25 @@ class LedgerStore(Protocol):
     def document_entries(self, doc_id: str) -> tuple[Entry, ...]:
         """The entries of one document, in seq order."""
 
-    def documents_at(self, paths: Sequence[str]) -> frozenset[str]:
-        """Ids of the documents with a location ever recorded at one of ``paths`` or below
-        it (a folder): candidates, whose state then says what is outstanding. A store
-        without an index can answer with ``place_index.scan(self.entries(), paths, None)``."""
+    def documents_at(self, paths: Sequence[str], media: Sequence[str]) -> tuple[str, ...]:
+        """Ids of documents with an entry naming one of ``paths`` or a path below one of
+        them, or one of ``media``: the candidates whose state a destruction must read."""
 
-    def documents_on(self, medium: str) -> frozenset[str]:
-        """Ids of the documents with a copy ever recorded on ``medium`` (its token)."""
+    def integrity_check(self) -> tuple[str, ...]:
+        """What the storage itself finds wrong (damage, missing protections); empty when
+        sound."""
+
+    def durability(self) -> dict[str, object]:
+        """The settings that decide whether an acknowledged append survives a crash."""
 
     def close(self) -> None:
         """Release the store."""
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the block is left."""
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
 
 
 def _as_bytes(value: object) -> bytes:
@@ -129,7 +144,7 @@ def _as_bytes(value: object) -> bytes:
     return value if isinstance(value, bytes) else b""
 
 
-class SQLiteLedgerStore(SQLiteFile):
+class SQLiteLedgerStore(SQLiteFile, AppendingStore):
     """The embedded ledger: one SQLite file. Not shared between threads; open one each."""
 
     kind = LEDGER_DB
@@ -160,7 +175,7 @@ class SQLiteLedgerStore(SQLiteFile):
             LEDGER_DB,
             create=create,
             timeout=timeout,
-            new_meta={"ledger_id": str(uuid.uuid4()), "places_seq": "0"},
+            new_meta={"ledger_id": str(uuid.uuid4())},
         )
         if not meta.get("ledger_id"):
             self._conn.close()
@@ -260,49 +275,25 @@ class SQLiteLedgerStore(SQLiteFile):
         place_index.add(self._conn, self.entries(seq + 1))
         place_index.mark(self._conn, last)
 
-    def documents_at(self, paths: Sequence[str]) -> frozenset[str]:
-        """Ids of the documents with a location recorded at one of ``paths`` or below it,
-        from the places index (caught up first if it is behind the entries)."""
+    def documents_at(self, paths: Sequence[str], media: Sequence[str]) -> tuple[str, ...]:
+        """Ids of documents with a location recorded at one of ``paths`` (or below one) or
+        on one of ``media``, from the places index (caught up first if it is behind)."""
         with self._errors("read the ledger"):
             self._fresh_index()
-            return place_index.documents_at(self._conn, paths)
-
-    def documents_on(self, medium: str) -> frozenset[str]:
-        """Ids of the documents with a copy recorded on ``medium``, from the index."""
-        with self._errors("read the ledger"):
-            self._fresh_index()
-            return place_index.documents_on(self._conn, medium)
+            found = set(place_index.documents_at(self._conn, paths)) if paths else set()
+            for medium in media:
+                found |= place_index.documents_on(self._conn, medium)
+            return tuple(sorted(found))
 
     # -- appending -----------------------------------------------------------------------
 
-    def _signer(self) -> EntrySigner:
-        if self._entry_signer is None:
-            raise UsageError(
-                "the ledger was opened without a station key: it cannot append",
-                target=str(self.path),
-                remedy="open it with the station's signer (entries are signed, format v2)",
-            )
-        return self._entry_signer
-
-    def _check(self, head: Head | None, event: Event) -> None:
-        if isinstance(event, Checkpoint):
-            if head is None or (event.seq, event.head_hash) != (head.seq, head.hash.hex()):
-                raise UsageError(
-                    "a checkpoint must sign the current head of the ledger",
-                    target=str(self.path),
-                    remedy="use checkpoint() so the head is read under the write lock",
-                )
-        else:
-            check_event(self._document_entries(event.doc_id), event)
-
     def _transaction(
-        self, build: Callable[[Head | None], Sequence[Event]], actor: str, now: datetime
+        self, build: Callable[[Head | None], Sequence[Event | Record]], actor: str, now: datetime
     ) -> tuple[Entry, ...]:
         """One write transaction: ``build`` gives the events to append after the head it
-        is handed (read under the lock); each is checked and linked, the last one signed
-        for all of them, and the whole committed. ``on_commit`` then hears of the last."""
-        signer = self._signer()
-        appended: list[Entry] = []
+        is handed (read under the lock); they are checked, linked, signed once and
+        committed together. ``on_commit`` then hears of the last."""
+        signer = require_signer(self._entry_signer, str(self.path))
         with self._errors("append to the ledger"), self._write():
             if self._schema_version != str(LEDGER_DB.version):
                 # Written in the same transaction as the first v2 entry, so that an older
@@ -313,96 +304,51 @@ class SQLiteLedgerStore(SQLiteFile):
                 )
             head = self._head()
             self._catch_up(head)
-            events = build(head)
-            station = signer.station
-            for index, event in enumerate(events):
-                self._check(head, event)
-                record = Record(now, actor, event, station)
-                last = index == len(events) - 1
-                entry, data = linked_entry(
-                    self._ledger_id,
-                    head,
-                    record,
-                    signer=signer if last else None,
-                    from_seq=appended[0].seq if appended else None,
-                )
-                self._conn.execute(
-                    "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
-                    (
-                        entry.seq,
-                        data.decode("utf-8"),
-                        entry.prev_hash,
-                        entry.hash,
-                    ),
-                )
-                appended.append(entry)
-                head = entry.head
+            appended = link_events(
+                self._ledger_id,
+                head,
+                build(head),
+                signer=signer,
+                actor=actor,
+                now=now,
+                history=self._document_entries,
+                location=str(self.path),
+            )
+            self._conn.executemany(
+                "INSERT INTO entries (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)",
+                [
+                    (e.seq, e.record.canonical().decode("utf-8"), e.prev_hash, e.hash)
+                    for e in appended
+                ],
+            )
             place_index.add(self._conn, appended)
-            place_index.mark(self._conn, head.seq if head else 0)
+            place_index.mark(self._conn, appended[-1].seq if appended else head.seq if head else 0)
         self._schema_version = str(LEDGER_DB.version)
         if appended and self._on_commit is not None:
             self._on_commit(appended[-1])
         return tuple(appended)
 
-    def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
-        """Check ``event`` against its document's history, link it to the head, sign it,
-        commit.
+    def _taken_ids(self, low: str, high: str) -> Iterator[str]:
+        rows = self._conn.execute(
+            f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?", (low, high)
+        )
+        return (str(row[0]) for row in rows)
 
-        Returns only after the commit, so a returned entry is durable.
-        """
-        return self.append_many((event,), actor=actor, now=now)[0]
 
-    def append_many(
-        self, events: Sequence[Event], *, actor: str, now: datetime
-    ) -> tuple[Entry, ...]:
-        """Append several events in one transaction, signed once: all of them or none."""
-        return self._transaction(lambda head: events, actor, now)
+def open_store(
+    location: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    signer: EntrySigner | None = None,
+    on_commit: Callable[[Entry], None] | None = None,
+) -> LedgerStore:
+    """The ledger at ``location``: a PostgreSQL URL (``postgresql://...``: the shared
+    ledger, which ``create`` does not make; see ``ledger setup-postgres``) or the path of
+    an SQLite file (created when ``create`` allows). ``signer`` and ``on_commit`` as for
+    ``SQLiteLedgerStore``."""
+    if isinstance(location, str) and is_url(location):
+        require_driver(location)
+        from expunge.ledger.postgres.store import PostgresLedgerStore
 
-    def register_new(self, make: Callable[[str], Register], *, actor: str, now: datetime) -> Entry:
-        """Register a document under the next ``DOC-<year>-<n>`` id of ``now``'s year.
-
-        The id is chosen under the write lock, so concurrent registrations never collide.
-        """
-        return self.register_many((make,), actor=actor, now=now)[0]
-
-    def register_many(
-        self, makes: Sequence[Callable[[str], Register]], *, actor: str, now: datetime
-    ) -> tuple[Entry, ...]:
-        """Register one document per ``make`` in one transaction, signed once, under the
-        next consecutive ``DOC-<year>-<n>`` ids of ``now``'s year (chosen under the write
-        lock, so concurrent registrations never collide): all of them or none."""
-        year = utc_second(now).year
-        prefix = generated_prefix(year)
-
-        def build(head: Head | None) -> list[Event]:
-            taken = self._conn.execute(
-                f"SELECT {_DOC_ID} FROM entries WHERE {_DOC_ID} >= ? AND {_DOC_ID} < ?",
-                (prefix, prefix[:-1] + "."),  # '.' sorts right after '-'
-            ).fetchall()
-            first = next_document_id((str(row[0]) for row in taken), year)
-            number = int(first[len(prefix) :])
-            events: list[Event] = []
-            for offset, make in enumerate(makes):
-                doc_id = generated_id(year, number + offset)
-                event = make(doc_id)
-                if event.doc_id != doc_id:
-                    raise ValueError(f"make() must register the id it is given ({doc_id})")
-                events.append(event)
-            return events
-
-        return self._transaction(build, actor, now)
-
-    def checkpoint(self, signer: CheckpointSigner, *, actor: str, now: datetime) -> Entry:
-        """Append a checkpoint: ``signer`` signs ``(ledger id, head seq, head hash)``."""
-
-        def build(head: Head | None) -> list[Event]:
-            if head is None:
-                raise UsageError(
-                    "the ledger is empty: there is nothing to checkpoint",
-                    target=str(self.path),
-                    remedy="register a document first",
-                )
-            keyid, signature = signer(checkpoint_message(self._ledger_id, head.seq, head.hash))
-            return [Checkpoint(head.seq, head.hash.hex(), keyid, signature.hex())]
-
-        return self._transaction(build, actor, now)[0]
+        return PostgresLedgerStore(location, signer=signer, on_commit=on_commit)
+    return SQLiteLedgerStore(location, create=create, signer=signer, on_commit=on_commit)

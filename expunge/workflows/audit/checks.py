@@ -60,8 +60,20 @@ class AuditRun:
             self.problem(seq, "certificate", f"certificate {name} records outcome {facts.outcome}")
         self.subjects(seq, event, facts)
         anchor = facts.anchor_head
+        origin = entry.record.origin
         if anchor is None:
             self.problem(seq, "anchor", f"certificate {name} records no ledger anchor")
+        elif origin is not None and anchor.ledger_id == origin.ledger_id:
+            # Migrated (ledger migrate): the certificate anchors the ledger the event was
+            # first recorded in, which is audited from its own file; it must still come
+            # before the original event there.
+            if anchor.seq >= origin.seq:
+                self.problem(
+                    seq,
+                    "anchor",
+                    f"certificate {name} was issued at seq {anchor.seq} of ledger "
+                    f"{origin.ledger_id}, after the event there (seq {origin.seq})",
+                )
         elif anchor.ledger_id == self.ledger_id and anchor.seq >= seq:
             self.problem(
                 seq, "anchor", f"certificate {name} was issued at seq {anchor.seq}, after this"

@@ -31,7 +31,13 @@ from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, Wr
 from expunge.workflows.audit.signatures import entry_verifier
 from expunge.workflows.audit.verdicts import Verifier
 from expunge.workflows.certify import CERT_SUFFIX
-from expunge.workflows.records import existing_ledger, read_head_record, trust_verifier
+from expunge.workflows.records import (
+    existing_ledger,
+    head_record_path,
+    read_head_record,
+    shared,
+    trust_verifier,
+)
 
 
 def _cited_name(path: Path, cited_ids: set[str]) -> bool:
@@ -133,9 +139,8 @@ def _read_export(path: Path) -> list[RawEntry]:
         raise UsageError(f"cannot read the export: {exc}", target=str(path)) from None
 
 
-def _station_head(home: Home, trust: TrustStore) -> tuple[list[Anchor], list[AuditProblem]]:
-    """The station's head record as an anchor, or the problem with it."""
-    path = home.ledger_head_path
+def _station_head(path: Path, trust: TrustStore) -> tuple[list[Anchor], list[AuditProblem]]:
+    """The station's head record (at ``path``) as an anchor, or the problem with it."""
     try:
         record = read_head_record(path)
         if record is None:
@@ -153,17 +158,17 @@ def _own_keyid(home: Home) -> str | None:
         return None
 
 
-def _missing_head(home: Home, report: AuditReport) -> list[AuditProblem]:
+def _missing_head(home: Home, path: Path, report: AuditReport) -> list[AuditProblem]:
     """A head record is missing when this station signed entries of the ledger audited."""
     own = _own_keyid(home)
     mine = [s for s in report.chain.authenticity.stations if s.keyid == own]
-    if not mine or home.ledger_head_path.exists():
+    if not mine or path.exists():
         return []
     return [
         AuditProblem(
             None,
             "head-record",
-            f"{home.ledger_head_path} is missing, but this station signed {mine[0].entries} "
+            f"{path} is missing, but this station signed {mine[0].entries} "
             "entries of the ledger: it was removed, and with it the record of the last entry "
             "this station appended (a truncated ledger could pass unseen)",
         )
@@ -189,7 +194,11 @@ def audit_station(
     ledger is a target error. A database SQLite finds damaged is a problem of the report.
     ``strict`` fails the audit on any certificate that records an outcome but success.
     """
-    head_anchors, found = _station_head(home, trust)
+    store = None if export is not None else existing_ledger(home)
+    head_path = home.ledger_head_path
+    if store is not None and shared(home):
+        head_path = head_record_path(home, store.ledger_id)
+    head_anchors, found = _station_head(head_path, trust)
     anchors = [a for path in anchor_files for a in read_anchor_file(path, trust)]
     anchors += head_anchors
     certificates = certificate_paths(home.certificates)
@@ -202,27 +211,22 @@ def audit_station(
     }
     if export is not None:
         report = audit(_read_export(export), source=str(export), **common)
+    elif store is None:
+        if not certificates and not anchors and not found:
+            raise TargetError(
+                "there is no ledger here",
+                target=str(home.ledger_path),
+                remedy="check --home, or audit an export with --export FILE",
+            )
+        report = audit((), source=str(home.ledger_path), **common)
     else:
-        store = existing_ledger(home)
-        if store is None:
-            if not certificates and not anchors and not found:
-                raise TargetError(
-                    "there is no ledger here",
-                    target=str(home.ledger_path),
-                    remedy="check --home, or audit an export with --export FILE",
-                )
-            report = audit((), source=str(home.ledger_path), **common)
-        else:
-            with store:
-                raws = list(store.raw_entries())
-                damage = store.integrity_check()
-                ledger_id = store.ledger_id
-            report = audit(raws, source=str(home.ledger_path), ledger_id=ledger_id, **common)
-            if damage:
-                found.append(
-                    AuditProblem(
-                        None, "database", f"SQLite integrity check: {'; '.join(damage[:3])}"
-                    )
-                )
-    found += _missing_head(home, report)
+        with store:
+            raws = list(store.raw_entries())
+            damage = store.integrity_check()
+            ledger_id = store.ledger_id
+            source = store.location
+        report = audit(raws, source=source, ledger_id=ledger_id, **common)
+        if damage:
+            found.append(AuditProblem(None, "database", f"storage check: {'; '.join(damage[:3])}"))
+    found += _missing_head(home, head_path, report)
     return replace(report, problems=(*report.problems, *found), strict=strict)

@@ -157,7 +157,7 @@ def destroy_document(
     well, under the same certificate; copies out of reach die with the key.
     """
     state = records.document(ledger.store, doc_id, utc_now())
-    plan = records.plan_document(state)
+    plan = records.plan_document(state, records.here(ledger.store))
     records.check_policy(plan.reachable, technique.method, technique.verify.mode, ledger.policy)
     sealed = cryptoerase.sealed_and_keyed(state)
     if not plan.reachable and not sealed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from expunge.core.clock import utc_now
-from expunge.core.errors import ExpungeError, TargetError
+from expunge.core.errors import ExpungeError, LedgerUnreachable, TargetError
 from expunge.core.outcome import Outcome
 from expunge.workflows import certify, records
 from expunge.workflows.drive_wipe.model import DriveWipe
@@ -19,7 +19,13 @@ def issue(done: DriveWipe, draft: certify.CertificateDraft, station: certify.Sta
     certificate records the ledger's head, and a success marks every copy recorded on
     this medium (by identity token) destroyed, citing the certificate.
     """
-    store = records.existing_ledger(station.home, station)
+    try:
+        store = records.existing_ledger(station.home, station)
+        unreachable = None
+    except LedgerUnreachable as exc:
+        # The drive is wiped already: it is certified here all the same, and the copies
+        # recorded on it stay open until it is recorded (the problem says so).
+        store, unreachable = None, exc
     try:
         if store is not None:
             draft = replace(draft, ledger_anchor=records.current_anchor(store))
@@ -41,4 +47,12 @@ def issue(done: DriveWipe, draft: certify.CertificateDraft, station: certify.Sta
     finally:
         if store is not None:
             store.close()
+    if unreachable is not None:
+        problem = LedgerUnreachable(
+            f"the drive was wiped and certified ({issued.path}), but the shared ledger is "
+            f"unreachable: copies recorded on this medium stay open ({unreachable.message})",
+            target=unreachable.target,
+            remedy="when the ledger is back, wipe the medium again to close its copies",
+        )
+        return replace(done, certificate=issued, problem=problem)
     return replace(done, certificate=issued, ledger_documents=documents)

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from expunge.workflows.records.head import (
         HeadRecord,
         StationSigner,
+        head_record_path,
         read_head_record,
         record_head,
     )
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         DocumentPlan,
         RegisteredLocation,
         document,
+        here,
         locate,
         plan_document,
     )
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
         create_ledger,
         existing_ledger,
         require_ledger,
+        shared,
         station_ledger,
     )
     from expunge.workflows.records.policy import (
@@ -108,6 +111,8 @@ __all__ = [
     "document",
     "document_ids",
     "existing_ledger",
+    "head_record_path",
+    "here",
     "list_files",
     "load_policy",
     "locate",
@@ -126,6 +131,7 @@ __all__ = [
     "register_document",
     "register_documents",
     "require_ledger",
+    "shared",
     "station_ledger",
     "station_signer",
     "trust_verifier",

@@ -134,11 +134,21 @@ def _head_lock(home: Home) -> Iterator[None]:
         os.close(fd)
 
 
-def record_head(station: Station, entry: Entry) -> None:
+def head_record_path(home: Home, ledger_id: str | None = None) -> Path:
+    """The station's head record of a ledger: ``<home>/ledger-head`` for the home's own
+    file, ``<home>/ledger-head.<ledger id>`` for a shared ledger (``ledger_id`` given), so
+    that appending to one never moves the record of the other."""
+    if ledger_id is None:
+        return home.ledger_head_path
+    return home.root / f"{home.ledger_head_path.name}.{ledger_id}"
+
+
+def record_head(station: Station, entry: Entry, *, shared: bool = False) -> None:
     """After a commit: the station's head record names ``entry`` unless it already names a
-    later entry of the same ledger (another process committed after this one)."""
+    later entry of the same ledger (another process committed after this one). A
+    ``shared`` ledger's record is kept apart from the home file's."""
     home = station.home
-    path = home.ledger_head_path
+    path = head_record_path(home, entry.ledger_id if shared else None)
     try:
         with _head_lock(home):
             try:

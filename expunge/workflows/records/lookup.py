@@ -57,6 +57,13 @@ class RegisteredLocation:
         }
 
 
+def here(store: LedgerStore) -> str | None:
+    """The host whose paths a destruction through ``store`` may touch: its station's
+    (a shared ledger holds every station's paths); ``None`` for a store that only reads."""
+    station = store.station
+    return None if station is None else station.host
+
+
 def _under(path: str, targets: frozenset[str]) -> bool:
     if path in targets:
         return True
@@ -72,15 +79,21 @@ def locate(
     store: LedgerStore, targets: Sequence[str], now: datetime
 ) -> dict[str, tuple[RegisteredLocation, ...]]:
     """Outstanding document locations at ``targets`` or below them (absolute paths of
-    files or folders), by path."""
+    files or folders) on this station's host (see ``here``), by path."""
     wanted = frozenset(targets)
+    host = here(store)
     found: dict[str, list[RegisteredLocation]] = {}
     # The store's index of places names the candidates (one lookup per target, not a
     # scan of the ledger); their state, derived from their own entries, decides.
-    for doc_id in sorted(store.documents_at(sorted(wanted))):
+    for doc_id in sorted(store.documents_at(sorted(wanted), ())):
         state = document(store, doc_id, now)
         for loc in state.locations:
-            if loc.outstanding and loc.path is not None and _under(loc.path, wanted):
+            if (
+                loc.outstanding
+                and loc.path is not None
+                and loc.here(host)
+                and _under(loc.path, wanted)
+            ):
                 found.setdefault(loc.path, []).append(_registered(state, loc))
     return {path: tuple(locs) for path, locs in found.items()}
 
@@ -99,7 +112,7 @@ def _registered(state: DocumentState, loc: Location) -> RegisteredLocation:
 
 def _medium_documents(store: LedgerStore, token: str, now: datetime) -> list[str]:
     found = []
-    for doc_id in sorted(store.documents_on(token)):
+    for doc_id in sorted(store.documents_at((), (token,))):
         state = document(store, doc_id, now)
         if any(loc.outstanding and loc.medium == token for loc in state.locations):
             found.append(doc_id)
@@ -124,14 +137,16 @@ class DocumentPlan:
         }
 
 
-def plan_document(state: DocumentState) -> DocumentPlan:
-    """Split ``state``'s outstanding locations into those present now and the others."""
+def plan_document(state: DocumentState, host: str | None = None) -> DocumentPlan:
+    """Split ``state``'s outstanding locations into those present now and the others.
+    With ``host`` (see ``here``), paths recorded by another host's station are out of
+    reach: the same path here is another file."""
     reachable: list[RegisteredLocation] = []
     unreachable: list[Location] = []
     for loc in state.locations:
         if not loc.outstanding:
             continue
-        if loc.path is not None and _present(loc.path):
+        if loc.path is not None and loc.here(host) and _present(loc.path):
             reachable.append(_registered(state, loc))
         else:
             unreachable.append(loc)

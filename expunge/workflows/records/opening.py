@@ -1,8 +1,10 @@
 """Opening the station's ledger for a command, with its policy and the acting person.
 
-A ledger opened with the ``station`` appends: every entry names the station and is signed
-with its key, and after every commit the station's head record moves on (see ``head``).
-Opened without one, it only reads.
+The ledger is the shared one named by ``--ledger URL`` / ``EXPUNGE_LEDGER_URL`` /
+``[ledger] url`` in ``config.toml`` (PostgreSQL), else the home's SQLite file
+(``core.config.ledger_location``). A ledger opened with the ``station`` appends: every
+entry names the station and is signed with its key, and after every commit the station's
+head record of that ledger moves on (see ``head``). Opened without one, it only reads.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from expunge.core.config import Home
+from expunge.core.config import Home, ledger_location
 from expunge.core.errors import IntegrityError, TargetError
 from expunge.ledger.classification import ClassificationPolicy
-from expunge.ledger.store import LedgerStore, SQLiteLedgerStore
+from expunge.ledger.postgres.urls import is_url
+from expunge.ledger.store import LedgerStore, open_store
 from expunge.workflows.certify import Station
 from expunge.workflows.records.head import StationSigner, read_head_record, record_head
 from expunge.workflows.records.policy import load_policy
@@ -37,31 +40,40 @@ def _refuse_lost_ledger(home: Home) -> None:
         )
 
 
-def _open(home: Home, station: Station | None, *, create: bool) -> SQLiteLedgerStore:
+def shared(home: Home) -> bool:
+    """Whether the station's ledger is a shared one (a URL), not the home's file."""
+    return is_url(ledger_location(home))
+
+
+def _open(home: Home, station: Station | None, *, create: bool) -> LedgerStore:
+    location = ledger_location(home)
     if station is None:
-        return SQLiteLedgerStore(home.ledger_path, create=create)
-    return SQLiteLedgerStore(
-        home.ledger_path,
+        return open_store(location, create=create)
+    return open_store(
+        location,
         create=create,
         signer=StationSigner(station),
-        on_commit=partial(record_head, station),
+        on_commit=partial(record_head, station, shared=is_url(location)),
     )
 
 
-def create_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore:
-    """The home's ledger (``<home>/ledger.db``), created when absent; it appends as
-    ``station``. A new ledger is refused while the station's head record remembers one
-    that is gone (a deleted ledger must not be replaced silently)."""
+def create_ledger(home: Home, station: Station | None = None) -> LedgerStore:
+    """The station's ledger: a shared one as configured, or ``<home>/ledger.db``, created
+    when absent; it appends as ``station``. A new file is refused while the station's
+    head record remembers one that is gone (a deleted ledger must not be replaced
+    silently)."""
     home.ensure()
-    if not home.ledger_path.exists():
+    if not shared(home) and not home.ledger_path.exists():
         _refuse_lost_ledger(home)
     return _open(home, station, create=True)
 
 
-def existing_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore | None:
-    """The home's ledger, or ``None`` when there is none (no document was ever registered
-    here; a ledger deleted since is then the audit's to find); it appends as ``station``."""
-    if not home.ledger_path.exists():
+def existing_ledger(home: Home, station: Station | None = None) -> LedgerStore | None:
+    """The station's ledger, or ``None`` when it uses the home's file and there is none
+    (no document was ever registered here; a ledger deleted since is then the audit's to
+    find); it appends as ``station``. A shared ledger always exists (or is a target error
+    saying how to set it up)."""
+    if not shared(home) and not home.ledger_path.exists():
         return None
     return _open(home, station, create=False)
 
@@ -90,7 +102,7 @@ def station_ledger(
         yield LedgerLink(store, load_policy(home), actor)
 
 
-def require_ledger(home: Home, station: Station | None = None) -> SQLiteLedgerStore:
+def require_ledger(home: Home, station: Station | None = None) -> LedgerStore:
     """The home's ledger, which must exist (commands about registered documents); it
     appends as ``station``."""
     store = existing_ledger(home, station)

@@ -151,7 +151,7 @@ class _Sweep:
     def document(
         self, state: DocumentState, due: datetime, link: records.LedgerLink, flight: InFlight
     ) -> None:
-        plan = records.plan_document(state)
+        plan = records.plan_document(state, records.here(link.store))
         orphan = None
         if not plan.reachable:
             if self.certified is None:

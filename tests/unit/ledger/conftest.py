@@ -18,6 +18,15 @@ def ledger_path(tmp_path: Path) -> Path:
     return tmp_path / "ledger.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's ledger, once per store: an SQLite file, and a fresh PostgreSQL database
+    set up as a shared ledger."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    return str(request.getfixturevalue("pg_ledger"))
+
+
 @pytest.fixture
 def store(ledger_path: Path) -> Iterator[SQLiteLedgerStore]:
     """A fresh SQLite ledger appending as the test station, closed after the test."""

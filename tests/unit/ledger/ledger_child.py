@@ -1,13 +1,14 @@
 """A child process for the concurrency and crash tests: it appends and acknowledges.
 
-    python ledger_child.py DB append TAG COUNT [GO]   register document TAG, then copy it
+    python ledger_child.py LEDGER append TAG COUNT [GO]   register document TAG, then copy it
                                                        COUNT times (0: until killed)
-    python ledger_child.py DB register TAG COUNT [GO] register COUNT documents with
+    python ledger_child.py LEDGER register TAG COUNT [GO] register COUNT documents with
                                                        generated ids
 
-With GO, it opens the ledger, prints ``ready`` and waits for the file GO to exist, so that
-several children start appending at the same moment; it then pauses up to 5 ms between
-appends, as a process doing other work would, so that the others get the write lock.
+LEDGER is an SQLite file or a PostgreSQL URL. With GO, it opens the ledger, prints
+``ready`` and waits for the file GO to exist, so that several children start appending at
+the same moment; it then pauses up to 5 ms between appends, as a process doing other work
+would, so that the others get the write lock.
 
 After each append has returned (committed), it writes ``seq hash-hex`` to stdout and
 flushes: the parent treats exactly those lines as acknowledged.
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from expunge.certificates import keyid
 from expunge.ledger.entries import StationRef
 from expunge.ledger.events import Copy, Register
-from expunge.ledger.store import SQLiteLedgerStore
+from expunge.ledger.store import open_store
 
 DIGEST = "ab" * 32
 
@@ -47,7 +48,7 @@ class Station:
 def main(db: str, mode: str, tag: str, count: int, go: Path | None) -> None:
     now = datetime.now(UTC)
     numbers = itertools.count(1) if count == 0 else range(1, count + 1)
-    with SQLiteLedgerStore(db, signer=Station(tag)) as store:
+    with open_store(db, signer=Station(tag)) as store:
         if go is not None:
             print("ready", flush=True)
             while not go.exists():

@@ -1,4 +1,5 @@
-"""Several processes appending at once, and processes killed with SIGKILL mid-append.
+"""Several processes appending at once, and processes killed with SIGKILL mid-append,
+against both stores (an SQLite file; a shared PostgreSQL ledger).
 
 Each child (``ledger_child.py``) prints ``seq hash`` after every append returns; those lines
 are what it acknowledged, and every one of them must survive.
@@ -15,14 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+from expunge.core.errors import TargetError
 from expunge.ledger.chain import verify_chain
-from expunge.ledger.store import SQLiteLedgerStore
+from expunge.ledger.store import LedgerStore, open_store
 
 CHILD = Path(__file__).with_name("ledger_child.py")
 
 
 def _start(
-    db: Path, mode: str, tag: str, count: int, go: Path | None = None
+    db: str, mode: str, tag: str, count: int, go: Path | None = None
 ) -> subprocess.Popen[str]:
     extra = [str(go)] if go else []
     return subprocess.Popen(
@@ -43,13 +45,13 @@ def _acknowledged(output: str) -> dict[int, str]:
     return acked
 
 
-def _stored_hashes(db: Path) -> tuple[dict[int, str], SQLiteLedgerStore]:
-    store = SQLiteLedgerStore(db, create=False)
+def _stored_hashes(db: str) -> tuple[dict[int, str], LedgerStore]:
+    store = open_store(db, create=False)
     return {raw.seq: raw.hash.hex() for raw in store.raw_entries()}, store
 
 
-def test_concurrent_appenders_keep_one_linear_chain(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
+def test_concurrent_appenders_keep_one_linear_chain(tmp_path: Path, ledger_location: str) -> None:
+    db = ledger_location
     go = tmp_path / "go"
     children = [_start(db, "append", f"DOC-P{n}", 150, go) for n in range(3)]
     children.append(_start(db, "register", "registrar", 150, go))
@@ -85,20 +87,30 @@ def test_concurrent_appenders_keep_one_linear_chain(tmp_path: Path) -> None:
     assert len(set(registered)) == 150
 
 
-def test_sigkill_at_random_moments_loses_no_acknowledged_append(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
+def test_sigkill_at_random_moments_loses_no_acknowledged_append(ledger_location: str) -> None:
+    db = ledger_location
     rng = random.Random(os.urandom(8))
     acknowledged: dict[int, str] = {}
     for run in range(20):
         child = _start(db, "append", f"DOC-RUN{run}", 0)
+        first = ""
+        if run % 2:
+            # Every other run waits for the first acknowledged append (a child starting
+            # slowly would otherwise be killed before it appends at all) ...
+            assert child.stdout is not None
+            first = child.stdout.readline()
+        # ... the others are killed at any moment, while the child may be creating the
+        # ledger.
         time.sleep(rng.uniform(0.05, 0.6))
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate(timeout=30)
+        out = first + out
         assert child.returncode == -signal.SIGKILL
         acknowledged.update(_acknowledged(out))
-        if not db.exists():
+        try:
+            stored, store = _stored_hashes(db)
+        except TargetError:
             continue  # killed before the interpreter got as far as creating the ledger
-        stored, store = _stored_hashes(db)
         with store:
             assert store.integrity_check() == ()
             report = verify_chain(store.raw_entries(), ledger_id=store.ledger_id)

@@ -1,0 +1,62 @@
+"""A station whose shared ledger is down: it cannot tell whether a target is registered,
+so whatever would consult the ledger first refuses before writing, with one line naming
+the ledger (exit 4); with the server back, the same command goes through. A drive wipe
+(which consults the ledger only once the drive is wiped) is certified all the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from expunge.ledger.postgres.setup import setup
+from tests.support import needs_root, run_cli
+from tests.support.drives import Loops
+from tests.support.fleet import wipe_drive
+from tests.support.postgres import own_cluster
+from tests.support.records import make_document, ok
+
+pytest.importorskip("psycopg")
+
+
+def test_an_unreachable_ledger_refuses_before_anything_is_written(
+    tmp_path: Path, cli_home: Path
+) -> None:
+    with own_cluster() as cluster:  # stopped and started by this test: our own
+        setup(cluster.url)
+        target = tmp_path / "report.txt"
+        content = make_document(target)
+        cluster.stop()
+        for args in (
+            ("shred", target),
+            ("ledger", "register", target, "--classification", "secret"),
+            ("ledger", "list"),
+        ):
+            refused = run_cli(*args, "--ledger", cluster.url, home=cli_home)
+            assert refused.code == 4, refused.err
+            (line,) = refused.err.splitlines()
+            assert "the ledger is unreachable" in line and f":{cluster.port}/" in line
+            assert target.read_bytes() == content
+        assert not (cli_home / "certificates").exists()
+        cluster.start()
+        ok(run_cli("shred", target, "--ledger", cluster.url, home=cli_home))
+        assert not target.exists()
+
+
+@needs_root
+def test_a_drive_wiped_while_the_ledger_is_down_is_still_certified(
+    tmp_path: Path, cli_home: Path, loops: Loops
+) -> None:
+    with own_cluster() as cluster:
+        setup(cluster.url)
+        image = tmp_path / "stick.img"
+        image.write_bytes(b"\x5a" * (8 << 20))
+        node = loops.attach(image)
+        cluster.stop()
+        wipe = wipe_drive(node, cli_home, "--ledger", cluster.url)
+        assert wipe.code == 4, wipe.err
+        assert "wiped and certified" in wipe.out and "copies recorded on this medium" in wipe.out
+        (certificate,) = (cli_home / "certificates").iterdir()
+        verified = run_cli("cert", "verify", certificate, home=cli_home)
+        assert verified.code == 0, verified.err
+        assert b"\x5a" * 4096 not in image.read_bytes()
