@@ -13,7 +13,7 @@ import click
 from expunge.commands.frame import key_notice, open_station
 from expunge.commands.options import home_option, json_option
 from expunge.commands.render import emit_json, human_bytes
-from expunge.core import clock
+from expunge.core import clock, paths
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home
 from expunge.core.errors import UsageError
@@ -121,6 +121,13 @@ def register(
 ) -> None:
     """Register the file at PATH as a confidential document (its BLAKE3 digest is kept)."""
     now = _now()
+    for name, value in (("--title", title), ("--custodian", custodian)):
+        if value is not None and paths.is_raw(value):
+            raise UsageError(
+                f"{name} {paths.readable(value)!r} is not UTF-8 text",
+                target=name,
+                remedy="give it in UTF-8 (titles and custodians are recorded as text)",
+            )
     retain = clock.retention(retain_until, retain_for, now)
     policy = records.load_policy(home)
     policy.require(classification)

@@ -7,6 +7,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from expunge.core import paths
 from expunge.core.errors import RefusedError, TargetError, UsageError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.entries import Entry
@@ -27,6 +28,18 @@ def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:
         )
 
 
+def _require_text_path(path: str) -> None:
+    # Ledger entries hold paths as text (event format v2 has no raw-bytes form yet);
+    # refusing here, before anything is appended, keeps the chain canonical.
+    if paths.is_raw(path):
+        raise TargetError(
+            "the ledger cannot record a path that is not UTF-8",
+            target=paths.readable(path),
+            remedy="rename it (or its folder) to a UTF-8 name first; 'expunge shred' "
+            "destroys it without registering",
+        )
+
+
 def register_document(
     store: LedgerStore,
     content: FileContent,
@@ -43,6 +56,7 @@ def register_document(
     """Register the file read as ``content`` (``read_content``), its level checked
     against ``policy``; the id is generated (``DOC-<year>-<n>``) unless given."""
     policy.require(classification)
+    _require_text_path(content.path)
     _refuse_taken(store, content.path, now)
 
     def make(new_id: str) -> Register:
@@ -79,6 +93,7 @@ def record_copy(
     if to_path is not None:
         content = read_content(to_path)
         to_path = content.path
+        _require_text_path(to_path)
         if (plaintext or not state.primary.ciphertext) and content.digest != state.digest:
             raise TargetError(
                 f"not a copy of {doc_id}: its content differs from the registered one",
