@@ -134,6 +134,7 @@ def register(
     if doc_id is not None:
         validate_document_id(doc_id)
     content = records.read_content(path)
+    records.require_text_path(content.path)  # before a ledger is created for it
     station = open_station(home)
     actor = station.settings.operator
     with _notice(station), records.create_ledger(home, station) as store:

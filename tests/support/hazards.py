@@ -463,6 +463,19 @@ def claims(home: Path) -> dict[bytes, list[Claim]]:
     return found
 
 
+def certificate_outcomes(home: Path) -> list[str]:
+    """The outcome each certificate in the home records (read from its payload)."""
+    folder = home / "certificates"
+    return (
+        [
+            json.loads(base64.b64decode(json.loads(path.read_bytes())["payload"]))["outcome"]
+            for path in sorted(folder.glob("*.cert.json"))
+        ]
+        if folder.is_dir()
+        else []
+    )
+
+
 def ledger_entries(home: Path) -> list[dict[str, object]]:
     """The ledger's entries (empty when nothing was ever registered)."""
     if not (home / "ledger.db").exists():

@@ -73,6 +73,7 @@ from expunge.workflows.records.register import (
     record_transfer,
     record_write_off,
     register_document,
+    require_text_path,
 )
 
 __all__ = [
@@ -107,6 +108,7 @@ __all__ = [
     "record_write_off",
     "register_document",
     "require_ledger",
+    "require_text_path",
     "station_ledger",
     "station_signer",
     "trust_verifier",

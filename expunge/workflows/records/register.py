@@ -28,7 +28,8 @@ def _refuse_taken(store: LedgerStore, path: str, now: datetime) -> None:
         )
 
 
-def _require_text_path(path: str) -> None:
+def require_text_path(path: str) -> None:
+    """Refuse a path the ledger cannot record: one that is not UTF-8."""
     # Ledger entries hold paths as text (event format v2 has no raw-bytes form yet);
     # refusing here, before anything is appended, keeps the chain canonical.
     if paths.is_raw(path):
@@ -56,7 +57,7 @@ def register_document(
     """Register the file read as ``content`` (``read_content``), its level checked
     against ``policy``; the id is generated (``DOC-<year>-<n>``) unless given."""
     policy.require(classification)
-    _require_text_path(content.path)
+    require_text_path(content.path)
     _refuse_taken(store, content.path, now)
 
     def make(new_id: str) -> Register:
@@ -93,7 +94,7 @@ def record_copy(
     if to_path is not None:
         content = read_content(to_path)
         to_path = content.path
-        _require_text_path(to_path)
+        require_text_path(to_path)
         if (plaintext or not state.primary.ciphertext) and content.digest != state.digest:
             raise TargetError(
                 f"not a copy of {doc_id}: its content differs from the registered one",

@@ -22,6 +22,7 @@ from tests.support.hazards import (
     HARNESS,
     TreeSpec,
     build,
+    certificate_outcomes,
     kills,
     no_traceback,
     recover,
@@ -57,7 +58,10 @@ def _shred_and_check(
         ids = {register(home, path): path for path in named}
         protected = snapshot(scene.outside)
         tree = os.fsdecode(scene.tree)
-        run(["shred", "-r", tree], home, kill)
+        code = run(["shred", "-r", tree], home, kill)
+        if code == 0:
+            # A run that says it succeeded issued nothing but success certificates.
+            assert set(certificate_outcomes(home)) <= {"success"}, spec.describe()
         recover(home)
         if os.path.lexists(scene.tree):
             # The next command: a refusal again, or it finishes what the kill left.
