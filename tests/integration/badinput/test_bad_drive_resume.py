@@ -6,20 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from expunge.drives import find_drive
-from tests.support import run_cli
 from tests.support.faults import FaultyImage, MiB
+from tests.support.resume import wipe
 
 SIZE = 16 * MiB
-
-
-def _wipe(node: str, home: Path, *extra: str) -> tuple[int, str, str]:
-    token = find_drive(node).identity_token
-    done = run_cli(
-        "drive", "wipe", node, "--include-virtual", "--yes", "--expect", token,
-        "--verify", "quick", *extra, home=home,
-    )  # fmt: skip
-    return done.code, done.out, done.err
 
 
 def test_a_resume_with_another_method_names_the_journals_method(
@@ -29,11 +19,11 @@ def test_a_resume_with_another_method_names_the_journals_method(
     node = image.loop("-b", "4096")
     home = tmp_path / "home"
     image.set_faults(fail_after_bytes=SIZE * 4 // 10, gone_errno="EIO")
-    code, _, err = _wipe(node, home, "-m", "dod-3")
+    code, _, err = wipe(node, home, "-m", "dod-3")
     assert code == 6, err
     image.set_faults()
     before = image.content()
-    code, out, err = _wipe(node, home, "--resume")
+    code, out, err = wipe(node, home, "--resume")
     assert "Traceback" not in out + err
     assert code == 2, out + err
     assert "dod-3" in out + err and "-m dod-3 --resume" in out + err

@@ -33,6 +33,7 @@ from tests.support.hazards import (
     registrable,
     run,
     snapshot,
+    station,
     stuck,
     violations,
 )
@@ -75,8 +76,7 @@ def test_destroy_of_documents_in_a_hazardous_tree_touches_nothing_else(
     kill: tuple[str, int] | None,
 ) -> None:
     folder = tmp_path_factory.mktemp("destroy")
-    home = folder / "home"
-    assert run_cli("key", "init", home=home).code == 0
+    home = station(folder)
     with build(spec, folder) as scene:
         chosen = registrable(scene)[:count]
         docs = {register(home, path): path for path in chosen}
@@ -106,8 +106,7 @@ def test_sweep_of_expired_documents_in_a_hazardous_tree_destroys_only_them(
     kill: tuple[str, int] | None,
 ) -> None:
     folder = tmp_path_factory.mktemp("sweep")
-    home = folder / "home"
-    assert run_cli("key", "init", home=home).code == 0
+    home = station(folder)
     # Documents registered without a date expire by the policy's retention.
     (home / "policy.toml").write_text('[retention]\ninternal = "365d"\n')
     with build(spec, folder) as scene:

@@ -30,6 +30,7 @@ from tests.support.hazards import (
     registrable,
     run,
     snapshot,
+    station,
     trees,
     violations,
 )
@@ -86,8 +87,7 @@ def test_shred_r_of_a_hazardous_tree_keeps_every_invariant(
     kill: tuple[str, int] | None,
 ) -> None:
     folder = tmp_path_factory.mktemp("shred")
-    home = folder / "home"
-    assert run_cli("key", "init", home=home).code == 0
+    home = station(folder)
     _shred_and_check(folder, home, spec, docs, kill)
 
 
