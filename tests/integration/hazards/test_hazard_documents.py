@@ -67,7 +67,7 @@ def _check(
 
 @needs_root
 @pytest.mark.slow
-@settings(HARNESS, max_examples=8)
+@settings(HARNESS, max_examples=5)
 @given(spec=document_trees(3), count=st.integers(1, 3), kill=kills)
 def test_destroy_of_documents_in_a_hazardous_tree_touches_nothing_else(
     tmp_path_factory: pytest.TempPathFactory,
@@ -93,7 +93,7 @@ def test_destroy_of_documents_in_a_hazardous_tree_touches_nothing_else(
 
 @needs_root
 @pytest.mark.slow
-@settings(HARNESS, max_examples=6)
+@settings(HARNESS, max_examples=4)
 @given(
     spec=document_trees(3),
     due=st.lists(st.sampled_from(["until", "policy", "later"]), max_size=3),

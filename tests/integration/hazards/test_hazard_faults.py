@@ -53,7 +53,7 @@ def _umount(mount: Path) -> None:
 
 
 @pytest.mark.slow
-@settings(HARNESS, max_examples=5)
+@settings(HARNESS, max_examples=4)
 @given(spec=trees(hazards=False), injected=faults)
 def test_shred_r_on_a_failing_medium_keeps_every_invariant(
     tmp_path_factory: pytest.TempPathFactory, spec: TreeSpec, injected: dict[str, object]

@@ -78,7 +78,7 @@ def _shred_and_check(
 
 @needs_root
 @pytest.mark.slow
-@settings(HARNESS, max_examples=10)
+@settings(HARNESS, max_examples=8)
 @given(spec=trees(), docs=st.integers(0, 2), kill=kills)
 def test_shred_r_of_a_hazardous_tree_keeps_every_invariant(
     tmp_path_factory: pytest.TempPathFactory,

@@ -61,7 +61,7 @@ def no_traceback(result: Result) -> None:
 # No shrinking: each example costs seconds of real commands, and a shrink would take many
 # minutes; the failing tree is printed whole instead (``TreeSpec.describe``).
 HARNESS = settings(
-    max_examples=6,
+    max_examples=4,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     deadline=None,
     derandomize=True,
