@@ -20,7 +20,7 @@ from expunge.certificates.dsse import Envelope, verify_envelope
 from expunge.certificates.model import Certificate
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.certificates.trust import TrustStore
-from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_VERIFICATION
+from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_TARGET, EXIT_VERIFICATION
 from expunge.core.outcome import Outcome
 
 
@@ -100,10 +100,13 @@ class CertificateCheck:
 
     @property
     def exit_code(self) -> int:
-        """0 when ok; 5 when only the recorded outcome is not success; else 7."""
+        """0 when ok; 4 when the file could not be read (nothing was judged); 5 when only
+        the recorded outcome is not success; else 7."""
         reasons = {f.reason for f in self.reasons}
         if not reasons:
             return EXIT_OK
+        if reasons == {Reason.UNREADABLE}:
+            return EXIT_TARGET
         if reasons == {Reason.OUTCOME_NOT_SUCCESS}:
             return EXIT_VERIFICATION
         return EXIT_INTEGRITY

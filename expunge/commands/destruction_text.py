@@ -132,6 +132,8 @@ def _common_lines(result: destroy.Destruction) -> Iterator[str]:
             yield f"  to finish: {resume_command(path, method)}"
     if result.certificate is not None:
         yield f"certificate ({result.certificate.outcome}): {result.certificate.path}"
+    elif not result.files and not result.skipped and result.status == "success":
+        yield "no certificate: no file held data (only empty folders were removed)"
     yield from _ledger_lines(result)
 
 

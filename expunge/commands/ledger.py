@@ -17,7 +17,7 @@ from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home
 from expunge.core.errors import UsageError
-from expunge.core.paths import path_fields, readable
+from expunge.core.paths import is_raw, path_fields, readable
 from expunge.ledger.entries import Entry
 from expunge.ledger.events import (
     WRITE_OFF_REASONS,
@@ -135,6 +135,13 @@ def register(
     """Register the files at PATH... as confidential documents (their BLAKE3 digests are
     kept); with -r, every file below the folders named, in one transaction per batch."""
     now = _now()
+    for name, value in (("--title", title), ("--custodian", custodian)):
+        if value is not None and is_raw(value):
+            raise UsageError(
+                f"{name} {readable(value)!r} is not UTF-8 text",
+                target=name,
+                remedy="give it in UTF-8 (titles and custodians are recorded as text)",
+            )
     retain = clock.retention(retain_until, retain_for, now)
     policy = records.load_policy(home)
     policy.require(classification)

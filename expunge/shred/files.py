@@ -215,10 +215,15 @@ def open_file_at(dir_fd: int, name: str, path: str, options: FileOptions) -> Ope
     if stat.S_ISDIR(before.st_mode):
         raise TargetError("is a directory", target=path, remedy="use -r to destroy a directory")
     if not stat.S_ISREG(before.st_mode):
+        # Only a device node has something to wipe elsewhere; a FIFO or a socket holds no
+        # data at all (remove it with rm if it must go).
+        device = stat.S_ISBLK(before.st_mode) or stat.S_ISCHR(before.st_mode)
         raise TargetError(
             f"is {kind_of(before.st_mode)}, not a regular file",
             target=path,
-            remedy="whole drives are wiped with 'expunge drive wipe'",
+            remedy="whole drives are wiped with 'expunge drive wipe'"
+            if device
+            else "it holds no stored data to overwrite; remove it with rm if it must go",
         )
     try:
         fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from expunge.drives import find_drive
 from expunge.shred.patterns import PassPattern, expected_bytes
 from expunge.shred.report import ByteRange
+from tests.support import run_cli
 
 
 def start_cli(*args: str | os.PathLike[str], home: Path) -> subprocess.Popen[str]:
@@ -24,6 +26,16 @@ def start_cli(*args: str | os.PathLike[str], home: Path) -> subprocess.Popen[str
         text=True,
         env=env,
     )
+
+
+def wipe(node: str, home: Path, *extra: str) -> tuple[int, str, str]:
+    """``drive wipe`` of a loop device we attached, confirmed by its identity token."""
+    token = find_drive(node).identity_token
+    done = run_cli(
+        "drive", "wipe", node, "--include-virtual", "--yes", "--expect", token,
+        "--verify", "quick", *extra, home=home,
+    )  # fmt: skip
+    return done.code, done.out, done.err
 
 
 def certificate(path: Path) -> dict[str, Any]:

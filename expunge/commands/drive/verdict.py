@@ -11,11 +11,13 @@ from expunge.core.errors import (
     MediaIOError,
     RefusedError,
     TargetError,
+    UsageError,
     VerificationError,
 )
 from expunge.workflows import drive_wipe
 
 _ERROR_FOR_CODE: dict[int, type[ExpungeError]] = {
+    2: UsageError,
     3: RefusedError,
     4: TargetError,
     5: VerificationError,

@@ -41,8 +41,12 @@ def certify_and_record(
     """Issue the certificate of ``done`` and record it in the ledger.
 
     With ``log``, the certificate is logged as soon as it is written: a run killed before
-    the ledger recorded it only needs that record made.
+    the ledger recorded it only needs that record made. A destruction of no file (a tree
+    of empty folders, removed) gets no certificate: one with no subject could only say
+    "failed", while nothing failed and no data was destroyed.
     """
+    if not done.files and erasure is None:
+        return done
     digests = {f.path: f.content_digest for f in done.files if f.path in registered}
     documents, unconfirmed = records.confirmed_documents(registered, digests)
     stopped = done.interrupted and stop is not None

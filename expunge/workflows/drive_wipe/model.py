@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from expunge.core.errors import ExpungeError, RefusedError
+from expunge.core.errors import ExpungeError, RefusedError, UsageError
 from expunge.core.outcome import Outcome
 from expunge.drives import Drive, DriveRefused, Identity
 from expunge.shred.methods import Method
@@ -53,9 +53,10 @@ class DriveWipe(DriveWork):
 
     @property
     def refused(self) -> bool:
-        """Refused before anything was written."""
+        """Refused before anything was written (an interlock, or options the drive's
+        pending journal rules out, such as another method than the one it used)."""
         nothing_done = self.wipe is None and self.sanitize is None
-        return nothing_done and isinstance(self.problem, RefusedError)
+        return nothing_done and isinstance(self.problem, RefusedError | UsageError)
 
     @property
     def outcome(self) -> Outcome:

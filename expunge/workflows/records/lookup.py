@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from expunge.core import paths
 from expunge.core.errors import TargetError
 from expunge.ledger.locations import Location
 from expunge.ledger.state import DocumentState, document_state
@@ -17,11 +18,17 @@ from expunge.shred.files import target_error
 
 def document(store: LedgerStore, doc_id: str, now: datetime) -> DocumentState:
     """The state of ``doc_id``; a target error naming it when it is not registered."""
-    state = document_state(store.document_entries(doc_id), doc_id, now)
+    # An id holding raw bytes (a command-line argument that is not UTF-8) was never
+    # registered (ids are text) and cannot even be asked of the store.
+    state = (
+        None
+        if paths.is_raw(doc_id)
+        else document_state(store.document_entries(doc_id), doc_id, now)
+    )
     if state is None:
         raise TargetError(
             "no such document in the ledger",
-            target=doc_id,
+            target=paths.readable(doc_id),
             remedy="see 'expunge ledger list' for registered documents",
         )
     return state

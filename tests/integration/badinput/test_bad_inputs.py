@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,13 @@ class Case:
     needle: str
     setup: Callable[[Path], None] | None = None
     station: bool = True
+    cwd: str | None = None
+    """The folder to run in (``{d}`` replaced), for relative paths."""
+    env_home: str | None = None
+    """``EXPUNGE_HOME`` instead of the case's home (``{d}`` replaced)."""
+    absent: str = ""
+    """A phrase the line must not hold (a misleading remedy once given)."""
+    teardown: Callable[[Path], None] | None = None
 
 
 def _hardlink(d: Path) -> None:
@@ -97,10 +106,34 @@ def _unknown_setting(d: Path) -> None:
     (d / "home" / "config.toml").write_text("[station]\nshoe_size = '44'\n")
 
 
+def _registered(d: Path) -> None:
+    done = run_cli(
+        "ledger", "register", d / "doc.txt", "--classification", "internal", home=d / "home"
+    )
+    assert done.code == 0, done
+
+
+def _secret_policy(d: Path) -> None:
+    (d / "home" / "policy.toml").write_text('[classification.secret]\nmin_verify = "full"\n')
+    done = run_cli(
+        "ledger", "register", d / "doc.txt", "--classification", "secret", home=d / "home"
+    )
+    assert done.code == 0, done
+
+
+def _chattr(flag: str) -> Callable[[Path], None]:
+    def change(d: Path) -> None:
+        if os.geteuid() != 0 or shutil.which("chattr") is None:
+            pytest.skip("needs root and chattr (e2fsprogs) to make a file immutable")
+        subprocess.run(["chattr", flag, str(d / "doc.txt")], check=True)
+
+    return change
+
+
 CASES = [
     Case("missing path", ("shred", "{d}/nope.txt"), 4, "no such file"),
     Case("symlink", ("shred", "{d}/link"), 4, "symbolic link", _symlink),
-    Case("fifo", ("shred", "{d}/fifo"), 4, "FIFO", _fifo),
+    Case("fifo", ("shred", "{d}/fifo"), 4, "FIFO", _fifo, absent="drive wipe"),
     Case("socket", ("shred", "{d}/sock"), 4, "socket", _socket),
     Case("directory without -r", ("shred", "{d}"), 4, "-r"),
     Case("hard link", ("shred", "{d}/doc.txt"), 3, "--allow-hardlinks", _hardlink),
@@ -136,7 +169,8 @@ CASES = [
         2,
         "not both",
     ),
-    Case("cert verify missing file", ("cert", "verify", "{d}/none.json"), 7, "unreadable"),
+    # A certificate file that cannot be read is a target problem (issue [2/8]: it was 7).
+    Case("cert verify missing file", ("cert", "verify", "{d}/none.json"), 4, "unreadable"),
     Case(
         "cert verify not json",
         ("cert", "verify", "{d}/garbage.cert.json"),
@@ -209,6 +243,56 @@ CASES = [
     ),
     Case("config value not a string", ("shred", "{d}/doc.txt"), 2, "config.toml", _bad_config),
     Case("unknown config setting", ("shred", "{d}/doc.txt"), 2, "shoe_size", _unknown_setting),
+    # Issue [2/8], invariant 5.
+    Case(
+        "ledger show non-UTF-8 id",
+        ("ledger", "show", os.fsdecode(b"\xff")),
+        4,
+        "no such document",
+        _registered,
+    ),
+    Case(
+        "title not UTF-8",
+        (
+            "ledger",
+            "register",
+            "{d}/doc.txt",
+            "--classification",
+            "internal",
+            "--title",
+            "a\udcffb",
+        ),
+        2,
+        "--title",
+    ),
+    Case(
+        "home below /proc",
+        ("shred", "{d}/doc.txt"),
+        4,
+        "cannot create the home folder",
+        station=False,
+        env_home="/proc/nonexist",
+    ),
+    Case(
+        "shred -r of the folder holding the home", ("shred", "-r", "."), 3, "own state", cwd="{d}"
+    ),
+    Case(
+        "immutable file",
+        ("shred", "{d}/doc.txt"),
+        4,
+        "chattr -i",
+        _chattr("+i"),
+        absent="run as the file's owner",
+        teardown=_chattr("-i"),
+    ),
+    Case(
+        "dry run of a relative path applies the document's policy",
+        ("shred", "--dry-run", "doc.txt"),
+        3,
+        "classified secret",
+        _secret_policy,
+        cwd="{d}",
+    ),
 ]
 
 
@@ -234,11 +318,18 @@ def test_bad_input(tmp_path: Path, case: Case) -> None:
     if case.setup is not None:
         case.setup(folder)
     env_home = home / "inner" if case.name == "home below a file" else home
+    if case.env_home is not None:
+        env_home = Path(case.env_home.replace("{d}", str(folder)))
     if case.name == "encrypted key, wrong passphrase":
         (home / "config.toml").write_text(f'[station]\nkey_passphrase_file = "{folder}/wrong"\n')
     before = snapshot(folder)
     args = [a.replace("{d}", str(folder)) for a in case.args]
-    result = run_cli(*args, home=env_home)
+    cwd = None if case.cwd is None else case.cwd.replace("{d}", str(folder))
+    try:
+        result = run_cli(*args, home=env_home, cwd=cwd)
+    finally:
+        if case.teardown is not None:
+            case.teardown(folder)
     assert result.code == case.code, result
     # Errors go to stderr as "expunge: ..."; a verdict command (cert verify) reports its
     # one failing verdict on stdout instead.
@@ -247,6 +338,8 @@ def test_bad_input(tmp_path: Path, case: Case) -> None:
     assert lines[0].startswith(("expunge: ", "FAILED: "))
     assert "Traceback" not in result.err + result.out
     assert case.needle.lower() in (lines[0] + result.out).lower(), lines[0]
+    if case.absent:
+        assert case.absent not in lines[0], lines[0]
     after = snapshot(folder)
     assert after == before, "a refused command changed files"
     assert (folder / "doc.txt").read_bytes() == SECRET

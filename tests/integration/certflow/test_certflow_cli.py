@@ -238,7 +238,7 @@ def test_verify_against_the_certificate_catches_a_changed_block(
     [
         (("verify", "/nonexistent-expunge-test"), 2, "--expect"),
         (("verify", "/nonexistent-expunge-test", "--key", "abcd"), 2, "32 bytes"),
-        (("cert", "verify", "/nonexistent/c.json"), 7, "unreadable"),
+        (("cert", "verify", "/nonexistent/c.json"), 4, "unreadable"),
         (("key", "show"), 4, "station.key"),  # a missing key is a target problem
     ],
 )

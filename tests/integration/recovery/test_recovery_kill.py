@@ -17,57 +17,23 @@ the next destroying command) runs. Then, whatever N was:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.support import need_tool, run_cli
+from tests.support import run_cli
+from tests.support.hazards import run_killed
 
 # Registered first in a fresh ledger: the first id of the current year.
 DOC = f"DOC-{datetime.now(UTC).year}-000001"
 CONTENT = bytes(range(256)) * 4096  # 1 MiB, recognisable
 
 
-def _env_home(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPUNGE_")}
-    env["EXPUNGE_HOME"] = str(home)
-    return env
-
-
 def _killed_destroy(home: Path, syscall: str, when: int) -> int:
     """``destroy DOC`` killed at the entry of the ``when``-th ``syscall``; its exit code."""
-    strace = need_tool("strace")
-    proc = subprocess.run(
-        [
-            strace,
-            "-f",
-            "-o",
-            "/dev/null",
-            "-e",
-            f"trace={syscall}",
-            "-e",
-            f"inject={syscall}:signal=KILL:when={when}",
-            sys.executable,
-            "-m",
-            "expunge",
-            "destroy",
-            DOC,
-            "--yes",
-            "--verify",
-            "full",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env_home(home),
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-    return proc.returncode
+    return run_killed(["destroy", DOC, "--yes", "--verify", "full"], home, syscall, when)
 
 
 def _setup(tmp_path: Path) -> tuple[Path, Path]:

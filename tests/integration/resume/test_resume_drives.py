@@ -8,26 +8,15 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from expunge.drives import find_drive
 from expunge.shred.journal import SUFFIX, WipeJournal
-from tests.support import run_cli
 from tests.support.faults import FaultyImage, MiB
-from tests.support.resume import certificates, final_content
+from tests.support.resume import certificates, final_content, wipe
 
 Image = Callable[[int], FaultyImage]
 SIZE = 32 * MiB
 # 4 KiB logical blocks: a pulled drive is told from bad sectors by reading back a block
 # written before (see the engine's gone-medium detection).
 BLOCK = ("-b", "4096")
-
-
-def wipe(node: str, home: Path, *extra: str) -> tuple[int, str, str]:
-    token = find_drive(node).identity_token
-    done = run_cli(
-        "drive", "wipe", node, "--include-virtual", "--yes", "--expect", token,
-        "--verify", "quick", *extra, home=home,
-    )  # fmt: skip
-    return done.code, done.out, done.err
 
 
 def journals(home: Path) -> list[Path]:
