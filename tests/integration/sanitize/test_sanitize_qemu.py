@@ -17,7 +17,7 @@ import pytest
 
 from expunge.certificates import Category, Outcome
 from tests.support import needs_root, run_cli
-from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, digest
+from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, digest, finished
 from tests.support.qemu_guest import guest_python, run_guest
 
 pytestmark = [needs_root, pytest.mark.root, pytest.mark.slow]
@@ -69,7 +69,7 @@ def test_nvme_format_and_sata_identify_in_a_guest(tmp_path: Path) -> None:
     assert digest(sata) == sata_before
 
     assert (out / "wipe.rc").read_text().strip() == "0", (out / "wipe.err").read_text()
-    (result,) = json.loads((out / "wipe.json").read_text())
+    (result,) = finished((out / "wipe.json").read_text())
     work = result["sanitize"]
     assert work["command"] == "NVMe Format NVM, Secure Erase Settings 001b"
     assert work["completed"] and work["confirmed"] and work["check"]["changed"] > 0
