@@ -60,6 +60,9 @@ def test_seal_then_unseal_round_trip_and_plaintext_is_shredded(
 def test_unregistered_file_needs_a_classification(tmp_path: Path, cli_home: Path) -> None:
     plain = tmp_path / "memo.txt"
     make_plain(plain, 4096)
+    # The station key exists first: a shared-ledger-aware lookup asks which station (and
+    # so its key) the paths belong to before the classification is checked.
+    assert run_cli("key", "init", home=cli_home).code == 0
     result = run_cli("seal", plain, home=cli_home)
     assert "--classification" in one_error(result, 2)
     assert plain.exists() and not Path(f"{plain}.sealed").exists()

@@ -253,38 +253,6 @@ def _register_many(home: Path, folder: Path, count: int) -> list[str]:
     return ids
 
 
-def test_killed_sweep_resumes_and_destroys_each_document_once(
-    cli_home: Path, tmp_path: Path
-) -> None:
-    ids = _register_many(cli_home, tmp_path / "docs", 20)
-    env = dict(os.environ, EXPUNGE_HOME=str(cli_home))
-    first = subprocess.Popen(
-        [sys.executable, "-m", "expunge", "sweep", "--now", "2028-01-01"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        certs = cli_home / "certificates"
-        while not (certs.is_dir() and any(certs.glob("*.cert.json"))):
-            assert first.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-        first.send_signal(signal.SIGKILL)
-    finally:
-        first.wait()
-    # Killed mid-way: maybe even between the first certificate and its ledger event.
-    assert sum(destroy_events(cli_home).values()) < len(ids)
-
-    code, _, err = sweep(cli_home, "--now", "2028-01-01")
-    assert code == 0, err
-    assert destroy_events(cli_home) == Counter(ids), err
-    assert not any((tmp_path / "docs").iterdir())
-    audit = run_cli("audit", home=cli_home)
-    assert audit.code == 0, audit.out + audit.err
-
-
 def test_a_sweep_killed_mid_overwrite_is_resumed_by_the_next(
     cli_home: Path, tmp_path: Path
 ) -> None:
