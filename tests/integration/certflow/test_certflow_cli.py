@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,7 @@ def test_encrypted_station_key_needs_its_passphrase(tmp_path: Path, cli_home: Pa
     assert refused.code == 2 and "passphrase" in refused.err
     assert target.read_bytes() == b"x" * 10_000
     env_ok = subprocess.run(
-        ["python", "-m", "expunge", "shred", str(target)],
+        [sys.executable, "-m", "expunge", "shred", str(target)],
         env={**os.environ, "EXPUNGE_HOME": str(cli_home),
              "EXPUNGE_KEY_PASSPHRASE": "correct horse battery staple"},
         capture_output=True, text=True,
