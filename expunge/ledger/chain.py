@@ -24,7 +24,8 @@ made by any other protocol; the length prefix keeps ledger id and seq from runni
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ import blake3
 from expunge.core.errors import ExpungeError, IntegrityError
 from expunge.ledger.entries import HASH_SIZE, Entry, EntrySignature, Head, RawEntry, Record
 from expunge.ledger.events import Checkpoint
+from expunge.ledger.seqhashes import SeqHashes
 from expunge.ledger.signing import (
     Authenticity,
     AuthenticityReport,
@@ -201,16 +203,17 @@ class _Verifier:
         ledger_id: str,
         checkpoint_verifier: CheckpointVerifier | None,
         entry_verifier: EntryVerifier | None,
-        keep: bool,
     ):
         self.checkpoint_verifier = checkpoint_verifier
         self.authenticity = Authenticity(ledger_id, entry_verifier)
-        self.keep = keep
-        self.parsed: list[Entry] = []
         self.problems: list[ChainProblem] = []
         # seq -> the hash its content really has (not the stored one): what checkpoints
         # and anchors are compared with, so a rewritten entry cannot satisfy them.
-        self.content_hash: dict[int, bytes] = {}
+        self.content_hash = SeqHashes()
+        # seq -> the stored hash, where it is not the content's (the entry was altered)
+        self.altered: dict[int, bytes] = {}
+        self.entries = 0
+        self.last: RawEntry | None = None
         self.checkpoints = 0
         self.checkpoints_verified = 0
 
@@ -227,10 +230,17 @@ class _Verifier:
             highest = max(highest, raw.seq)
         return sorted(raws, key=lambda r: r.seq)
 
-    def walk(self, ordered: list[RawEntry], ledger_id: str) -> RawEntry | None:
+    def walk(self, ordered: Iterable[RawEntry], ledger_id: str) -> Iterator[Entry]:
+        """Check each entry (given in seq order) against the one before; yield those that
+        parse, as they are checked. ``last`` is the last entry of the chain walked."""
         prefix = _ledger_prefix(DOMAIN_TAG, ledger_id)
         prev: RawEntry | None = None
         for raw in ordered:
+            self.entries += 1
+            if prev is not None and raw.seq < prev.seq:
+                # Only a stream can get here (``order`` sorts a list first).
+                self.problem(raw.seq, "out-of-order", f"entry {raw.seq} comes after {prev.seq}")
+                continue
             if raw.ledger_id != ledger_id:
                 self.problem(
                     raw.seq,
@@ -266,6 +276,7 @@ class _Verifier:
                 )
             actual = _hash_with(prefix, raw.seq, raw.prev_hash, raw.record)
             if actual != raw.hash:
+                self.altered[raw.seq] = raw.hash
                 self.problem(
                     raw.seq, "hash-mismatch", f"entry {raw.seq} does not match its hash (altered)"
                 )
@@ -275,22 +286,22 @@ class _Verifier:
             if prev is not None and self.content_hash.get(prev.seq) != prev.hash:
                 intact = False
             self.content_hash[raw.seq] = actual
-            self.check_record(raw, ledger_id, intact)
-            prev = raw
-        return prev
+            entry = self.check_record(raw, ledger_id, intact)
+            prev = self.last = raw
+            if entry is not None:
+                yield entry
 
-    def check_record(self, raw: RawEntry, ledger_id: str, intact: bool) -> None:
+    def check_record(self, raw: RawEntry, ledger_id: str, intact: bool) -> Entry | None:
         try:
             entry = raw.parse()
         except IntegrityError as exc:
             self.problem(raw.seq, "malformed", exc.message)
             self.authenticity.broken()
-            return
+            return None
         self.authenticity.entry(raw, entry, intact)
-        if self.keep:
-            self.parsed.append(entry)
         if isinstance(entry.event, Checkpoint):
             self.check_checkpoint(raw.seq, entry.event, ledger_id)
+        return entry
 
     def check_checkpoint(self, seq: int, event: Checkpoint, ledger_id: str) -> None:
         self.checkpoints += 1
@@ -347,7 +358,7 @@ class _Verifier:
                 f"the ledger ends at seq {last} but entry {anchor.seq} was recorded elsewhere: "
                 f"entries {last + 1}..{anchor.seq} were cut off",
             )
-        elif anchor.seq in self.content_hash and self.content_hash[anchor.seq] != anchor.hash:
+        elif anchor.seq in self.content_hash and self.content_hash.get(anchor.seq) != anchor.hash:
             self.problem(
                 anchor.seq,
                 "anchor-mismatch",
@@ -373,10 +384,13 @@ def verify_chain(
     against each anchor (a head recorded elsewhere), truncation and rewritten history.
     Every problem names a seq. ``ledger_id`` defaults to the first entry's.
     """
-    report, _ = _verify(
-        entries, ledger_id, checkpoint_verifier, entry_verifier, anchors, keep=False
-    )
-    return report
+    return verify_and_parse(
+        entries,
+        ledger_id=ledger_id,
+        checkpoint_verifier=checkpoint_verifier,
+        entry_verifier=entry_verifier,
+        anchors=anchors,
+    )[0]
 
 
 def verify_and_parse(
@@ -390,41 +404,86 @@ def verify_and_parse(
     """``verify_chain``, also returning the parsed entries in seq order, so that an audit
     parses every record once. Entries the report names as malformed, duplicate or of
     another ledger are left out."""
-    return _verify(entries, ledger_id, checkpoint_verifier, entry_verifier, anchors, keep=True)
-
-
-def _verify(
-    entries: Iterable[RawEntry | Entry],
-    ledger_id: str | None,
-    checkpoint_verifier: CheckpointVerifier | None,
-    entry_verifier: EntryVerifier | None,
-    anchors: Iterable[Head],
-    *,
-    keep: bool,
-) -> tuple[ChainReport, tuple[Entry, ...]]:
     raws = [e.raw() if isinstance(e, Entry) else e for e in entries]
-    anchor_list = list(anchors)
-    expected_id = ledger_id or (raws[0].ledger_id if raws else None)
-    if expected_id is None and anchor_list:
-        expected_id = anchor_list[0].ledger_id
-    verifier = _Verifier(expected_id or "", checkpoint_verifier, entry_verifier, keep)
-    last: RawEntry | None = None
-    if expected_id is not None:
-        last = verifier.walk(verifier.order(raws), expected_id)
-        for anchor in anchor_list:
-            verifier.check_anchor(anchor, expected_id, last)
-    authenticity = verifier.authenticity.report()
-    for seq, kind, message in verifier.authenticity.findings:
-        verifier.problem(seq, kind, message)
-    head = Head(last.ledger_id, last.seq, last.hash) if last else None
-    report = ChainReport(
-        ledger_id=expected_id,
-        entries=len(raws),
-        head=head,
-        problems=tuple(sorted(verifier.problems, key=lambda p: p.seq)),
-        checkpoints=verifier.checkpoints,
-        checkpoints_verified=verifier.checkpoints_verified,
-        anchors=len(anchor_list),
-        authenticity=authenticity,
+    walk = ChainWalk(
+        ledger_id=ledger_id,
+        checkpoint_verifier=checkpoint_verifier,
+        entry_verifier=entry_verifier,
     )
-    return report, tuple(verifier.parsed)
+    parsed = tuple(walk.entries(raws, ordered=False))
+    return walk.report(anchors), parsed
+
+
+class ChainWalk:
+    """``verify_and_parse`` as one pass over a stream: ``entries`` yields each entry once
+    it is checked, so that a caller folds a ledger of any length without holding it;
+    ``report`` then says what the walk found."""
+
+    def __init__(
+        self,
+        *,
+        ledger_id: str | None = None,
+        checkpoint_verifier: CheckpointVerifier | None = None,
+        entry_verifier: EntryVerifier | None = None,
+    ) -> None:
+        self.ledger_id = ledger_id
+        self._verifier = _Verifier(ledger_id or "", checkpoint_verifier, entry_verifier)
+
+    def entries(self, raws: Iterable[RawEntry], *, ordered: bool = True) -> Iterator[Entry]:
+        """Walk ``raws`` and yield the entries that parse, in seq order.
+
+        ``ordered``: the stream comes in seq order (a store's); an entry that does not is
+        reported out of order and skipped. Otherwise the entries are gathered and sorted
+        first, each found out of place reported.
+        """
+        stream: Iterable[RawEntry] = raws
+        if not ordered:
+            stream = self._verifier.order(list(raws))
+        iterator = iter(stream)
+        first = next(iterator, None)
+        if first is None:
+            return
+        if self.ledger_id is None:
+            self.ledger_id = first.ledger_id
+            self._verifier.authenticity.ledger_id = first.ledger_id
+        yield from self._verifier.walk(itertools.chain((first,), iterator), self.ledger_id)
+
+    def content_hash(self, seq: int) -> bytes | None:
+        """The hash entry ``seq``'s content has, once walked."""
+        return self._verifier.content_hash.get(seq)
+
+    def stored_hash(self, seq: int) -> bytes | None:
+        """The hash entry ``seq`` was stored with, once walked."""
+        return self._verifier.altered.get(seq) or self._verifier.content_hash.get(seq)
+
+    @property
+    def head(self) -> Head | None:
+        """The last entry walked, as a head."""
+        last = self._verifier.last
+        return Head(last.ledger_id, last.seq, last.hash) if last else None
+
+    def report(self, anchors: Iterable[Head] = ()) -> ChainReport:
+        """What the walk found, the ``anchors`` (heads recorded elsewhere) checked against it.
+
+        Call once the stream given to ``entries`` is exhausted.
+        """
+        verifier = self._verifier
+        anchor_list = list(anchors)
+        if self.ledger_id is None and anchor_list:
+            self.ledger_id = anchor_list[0].ledger_id
+        if self.ledger_id is not None:
+            for anchor in anchor_list:
+                verifier.check_anchor(anchor, self.ledger_id, verifier.last)
+        authenticity = verifier.authenticity.report()
+        for seq, kind, message in verifier.authenticity.findings:
+            verifier.problem(seq, kind, message)
+        return ChainReport(
+            ledger_id=self.ledger_id,
+            entries=verifier.entries,
+            head=self.head,
+            problems=tuple(sorted(verifier.problems, key=lambda p: p.seq)),
+            checkpoints=verifier.checkpoints,
+            checkpoints_verified=verifier.checkpoints_verified,
+            anchors=len(anchor_list),
+            authenticity=authenticity,
+        )

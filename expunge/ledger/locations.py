@@ -14,7 +14,7 @@ LocationKind = Literal["original", "sealed", "copy"]
 LocationStatus = Literal["outstanding", "destroyed", "written-off"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Destruction:
     """A ``destroy`` event, as it concerns a location or a document."""
 
@@ -37,7 +37,7 @@ class Destruction:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WrittenOff:
     """A ``write-off`` event, as it concerns the copy it closed."""
 
@@ -56,7 +56,7 @@ class WrittenOff:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """One place the document's content lives (or lived): a path or a medium."""
 
@@ -123,7 +123,7 @@ class Location:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SealState:
     """The document is sealed: encrypted at ``sealed_path`` under key ``key_id``."""
 

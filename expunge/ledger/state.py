@@ -15,7 +15,7 @@ outstanding, and an audit lists them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -44,7 +44,7 @@ def _host(entry: Entry) -> str | None:
     return entry.station.host if entry.station is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentState:
     """Everything the ledger says about one document, as of ``as_of``."""
 
@@ -135,9 +135,23 @@ class DocumentState:
 class _Fold:
     """One document's state while its events are replayed (mutable, private)."""
 
+    __slots__ = (
+        "custodian",
+        "destructions",
+        "history",
+        "key_erased_by",
+        "locations",
+        "register",
+        "registered_seq",
+        "registered_time",
+        "seal",
+    )
+
     def __init__(self, entry: Entry, event: Register) -> None:
         self.register = event
-        self.registered = entry
+        # Not the entry: a fold of a million entries keeps what it needs of each.
+        self.registered_seq = entry.seq
+        self.registered_time = entry.time
         self.custodian = event.custodian
         self.seal: SealState | None = None
         self.key_erased_by: Destruction | None = None
@@ -167,7 +181,7 @@ class _Fold:
         doc = self.doc_id
         if isinstance(event, Register):
             raise UsageError(
-                f"document id {doc} is already registered (seq {self.registered.seq})",
+                f"document id {doc} is already registered (seq {self.registered_seq})",
                 target=doc,
                 remedy="choose another --id, or omit it to have one generated",
             )
@@ -307,8 +321,8 @@ class _Fold:
             size=reg.size,
             digest=reg.digest,
             retain_until=reg.retain_until,
-            registered_seq=self.registered.seq,
-            registered_at=self.registered.time,
+            registered_seq=self.registered_seq,
+            registered_at=self.registered_time,
             registered_sealed=reg.sealed,
             seal=self.seal,
             key_erased_by=self.key_erased_by,
@@ -331,24 +345,51 @@ class StateProblem:
         return {"seq": self.seq, "message": self.message}
 
 
-def _fold(entries: Iterable[Entry], problems: list[StateProblem] | None = None) -> dict[str, _Fold]:
-    folds: dict[str, _Fold] = {}
-    for entry in entries:
+class DocumentFolds:
+    """The documents' states, folded one entry at a time (``feed``): what ``all_documents``
+    and ``consistency_problems`` compute, for a stream that is never held whole."""
+
+    def __init__(self, problems: list[StateProblem] | None = None) -> None:
+        self.folds: dict[str, _Fold] = {}
+        self.problems = problems
+
+    def feed(self, entry: Entry) -> None:
+        """Apply one entry (in seq order); an event its document's history refuses is left
+        out, and listed in ``problems`` when they are kept."""
         event = entry.event
         if isinstance(event, Checkpoint):
-            continue
+            return
+        folds = self.folds
         try:
             _check(folds.get(event.doc_id), event)
         except (UsageError, RefusedError, TargetError) as exc:
-            if problems is not None:
-                problems.append(StateProblem(entry.seq, exc.diagnostics()))
-            continue
+            if self.problems is not None:
+                self.problems.append(StateProblem(entry.seq, exc.diagnostics()))
+            return
         # _check let through only a first Register, or a later event of a known document.
         if isinstance(event, Register):
             folds[event.doc_id] = _Fold(entry, event)
         else:
             folds[event.doc_id].apply(entry, event)
-    return folds
+
+    def view(self, doc_id: str) -> _Fold | None:
+        """The document's state so far (not frozen: it changes as entries are fed)."""
+        return self.folds.get(doc_id)
+
+    def freeze(self, now: datetime) -> Iterator[DocumentState]:
+        """Every document's state as of ``now``, in order of registration; each fold is
+        dropped as it is frozen, so that the two forms are never held whole at once."""
+        folds = self.folds
+        while folds:
+            doc_id = next(iter(folds))
+            yield folds.pop(doc_id).freeze(now)
+
+
+def _fold(entries: Iterable[Entry], problems: list[StateProblem] | None = None) -> dict[str, _Fold]:
+    folds = DocumentFolds(problems)
+    for entry in entries:
+        folds.feed(entry)
+    return folds.folds
 
 
 def _check(fold: _Fold | None, event: DocumentEvent) -> None:

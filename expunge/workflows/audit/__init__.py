@@ -34,7 +34,6 @@ from expunge.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from expunge.workflows.audit.anchors import read_anchor_file
-    from expunge.workflows.audit.forked import T
     from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport
     from expunge.workflows.audit.run import audit, audit_station, certificate_paths
     from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Verdict
@@ -44,7 +43,6 @@ __all__ = [
     "Anchor",
     "AuditProblem",
     "AuditReport",
-    "T",
     "Verdict",
     "audit",
     "audit_station",

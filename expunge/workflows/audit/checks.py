@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from expunge.certificates import CertificateError, Envelope
-from expunge.ledger.entries import Entry, Head
+from expunge.ledger.entries import Head, Origin
 from expunge.ledger.events import Destroy
 from expunge.ledger.locations import Location
 from expunge.ledger.state import DocumentState
@@ -19,7 +20,8 @@ class AuditRun:
     ledger_id: str | None
     head: Head | None
     verifier: Verifier
-    by_seq: dict[int, Entry]
+    # seq -> the hash the entry was stored with (None: no such entry)
+    hash_at: Callable[[int], bytes | None]
     states: dict[str, DocumentState]
     problems: list[AuditProblem] = field(default_factory=list)
     # (certificate id, doc id) pairs the ledger records
@@ -30,10 +32,12 @@ class AuditRun:
     def problem(self, seq: int | None, kind: str, message: str) -> None:
         self.problems.append(AuditProblem(seq, kind, message))
 
-    def destroy_event(self, entry: Entry, event: Destroy, verdict: Verdict | None) -> None:
-        seq = entry.seq
+    def destroy_event(
+        self, seq: int, origin: Origin | None, event: Destroy, verdict: Verdict
+    ) -> None:
+        """Check one destroy event against its certificate's ``verdict``."""
         self.cited.add((event.certificate_id, event.doc_id))
-        facts, failure = verdict or self.verifier.data(dict(event.envelope))
+        facts, failure = verdict
         if facts is None:
             self.problem(
                 seq,
@@ -60,7 +64,6 @@ class AuditRun:
             self.problem(seq, "certificate", f"certificate {name} records outcome {facts.outcome}")
         self.subjects(seq, event, facts)
         anchor = facts.anchor_head
-        origin = entry.record.origin
         if anchor is None:
             self.problem(seq, "anchor", f"certificate {name} records no ledger anchor")
         elif origin is not None and anchor.ledger_id == origin.ledger_id:
@@ -161,8 +164,8 @@ class AuditRun:
                 ),
             )
             return
-        entry = self.by_seq.get(anchor.seq)
-        if entry is not None and entry.hash != anchor.hash:
+        stored = self.hash_at(anchor.seq)
+        if stored is not None and stored != anchor.hash:
             self.problem(
                 anchor.seq,
                 "anchor-mismatch",

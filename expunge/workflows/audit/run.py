@@ -5,31 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from expunge.certificates import TrustStore, keyid, load_public_key
 from expunge.core.config import Home
 from expunge.core.errors import ExpungeError, TargetError, UsageError
-from expunge.ledger.chain import verify_and_parse
-from expunge.ledger.entries import RawEntry
+from expunge.ledger.chain import ChainWalk
+from expunge.ledger.entries import Origin, RawEntry
 from expunge.ledger.events import Destroy
 from expunge.ledger.export import read_export
-from expunge.ledger.state import all_documents, consistency_problems
+from expunge.ledger.state import DocumentFolds, StateProblem
 from expunge.workflows.audit.anchors import read_anchor_file
 from expunge.workflows.audit.checks import AuditRun
-from expunge.workflows.audit.forked import (
-    Forked,
-    certificate_checks,
-    collect,
-    collect_signatures,
-    signature_checks,
-)
+from expunge.workflows.audit.forked import Workers
 from expunge.workflows.audit.outcomes import OutcomeTally
 from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, WriteOffNote
 from expunge.workflows.audit.signatures import entry_verifier
-from expunge.workflows.audit.verdicts import Verifier
+from expunge.workflows.audit.verdicts import Verdict, Verifier
 from expunge.workflows.certify import CERT_SUFFIX
 from expunge.workflows.records import (
     existing_ledger,
@@ -54,46 +47,66 @@ def audit(
     certificate_files: Iterable[Path] = (),
     anchors: Sequence[Anchor] = (),
     workers: int = 1,
+    ordered: bool = False,
 ) -> AuditReport:
     """Audit a ledger's entries (from the store, or read from an export) against the
     certificates in ``certificate_files`` and the ``anchors`` given, under ``trust``.
 
-    Never raises for what it finds: every problem is in the report, with its seq.
-    ``workers`` > 1 verifies certificates in that many forked processes.
+    One pass over ``entries``: with ``ordered`` (a store's stream, in seq order) nothing of
+    the ledger is held but each document's state and a hash per entry, so that a ledger
+    of any length is audited in bounded memory. Never raises for what it finds: every
+    problem is in the report, with its seq. ``workers`` > 1 verifies certificates and
+    entry signatures in that many forked processes, fed as the walk reads.
     """
-    raws = list(entries)
-    # The workers run while this process walks the chain; their signatures are asked for
-    # at the end of the walk, their certificate verdicts after it.
-    signing = signature_checks(raws, trust, workers)
-    checking = certificate_checks(raws, trust, workers)
-    chain, parsed = verify_and_parse(
-        raws,
+    pool = Workers(trust, workers)
+    try:
+        return _audit(
+            pool, entries, source, trust, now, ledger_id, certificate_files, anchors, ordered
+        )
+    finally:
+        pool.close()
+
+
+def _audit(
+    pool: Workers,
+    entries: Iterable[RawEntry],
+    source: str,
+    trust: TrustStore,
+    now: datetime,
+    ledger_id: str | None,
+    certificate_files: Iterable[Path],
+    anchors: Sequence[Anchor],
+    ordered: bool,
+) -> AuditReport:
+    walk = ChainWalk(
         ledger_id=ledger_id,
         checkpoint_verifier=trust_verifier(trust),
-        entry_verifier=entry_verifier(trust, partial(collect_signatures, signing)),
+        entry_verifier=entry_verifier(trust, pool.signatures if pool.active else frozenset),
     )
+    verifier = Verifier(trust.station_keys)
+    inconsistent: list[StateProblem] = []
+    folds = DocumentFolds(inconsistent)
+    # (seq, origin, the event without its envelope, the verdict unless a worker has it)
+    destroys: list[tuple[int, Origin | None, Destroy, Verdict | None]] = []
+    for entry in walk.entries(pool.feed(entries), ordered=ordered):
+        event = entry.event
+        if isinstance(event, Destroy):
+            verdict = None if pool.active else verifier.data(dict(event.envelope))
+            # The envelope is the bulk of a destroy entry, and its verdict is all that
+            # the checks need of it.
+            destroys.append((entry.seq, entry.record.origin, replace(event, envelope={}), verdict))
+        folds.feed(entry)
+    chain = walk.report()
+    verdicts = pool.results()[0] if pool.active else {}
     problems = [AuditProblem(p.seq, p.kind, p.message) for p in chain.problems]
-    # Two folds over the same entries: one in a child, one here, at the same time.
-    consistency = Forked(partial(consistency_problems, parsed)) if workers > 1 else None
-    states = {s.doc_id: s for s in all_documents(parsed, now)}
-    inconsistent = consistency.result() if consistency else None
-    if inconsistent is None:
-        inconsistent = consistency_problems(parsed)
     problems.extend(AuditProblem(p.seq, "inconsistent", p.message) for p in inconsistent)
-    run = AuditRun(
-        chain.ledger_id,
-        chain.head,
-        Verifier(trust.station_keys),
-        {e.seq: e for e in parsed},
-        states,
-        problems,
-    )
+    states = {s.doc_id: s for s in folds.freeze(now)}
+    run = AuditRun(chain.ledger_id, chain.head, verifier, walk.stored_hash, states, problems)
     for anchor in anchors:
         run.anchor(anchor.head, anchor.origin)
-    verdicts = collect(checking)
-    destroys = [(e, e.event) for e in parsed if isinstance(e.event, Destroy)]
-    for entry, event in destroys:
-        run.destroy_event(entry, event, verdicts.get(entry.seq))
+    for seq, origin, event, verdict in destroys:
+        found = verdict or verdicts.get(seq) or (None, "not verified: the record is malformed")
+        run.destroy_event(seq, origin, event, found)
     cited_ids = {certificate_id for certificate_id, _ in run.cited}
     all_files = list(certificate_files)
     files = [p for p in all_files if not _cited_name(p, cited_ids)]
@@ -221,11 +234,14 @@ def audit_station(
         report = audit((), source=str(home.ledger_path), **common)
     else:
         with store:
-            raws = list(store.raw_entries())
+            report = audit(
+                store.raw_entries(),
+                source=store.location,
+                ledger_id=store.ledger_id,
+                ordered=True,
+                **common,
+            )
             damage = store.integrity_check()
-            ledger_id = store.ledger_id
-            source = store.location
-        report = audit(raws, source=source, ledger_id=ledger_id, **common)
         if damage:
             found.append(AuditProblem(None, "database", f"storage check: {'; '.join(damage[:3])}"))
     found += _missing_head(home, head_path, report)

@@ -17,7 +17,6 @@ from expunge.certificates import (
     FileSubject,
     Outcome,
     SubjectRecord,
-    TrustStore,
     verify_envelope,
 )
 from expunge.core.errors import ExpungeError
@@ -139,13 +138,12 @@ class Verifier:
         return {facts.digest for facts, _ in self.cache.values() if facts is not None}
 
 
-def verify_records(records: Sequence[tuple[int, bytes]], trust: TrustStore) -> dict[int, Verdict]:
-    """The verdict on the certificate of each destroy record, by seq (in a child).
+def verify_records(records: Sequence[tuple[int, bytes]], verifier: Verifier) -> dict[int, Verdict]:
+    """The verdict on the certificate of each destroy record, by seq (in a worker).
 
     Records are read with the plain JSON parser only to find the envelope; the parent
     parses them strictly, and the verdict on a record it rejects is not used.
     """
-    verifier = Verifier(trust.station_keys)
     verdicts: dict[int, Verdict] = {}
     for seq, record in records:
         try:
