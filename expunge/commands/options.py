@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+HOME = "expunge.home"
+"""Context key: the home the running command was given (``home_option``)."""
+
 
 def home_option(func: F) -> F:
     """``--home DIR`` (or EXPUNGE_HOME): where the key, ledger and certificates live;
@@ -43,7 +46,10 @@ def home_option(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, home: str | None, ledger_url: str | None, **kwargs: Any) -> Any:
         url = ledger_url or os.environ.get("EXPUNGE_LEDGER_URL") or None
-        return func(*args, home=Home(resolve_home(home, os.environ), url).check(), **kwargs)
+        resolved = Home(resolve_home(home, os.environ), url)
+        # The error boundary logs a refusal with this home's operator and [log] setting.
+        click.get_current_context().meta[HOME] = resolved
+        return func(*args, home=resolved.check(), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
