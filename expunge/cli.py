@@ -17,6 +17,7 @@ import sys
 import click
 
 from expunge import __version__
+from expunge.commands import systemlog
 from expunge.core.errors import ExpungeError
 
 # command name -> (module, attribute holding the click command)
@@ -57,11 +58,27 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an error that ends it is told to the system log on its way
+        to the error boundary (``main``)."""
+        try:
+            return super().invoke(ctx)
+        except ExpungeError as exc:
+            systemlog.refusal(ctx, exc)
+            raise
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="expunge")
-def cli() -> None:
+@click.option(
+    "--no-syslog",
+    is_flag=True,
+    help="Send nothing to the system log (journal or syslog) [config: [log] syslog].",
+)
+@click.pass_context
+def cli(ctx: click.Context, no_syslog: bool) -> None:
     """Destroy confidential data and prove it."""
+    ctx.meta[systemlog.DISABLED] = no_syslog
 
 
 def _more_descriptors() -> None:

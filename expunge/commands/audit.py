@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from expunge.commands import systemlog
 from expunge.commands.frame import trust_store
 from expunge.commands.options import home_option, json_option, trust_option
 from expunge.commands.render import output_format
@@ -68,8 +69,10 @@ def audit_command(
         strict=strict,
     )
     output_format(as_json).report(report, _audit_lines)
-    if report.failure is not None:
-        raise report.failure
+    failure = report.failure
+    systemlog.audit(home, report, failure)
+    if failure is not None:
+        raise failure
 
 
 def _authenticity_line(report: auditing.AuditReport) -> str:

@@ -9,9 +9,11 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from expunge.commands import systemlog
 from expunge.commands.options import home_option, json_option
 from expunge.commands.render import emit_json
-from expunge.core.config import Home, explained_settings
+from expunge.core import syslog
+from expunge.core.config import Home, explained_settings, system_log
 
 
 @click.group("config")
@@ -24,6 +26,19 @@ def _home_source() -> str:
     if context.get_parameter_source("home") is ParameterSource.COMMANDLINE:
         return "--home"
     return "EXPUNGE_HOME" if os.environ.get("EXPUNGE_HOME") else "default"
+
+
+def _system_log(home: Home) -> dict[str, Any]:
+    """Whether events reach the system log, why, and through which socket."""
+    enabled, source = system_log(home)
+    if enabled and click.get_current_context().meta.get(systemlog.DISABLED):
+        enabled, source = False, "--no-syslog"
+    where = syslog.destination(os.environ)
+    return {
+        "syslog": {"value": enabled, "source": source},
+        "socket": None if where is None else where[0],
+        "protocol": None if where is None else ("journal" if where[1] else "rfc5424"),
+    }
 
 
 def _passphrase_source(key_passphrase_file: str) -> str:
@@ -40,7 +55,8 @@ def _passphrase_source(key_passphrase_file: str) -> str:
 @json_option
 @home_option
 def config_show(as_json: bool, home: Home) -> None:
-    """Print the home, the config file, and each [station] setting with its source."""
+    """Print the home, the config file, each [station] setting with its source, and
+    where the system log goes."""
     settings, sources = explained_settings(home, os.environ)
     values = {name: getattr(settings, name) for name in sources}
     shown: dict[str, Any] = {
@@ -48,6 +64,7 @@ def config_show(as_json: bool, home: Home) -> None:
         "config_file": {"path": str(home.config_path), "exists": home.config_path.is_file()},
         "station": {name: {"value": values[name], "source": sources[name]} for name in sources},
         "key_passphrase": _passphrase_source(settings.key_passphrase_file),
+        "log": _system_log(home),
     }
     if as_json:
         emit_json(shown)
@@ -66,3 +83,12 @@ def _lines(shown: dict[str, Any]) -> Iterator[str]:
     for name, entry in shown["station"].items():
         yield f"  {name:<{width}}  {entry['value']!r}  ({entry['source']})"
     yield f"key passphrase: {shown['key_passphrase']}"
+    log = shown["log"]
+    yield "[log]"
+    yield f"  syslog  {log['syslog']['value']!r}  ({log['syslog']['source']})"
+    if not log["syslog"]["value"]:
+        yield "system log: off"
+    elif log["socket"] is None:
+        yield "system log: none on this machine (no journal socket, no /dev/log)"
+    else:
+        yield f"system log: {log['socket']} ({log['protocol']})"

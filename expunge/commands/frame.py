@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from expunge import certificates
+from expunge.commands import systemlog
 from expunge.commands.options import job_fields
 from expunge.commands.progress import FileProgress, stderr_bars, token_labels
 from expunge.core.config import Home, load_settings
@@ -58,7 +59,8 @@ def open_station(home: Home) -> certify.Station:
 def open_station_recovering(home: Home) -> tuple[certify.Station, tuple[Recovered, ...]]:
     """``open_station``, and the runs it finished (``--resume`` does not redo them)."""
     settings = load_settings(home, os.environ)
-    station = certify.Station.open(home, settings, passphrase(home), job_fields())
+    listener = systemlog.certificate_listener(home)
+    station = certify.Station.open(home, settings, passphrase(home), job_fields(), listener)
     done = recover(station)
     for result in done:
         click.echo(f"expunge: {result.line()}", err=True)

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from expunge.commands import systemlog
 from expunge.commands.frame import key_notice, passphrase, recover
 from expunge.commands.options import home_option, json_option
 from expunge.commands.render import emit_json
@@ -19,7 +20,9 @@ from expunge.workflows import certify
 def recover_command(as_json: bool, home: Home) -> None:
     """Certify and record what interrupted runs destroyed (every destroying command does
     this first on its own; this one does only that)."""
-    station = certify.Station.open(home, load_settings(home, os.environ), passphrase(home))
+    settings = load_settings(home, os.environ)
+    listener = systemlog.certificate_listener(home)
+    station = certify.Station.open(home, settings, passphrase(home), on_issue=listener)
     try:
         done = recover(station)
     finally:

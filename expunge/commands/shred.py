@@ -59,6 +59,9 @@ def methods(as_json: bool) -> None:
 @click.option("-r", "--recursive", is_flag=True, help="Destroy directories and their contents.")
 @technique_options
 @click.option("--keep", is_flag=True, help="Overwrite, but do not remove.")
+@click.option(
+    "-u", "--remove", is_flag=True, help="Remove after overwriting (the default; as GNU shred -u)."
+)
 @click.option("--dry-run", is_flag=True, help="Check and list; write nothing.")
 @click.option("-i", "--interactive", is_flag=True, help="Ask before each file.")
 @click.option("--cross-filesystems", is_flag=True, help="Let -r descend into other filesystems.")
@@ -77,6 +80,7 @@ def shred(
     recursive: bool,
     technique: destroy.Technique,
     keep: bool,
+    remove: bool,
     dry_run: bool,
     interactive: bool,
     cross_filesystems: bool,
@@ -95,6 +99,12 @@ def shred(
     With -m luks-erase, PATH is a LUKS container file: its headers and keyslots are
     crypto-erased and read back, and the file is kept (as with --keep).
     """
+    if remove and keep:
+        raise UsageError(
+            "-u/--remove and --keep contradict each other",
+            target="--keep",
+            remedy="drop one: files are removed unless --keep is given",
+        )
     if is_crypto_erase(technique.method):
         unsupported = dry_run or recursive or interactive
         accept = technique.file_options.accept_limitations

@@ -15,6 +15,7 @@ from expunge.commands.options import document_job_options, home_option, json_opt
 from expunge.commands.render import output_format
 from expunge.core import clock
 from expunge.core.config import Home
+from expunge.core.errors import UsageError
 from expunge.workflows import sweep
 
 
@@ -55,6 +56,14 @@ def _summary_lines(report: sweep.SweepReport) -> Iterator[str]:
 @click.option("--dry-run", is_flag=True, help="List what would be destroyed; change nothing.")
 @click.option("--now", "now_text", metavar="DATETIME", help="Sweep as of this time (audits).")
 @click.option("--print-units", is_flag=True, help="Print the systemd service and timer.")
+@click.option(
+    "--write-units",
+    "units_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the systemd service and timer into DIR (e.g. /etc/systemd/system).",
+)
+@click.option("--force", is_flag=True, help="With --write-units: replace unit files there.")
 @json_option
 @document_job_options
 @home_option
@@ -63,6 +72,8 @@ def sweep_command(
     dry_run: bool,
     now_text: str | None,
     print_units: bool,
+    units_dir: Path | None,
+    force: bool,
     as_json: bool,
     home: Home,
 ) -> None:
@@ -73,11 +84,23 @@ def sweep_command(
     at a time (exit 8 otherwise). Logs one line per item to stderr and writes the JSON
     report to <home>/sweeps/. Exits with the worst failure's code when anything failed.
     """
+    if print_units and units_dir is not None:
+        raise UsageError(
+            "--print-units and --write-units both give the units",
+            target="--write-units",
+            remedy="choose one",
+        )
     policy = sweep.load_policy(home, policy_file)
-    if print_units:
+    if print_units or units_dir is not None:
         absolute = policy_file.absolute() if policy_file else None
-        for name, text in sweep.systemd_units(_executable(), home, policy, absolute).items():
-            click.echo(f"# {name}\n{text}")
+        units = sweep.systemd_units(_executable(), home, policy, absolute)
+        if units_dir is None:
+            for name, text in units.items():
+                click.echo(f"# {name}\n{text}")
+            return
+        for path in sweep.write_units(units, units_dir, force=force):
+            click.echo(f"wrote {path}")
+        click.echo(f"enable with: systemctl daemon-reload && systemctl enable --now {sweep.TIMER}")
         return
     now = clock.parse_date(now_text, "--now") if now_text else datetime.now(UTC)
     with station_job(home) as job:

@@ -202,12 +202,13 @@ def _station_table(data: Mapping[str, object], path: Path) -> dict[str, str]:
     if not isinstance(station, dict):
         raise UsageError("[station] must be a table", target=str(path), remedy="fix the file")
     allowed = {f.name for f in fields(StationSettings)}
-    unknown = set(data) - {"station", "ledger"} | (set(station) - allowed)
+    unknown = set(data) - {"station", "ledger", "log"} | (set(station) - allowed)
     if unknown:
         raise UsageError(
             f"unknown setting(s) {', '.join(sorted(unknown))}",
             target=str(path),
-            remedy=f"allowed in [station]: {', '.join(sorted(allowed))}; in [ledger]: url",
+            remedy=f"allowed in [station]: {', '.join(sorted(allowed))}; in [ledger]: url; "
+            "in [log]: syslog",
         )
     for key, value in station.items():
         if not isinstance(value, str):
@@ -277,3 +278,22 @@ def ledger_location(home: Home) -> str:
             remedy='write it in quotes, e.g. url = "postgresql://ledger.example/expunge"',
         )
     return url
+
+
+def system_log(home: Home) -> tuple[bool, str]:
+    """Whether events go to the system log, and where that was decided: ``[log] syslog``
+    in ``config.toml``, else on (the global ``--no-syslog`` wins over both)."""
+    table = (_read_config(home.config_path) or {}).get("log", {})
+    if (
+        not isinstance(table, dict)
+        or set(table) - {"syslog"}
+        or not isinstance(table.get("syslog", True), bool)
+    ):
+        raise UsageError(
+            "[log] takes one setting, syslog = true or false",
+            target=str(home.config_path),
+            remedy="write syslog = false to keep events out of the system log",
+        )
+    if "syslog" in table:
+        return table["syslog"], f"{home.config_path} [log]"
+    return True, "default"

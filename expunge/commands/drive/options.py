@@ -1,4 +1,4 @@
-"""Options shared by ``drive watch`` and ``expunge station``: which drives a station takes."""
+"""Options shared by the drive commands: which drives a station takes, nwipe's --nowait."""
 
 from __future__ import annotations
 
@@ -79,3 +79,12 @@ def station_filter_options(func: F) -> F:
         return func(*args, filters=filters, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+nowait_option = click.option(
+    "--nowait",
+    is_flag=True,
+    expose_value=False,
+    help="Accepted for nwipe users: expunge never waits for a key when it is done.",
+)
+"""nwipe's ``--nowait`` (exit when done), which is what expunge always does."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from expunge.commands.drive.options import station_filter_options
+from expunge.commands.drive.options import nowait_option, station_filter_options
 from expunge.commands.drive.output import DriveBars, Fanout, JsonLines, WatchStart, WatchText
 from expunge.commands.drive.verdict import raise_worst
 from expunge.commands.frame import key_notice, open_station, stop_on_signals
@@ -28,7 +28,14 @@ from expunge.workflows import drive_wipe
 @station_filter_options
 @click.option("--allow-fixed", is_flag=True, help="Also take fixed disks (hot-swap bays).")
 @click.option("--once", is_flag=True, help="Stop after one drive.")
-@click.option("--yes", is_flag=True, help="Required: drives are wiped without prompting.")
+@click.option(
+    "--yes",
+    "--autonuke",
+    "yes",
+    is_flag=True,
+    help="Required: drives are wiped without prompting (--autonuke, as nwipe).",
+)
+@nowait_option
 @drive_method_options
 @verify_options
 @json_option

@@ -9,6 +9,7 @@ from typing import Literal
 import click
 
 from expunge.commands.drive.confirm import Confirmed, confirm_expected, confirm_typed
+from expunge.commands.drive.options import nowait_option
 from expunge.commands.drive.output import DriveBars, Fanout, JsonLines, WipeText
 from expunge.commands.drive.verdict import raise_worst
 from expunge.commands.frame import key_notice, open_station, stop_on_signals
@@ -65,7 +66,14 @@ def _confirm(
 @verify_options
 @click.option("--allow-fixed", is_flag=True, help="Allow fixed (non-removable) disks.")
 @click.option("--include-virtual", is_flag=True, hidden=True)
-@click.option("--yes", is_flag=True, help="Do not prompt; needs --expect for every drive.")
+@click.option(
+    "--yes",
+    "--autonuke",
+    "yes",
+    is_flag=True,
+    help="Do not prompt; needs --expect for every drive (--autonuke, as nwipe).",
+)
+@nowait_option
 @click.option(
     "--expect",
     "expects",

@@ -51,6 +51,11 @@ class Station:
     settings: StationSettings
     passphrase: bytes | None = field(default=None, repr=False)
     job: JobFields = field(default_factory=JobFields)
+    on_issue: Callable[[IssuedCertificate], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Told of each certificate once it is written (the CLI's system log); it may be
+    called from several wiping threads at once."""
 
     @classmethod
     def open(
@@ -59,9 +64,10 @@ class Station:
         settings: StationSettings,
         passphrase: bytes | None,
         job: JobFields | None = None,
+        on_issue: Callable[[IssuedCertificate], None] | None = None,
     ) -> Station:
         """A station for ``home``; nothing is read or written until a key is needed."""
-        return cls(home, settings, passphrase, job or JobFields())
+        return cls(home, settings, passphrase, job or JobFields(), on_issue)
 
     @cached_property
     def _loaded(self) -> tuple[Ed25519PrivateKey, bool]:
@@ -200,4 +206,7 @@ def issue(
         _write_last(home, certificate.digest)
         if path.parent == home.certificates:
             index_written(path)
-    return IssuedCertificate(path, certificate, envelope)
+    issued = IssuedCertificate(path, certificate, envelope)
+    if station.on_issue is not None:
+        station.on_issue(issued)
+    return issued

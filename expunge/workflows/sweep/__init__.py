@@ -54,10 +54,12 @@ if TYPE_CHECKING:
     from expunge.workflows.sweep.recovery import certified_documents
     from expunge.workflows.sweep.report import Status, SweepItem, SweepReport
     from expunge.workflows.sweep.run import run_sweep, sweep_lock
-    from expunge.workflows.sweep.units import systemd_units
+    from expunge.workflows.sweep.units import SERVICE, TIMER, systemd_units, write_units
     from expunge.workflows.sweep.walk import changed_since_walk, walk_rule
 
 __all__ = [
+    "SERVICE",
+    "TIMER",
     "PathRule",
     "Status",
     "SweepItem",
@@ -73,6 +75,7 @@ __all__ = [
     "sweep_lock",
     "systemd_units",
     "walk_rule",
+    "write_units",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -247,3 +247,6 @@ def test_config_schema_matches_the_station_settings() -> None:
     validator.validate({"station": {"operator": "Ada", "location": "Room 4"}})
     assert not validator.is_valid({"station": {"phone": 1}})
     assert not validator.is_valid({"stations": {}})
+    validator.validate({"log": {"syslog": False}, "ledger": {"url": "postgresql://db/x"}})
+    assert not validator.is_valid({"log": {"syslog": "no"}})
+    assert not validator.is_valid({"log": {"socket": "/dev/log"}})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from expunge.core.config import Home, explained_settings, load_settings
+from expunge.core.config import Home, explained_settings, load_settings, system_log
 from expunge.core.errors import UsageError
 
 
@@ -58,3 +58,26 @@ def test_a_bad_file_is_one_usage_error(tmp_path: Path, text: str, words: str) ->
     with pytest.raises(UsageError) as caught:
         load_settings(_home(tmp_path, text), {})
     assert words in caught.value.diagnostics()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, (True, "default")),
+        ('[station]\noperator = "Ann"\n', (True, "default")),
+        ("[log]\nsyslog = false\n", (False, "{config} [log]")),
+        ("[log]\nsyslog = true\n", (True, "{config} [log]")),
+    ],
+)
+def test_the_system_log_setting(
+    tmp_path: Path, text: str | None, expected: tuple[bool, str]
+) -> None:
+    home = _home(tmp_path, text)
+    load_settings(home, {})  # [log] is a known table beside [station]
+    assert system_log(home) == (expected[0], expected[1].format(config=home.config_path))
+
+
+@pytest.mark.parametrize("text", ['[log]\nsyslog = "no"\n', "[log]\nsocket = 1\n", "log = 1\n"])
+def test_a_bad_log_setting_is_one_usage_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(UsageError, match=r"\[log\] takes one setting, syslog = true or false"):
+        system_log(_home(tmp_path, text))
