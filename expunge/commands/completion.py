@@ -9,7 +9,6 @@ the middle of the command line being typed.
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
@@ -47,6 +46,8 @@ def _matching(names: Iterable[tuple[str, str]], incomplete: str) -> list[Complet
 
 
 def _method_items(incomplete: str, *, whole_drive: bool) -> list[CompletionItem]:
+    import textwrap
+
     from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, SANITIZE_METHODS
 
     methods = [*REGISTRY.values(), *CRYPTO_METHODS.values()]
