@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fill": ("expunge.commands.fill", "fill_command"),
     "key": ("expunge.commands.key", "key"),
     "ledger": ("expunge.commands.ledger", "ledger"),
+    "man": ("expunge.commands.man", "man_command"),
     "methods": ("expunge.commands.shred", "methods"),
     "recover": ("expunge.commands.recover", "recover_command"),
     "report": ("expunge.commands.report", "report_command"),
@@ -79,6 +80,15 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, no_syslog: bool) -> None:
     """Destroy confidential data and prove it."""
     ctx.meta[systemlog.DISABLED] = no_syslog
+
+
+def loaded_cli() -> click.Group:
+    """The group with every command imported, for what walks ``cli.commands`` rather than
+    asking the group (click-man's ``write_man_pages``, documentation tools, tests)."""
+    ctx = click.Context(cli, info_name="expunge")
+    for name in COMMANDS:
+        cli.get_command(ctx, name)
+    return cli
 
 
 def _more_descriptors() -> None:

@@ -21,6 +21,7 @@ from expunge.certificates import (
 )
 from expunge.certificates.register import Query, list_certificates
 from expunge.certificates.storage import claimed_certificate, read_envelope, write_envelope
+from expunge.commands import completion
 from expunge.commands.cert_attest import cert_attest
 from expunge.commands.cert_pdf import write_pdf
 from expunge.commands.cert_schema import cert_schema
@@ -44,7 +45,13 @@ def cert() -> None:
 
 
 @cert.command("verify")
-@click.argument("certificates", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "certificates",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    shell_complete=completion.certificates,
+)
 @trust_option
 @trust_auditor_option
 @click.option("--require-countersign", is_flag=True, help="Also require an auditor's validation.")
@@ -130,7 +137,9 @@ def cert_list(
 
 
 @cert.command("show")
-@click.argument("certificate", type=click.Path(path_type=Path))
+@click.argument(
+    "certificate", type=click.Path(path_type=Path), shell_complete=completion.certificates
+)
 @trust_option
 @trust_auditor_option
 @click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -195,7 +204,9 @@ def _read_bytes(path: Path) -> bytes:
 
 
 @cert.command("countersign")
-@click.argument("certificate", type=click.Path(path_type=Path))
+@click.argument(
+    "certificate", type=click.Path(path_type=Path), shell_complete=completion.certificates
+)
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key-passphrase-file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--note", default="", help="The auditor's note.")

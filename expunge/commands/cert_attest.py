@@ -8,6 +8,7 @@ import click
 
 from expunge.certificates import load_private_key, read_envelope, verify_envelope
 from expunge.certificates.attest import attest
+from expunge.commands import completion
 from expunge.commands.frame import passphrase, trust_store
 from expunge.commands.options import home_option, trust_option
 from expunge.core.atomic import write_atomic
@@ -16,7 +17,11 @@ from expunge.core.errors import TargetError
 
 
 @click.command("attest")
-@click.argument("certificate", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "certificate",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=completion.certificates,
+)
 @click.option(
     "-o",
     "--output",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from expunge.commands import completion
 from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
 from expunge.commands.options import (
@@ -43,7 +44,7 @@ def _confirm(state: DocumentState, plan: records.DocumentPlan) -> None:
 
 
 @click.command("destroy")
-@click.argument("doc_id", metavar="DOC")
+@click.argument("doc_id", metavar="DOC", shell_complete=completion.documents)
 @click.option("--yes", is_flag=True, help="Do not ask (scripts); required without a terminal.")
 @technique_options
 @cert_out_option

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from expunge.commands import completion
 from expunge.commands.frame import key_notice, open_station
 from expunge.commands.options import home_option, json_option
 from expunge.commands.render import emit_json, human_bytes
@@ -263,7 +264,7 @@ def _path_of(entry: Entry) -> str:
 
 
 @ledger.command("copy")
-@click.argument("doc_id", metavar="DOC")
+@click.argument("doc_id", metavar="DOC", shell_complete=completion.documents)
 @click.option("--to", "to_path", default=None, help="The path the copy was written to.")
 @click.option("--medium", default=None, help="Identity token of the medium (serial, diskseq:N).")
 @json_option
@@ -287,7 +288,7 @@ def copy(doc_id: str, to_path: str | None, medium: str | None, as_json: bool, ho
 
 
 @ledger.command("transfer")
-@click.argument("doc_id", metavar="DOC")
+@click.argument("doc_id", metavar="DOC", shell_complete=completion.documents)
 @click.option("--to", "custodian", required=True, help="The new custodian.")
 @json_option
 @home_option
@@ -303,7 +304,7 @@ def transfer(doc_id: str, custodian: str, as_json: bool, home: Home) -> None:
 
 
 @ledger.command("write-off")
-@click.argument("doc_id", metavar="DOC")
+@click.argument("doc_id", metavar="DOC", shell_complete=completion.documents)
 @click.option(
     "--copy",
     "copy_ref",
@@ -374,7 +375,7 @@ def list_(status: str | None, overdue: bool, as_json: bool, home: Home) -> None:
 
 
 @ledger.command("show")
-@click.argument("doc_id", metavar="DOC")
+@click.argument("doc_id", metavar="DOC", shell_complete=completion.documents)
 @json_option
 @home_option
 def show(doc_id: str, as_json: bool, home: Home) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from expunge.commands import completion
 from expunge.core.config import DESTINATIONS, Home, resolve_home
 from expunge.core.errors import UsageError
 from expunge.shred.files import FileOptions
@@ -134,7 +135,12 @@ def _method_options(whole_drive: bool) -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         @click.option(
-            "-m", "--method", "method_name", default=None, help="Method (see 'expunge methods')."
+            "-m",
+            "--method",
+            "method_name",
+            default=None,
+            help="Method (see 'expunge methods').",
+            shell_complete=completion.drive_methods if whole_drive else completion.methods,
         )
         @click.option("--passes", default=None, help="Custom passes, e.g. 00,ff,R,55aa.")
         @click.option(

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from expunge.certificates import DriveSubject, SubjectRecord
+from expunge.commands import completion
 from expunge.commands.frame import checked_certificate, progress_sink
 from expunge.commands.options import home_option, json_option, trust_option
 from expunge.commands.render import emit_json, verification_line
@@ -75,6 +76,7 @@ def _same_medium(record: SubjectRecord, target: str) -> None:
     "cert_path",
     type=click.Path(path_type=Path),
     default=None,
+    shell_complete=completion.certificates,
     help="Expect the final pass recorded in this certificate.",
 )
 @click.option("--expect", default=None, help="The fixed pattern the target should hold (hex).")

@@ -8,6 +8,7 @@ from typing import Literal
 
 import click
 
+from expunge.commands import completion
 from expunge.commands.drive.confirm import Confirmed, confirm_expected, confirm_typed
 from expunge.commands.drive.options import nowait_option
 from expunge.commands.drive.output import DriveBars, Fanout, JsonLines, WipeText
@@ -61,7 +62,7 @@ def _confirm(
 
 
 @click.command("wipe")
-@click.argument("devices", nargs=-1, required=True)
+@click.argument("devices", nargs=-1, required=True, shell_complete=completion.drives)
 @drive_method_options
 @verify_options
 @click.option("--allow-fixed", is_flag=True, help="Allow fixed (non-removable) disks.")
@@ -86,6 +87,7 @@ def _confirm(
     "then_name",
     default=None,
     metavar="METHOD",
+    shell_complete=completion.methods,
     help="With -m luks-erase: overwrite the whole volume with METHOD after the erase.",
 )
 @click.option(
