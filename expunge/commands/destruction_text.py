@@ -74,6 +74,16 @@ def destruction_lines(result: destroy.Destruction) -> Iterator[str]:
             yield f"ledger: note: {note}"
         if result.ledger.error:
             yield f"ledger: ERROR: {result.ledger.error}"
+        if result.ledger.queued:
+            yield queued_line(result.ledger.queued)
+
+
+def queued_line(path: str) -> str:
+    """What the operator is told of a record queued in the outbox."""
+    return (
+        f"ledger: unreachable; the record is queued in {path} (delivered by 'expunge ledger "
+        "sync', or by the next command once the ledger is back)"
+    )
 
 
 def resume_command(path: str, method: str) -> str:
@@ -155,6 +165,8 @@ def _ledger_lines(result: destroy.Destruction) -> Iterator[str]:
         yield f"ledger: note: {paths.readable(note)}"
     if result.ledger.error:
         yield f"ledger: ERROR: {result.ledger.error}"
+    if result.ledger.queued:
+        yield queued_line(result.ledger.queued)
 
 
 def quiet_lines(result: destroy.Destruction) -> Iterator[str]:

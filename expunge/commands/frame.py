@@ -47,16 +47,19 @@ def passphrase(home: Home, passphrase_file: Path | None = None) -> bytes | None:
         ) from exc
 
 
-def open_station(home: Home) -> certify.Station:
+def open_station(home: Home, *, deliver: bool = True) -> certify.Station:
     """The station's signing identity; its key is created on first use (see key_notice).
 
     Runs that died at this station (killed, a power cut) are finished first, so that no
-    destruction stays without its certificate and record (``expunge recover``).
+    destruction stays without its certificate and record (``expunge recover``); then,
+    with ``deliver``, the records queued in the outbox are delivered if the ledger is back.
     """
-    return open_station_recovering(home)[0]
+    return open_station_recovering(home, deliver=deliver)[0]
 
 
-def open_station_recovering(home: Home) -> tuple[certify.Station, tuple[Recovered, ...]]:
+def open_station_recovering(
+    home: Home, *, deliver: bool = True
+) -> tuple[certify.Station, tuple[Recovered, ...]]:
     """``open_station``, and the runs it finished (``--resume`` does not redo them)."""
     settings = load_settings(home, os.environ)
     listener = systemlog.certificate_listener(home)
@@ -64,11 +67,15 @@ def open_station_recovering(home: Home) -> tuple[certify.Station, tuple[Recovere
     done = recover(station)
     for result in done:
         click.echo(f"expunge: {result.line()}", err=True)
+    if deliver:
+        deliver_queued(station)
     return station, done
 
 
 def recover(station: certify.Station) -> tuple[Recovered, ...]:
-    """Finish the station's dead runs (nothing to do, and nothing opened, when none)."""
+    """Finish the station's dead runs (nothing to do, and nothing opened, when none). With
+    the shared ledger unreachable they are finished all the same, their records queued in
+    the outbox: what a dead run destroyed is never left without its record."""
     try:
         if not any(name.endswith(".log") for name in os.listdir(station.home.runs)):
             return ()
@@ -77,8 +84,31 @@ def recover(station: certify.Station) -> tuple[Recovered, ...]:
     # Imported here: the destroy workflow is loaded only when there is a run to finish.
     from expunge.workflows.destroy import recover_runs
 
-    with records.station_ledger(station.home, station.settings.operator, station) as ledger:
+    operator = station.settings.operator
+    with records.recording_ledger(station.home, operator, station, record_later=True) as ledger:
         return recover_runs(station, ledger)
+
+
+def deliver_queued(station: certify.Station) -> None:
+    """Best effort: deliver the records queued in the station's outbox, saying so on
+    stderr; a ledger still unreachable (or a delivery running elsewhere) leaves them
+    queued, and never fails the command. Nothing is opened when the outbox is empty."""
+    home = station.home
+    if not records.pending_records(home) or not records.shared(home):
+        return
+    # Imported here: only a station with queued records pays for it.
+    from expunge.commands.ledger_outbox import sync_lines
+
+    try:
+        store = records.existing_ledger(home, station)
+        if store is None:
+            return
+        with store:
+            result = records.deliver(home, store, station, wait=False)
+    except ExpungeError:
+        return  # still unreachable: the records stay queued for a later command
+    for line in sync_lines(result, quiet_when_empty=True):
+        click.echo(f"expunge: {line}", err=True)
 
 
 def key_notice(station: certify.Station) -> None:

@@ -464,9 +464,12 @@ def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
 def _fleet_commands() -> None:
     # The shared ledger's commands live in their own module; they belong to this group.
     from expunge.commands.ledger_fleet import migrate_command, setup_postgres
+    from expunge.commands.ledger_outbox import status_command, sync_command
 
     ledger.add_command(setup_postgres)
     ledger.add_command(migrate_command)
+    ledger.add_command(sync_command)
+    ledger.add_command(status_command)
 
 
 _fleet_commands()

@@ -209,6 +209,14 @@ resume_option = click.option(
     "--resume", is_flag=True, help="Finish an interrupted wipe from its journal."
 )
 
+record_later_option = click.option(
+    "--record-later",
+    is_flag=True,
+    help="If the shared ledger is unreachable, destroy all the same: every file is hashed, "
+    "certified here, and its record queued in <home>/outbox/ until 'expunge ledger sync' "
+    "(or any later command) delivers it.",
+)
+
 on_error_option = click.option(
     "--on-error",
     type=click.Choice(["continue", "abort"]),

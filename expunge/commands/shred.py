@@ -17,6 +17,7 @@ from expunge.commands.options import (
     job_options,
     json_option,
     on_error_option,
+    record_later_option,
     resume_option,
     technique_options,
 )
@@ -69,6 +70,7 @@ def methods(as_json: bool) -> None:
 @click.option("--fingerprint", is_flag=True, help="Record each file's BLAKE3 digest before wiping.")
 @resume_option
 @on_error_option
+@record_later_option
 @cert_out_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file (with -r or several paths).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the certificate path and errors.")
@@ -88,6 +90,7 @@ def shred(
     fingerprint: bool,
     resume: bool,
     on_error: Literal["continue", "abort"],
+    record_later: bool,
     cert_out: Path | None,
     verbose: bool,
     quiet: bool,
@@ -124,7 +127,8 @@ def shred(
         on_error=on_error,
     )
     station, recovered = open_station_recovering(home)
-    with records.station_ledger(home, station.settings.operator, station) as ledger:
+    operator = station.settings.operator
+    with records.recording_ledger(home, operator, station, record_later=record_later) as ledger:
         if dry_run:
             _dry_run(request, home, ledger, as_json)
             return
@@ -190,7 +194,10 @@ def _ask(path: str) -> bool:
 
 
 def _dry_run(
-    request: destroy.ShredRequest, home: Home, ledger: records.LedgerLink | None, as_json: bool
+    request: destroy.ShredRequest,
+    home: Home,
+    ledger: records.LedgerLink | records.Deferred | None,
+    as_json: bool,
 ) -> None:
     planned = destroy.preflight(request, ledger, home.root)
     if as_json:

@@ -111,6 +111,11 @@ class Home:
         return self.root / "runs"
 
     @property
+    def outbox(self) -> Path:
+        """Ledger records queued while the shared ledger was unreachable, until delivered."""
+        return self.root / "outbox"
+
+    @property
     def sweeps(self) -> Path:
         """JSON reports of scheduled sweeps."""
         return self.root / "sweeps"

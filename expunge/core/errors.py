@@ -81,6 +81,12 @@ class LedgerUnreachable(TargetError):
     """A shared ledger cannot be reached (server down, network): nothing was written to it."""
 
 
+class LedgerInDoubt(TargetError):
+    """The connection to a shared ledger broke while a commit was on its way: the entries
+    may or may not be recorded (delivery from the outbox finds out, and never appends
+    twice)."""
+
+
 class VerificationError(ExpungeError):
     """Read-back did not match what was written."""
 

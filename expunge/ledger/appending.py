@@ -159,6 +159,15 @@ class AppendingStore:
     def _taken_ids(self, low: str, high: str) -> Iterable[str]:
         raise NotImplementedError
 
+    def append_built(
+        self, build: Callable[[Head | None], Sequence[Event | Record]], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Append, in one transaction under the write lock, the events ``build`` returns
+        for the head it is handed: ``build`` may read the store (through this store, in
+        the same transaction) to decide, so that what it saw cannot change before the
+        commit (delivery from the outbox checks there what is already recorded)."""
+        return self._transaction(build, actor, now)
+
     def append(self, event: Event, *, actor: str, now: datetime) -> Entry:
         """Check ``event`` against its document's history, link it to the head, sign it,
         commit. Returns only after the commit, so a returned entry is durable."""

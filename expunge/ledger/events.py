@@ -299,11 +299,14 @@ class Destroy:
     ``paths`` and ``media`` name the locations covered (the original or sealed file, copies
     at paths, copies on media); ``key_erased`` says the document key was crypto-erased, which
     destroys every ciphertext location at once. The certificate is opaque here: its id, its
-    digest and the signed envelope itself, which layer 2 checks.
+    digest and the signed envelope itself, which layer 2 checks. ``recorded_later`` marks
+    an event delivered from the station's outbox (its certificate was issued while the
+    shared ledger was unreachable); its JSON form has ``"recorded_later": true`` only then,
+    so every other destroy event reads, and hashes, exactly as before.
     """
 
     kind: ClassVar[str] = "destroy"
-    optional: ClassVar[frozenset[str]] = frozenset({"paths_bytes"})
+    optional: ClassVar[frozenset[str]] = frozenset({"paths_bytes", "recorded_later"})
 
     doc_id: str
     method: str
@@ -313,6 +316,7 @@ class Destroy:
     paths: tuple[str, ...] = ()
     media: tuple[str, ...] = ()
     key_erased: bool = False
+    recorded_later: bool = False
 
     def __post_init__(self) -> None:
         validate_document_id(self.doc_id)
@@ -348,10 +352,14 @@ class Destroy:
             "certificate_id": self.certificate_id,
             "certificate_digest": self.certificate_digest,
             "envelope": dict(self.envelope),
+            **({"recorded_later": True} if self.recorded_later else {}),
         }
 
     @classmethod
     def _read(cls, f: Fields) -> Destroy:
+        later = f.flag("recorded_later") if f.has("recorded_later") else False
+        if f.has("recorded_later") and not later:
+            raise IntegrityError(f"{f.where}.recorded_later is written only when true")
         return cls(
             doc_id=f.text("doc_id"),
             method=f.text("method"),
@@ -361,6 +369,7 @@ class Destroy:
             paths=paths_in(f, "paths"),
             media=f.texts("media"),
             key_erased=f.flag("key_erased"),
+            recorded_later=later,
         )
 
 

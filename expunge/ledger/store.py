@@ -97,6 +97,12 @@ class LedgerStore(Protocol):
         """Append several events in one transaction: all of them or none. A ``Record``
         keeps its own time, actor and origin (entries migrated from another ledger)."""
 
+    def append_built(
+        self, build: Callable[[Head | None], Sequence[Event | Record]], *, actor: str, now: datetime
+    ) -> tuple[Entry, ...]:
+        """Append the events ``build`` gives for the head read under the write lock, in
+        one transaction (``build`` may read the store there)."""
+
     def register_many(
         self, makes: Sequence[Callable[[str], Register]], *, actor: str, now: datetime
     ) -> tuple[Entry, ...]:

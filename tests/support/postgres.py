@@ -5,12 +5,21 @@ it) is used when given. Otherwise, when Debian's server binaries are installed
 (``/usr/lib/postgresql/*/bin``), ``Cluster`` runs ``initdb`` in a temporary folder (as the
 ``postgres`` user when we are root: the server refuses to run as root) and serves it on its
 own port on 127.0.0.1, stopped at the end. Without either the tests skip, saying why.
+
+A session killed or interrupted before its teardown would leave its cluster running: each
+cluster's folder (``<tmp>/expunge-pg-*``) holds a marker naming the process that made it
+(pid and start time) and the server binaries, written before ``initdb``. Before making a
+cluster, every marked folder whose maker is gone is stopped and removed; folders without
+the marker (not made here) are never touched. ``atexit`` removes the session's own cluster
+when the interpreter ends without reaching the teardown.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -26,6 +35,8 @@ from pathlib import Path
 import pytest
 
 ENV = "EXPUNGE_TEST_PG_URL"
+_PREFIX = "expunge-pg-"
+_MARKER = "expunge-test-cluster.json"
 
 
 def server_bin() -> Path | None:
@@ -66,8 +77,10 @@ class Cluster:
 
     @classmethod
     def create(cls, bin_dir: Path) -> Cluster:
-        """``initdb`` a new cluster in a temporary folder (not started)."""
-        folder = Path(tempfile.mkdtemp(prefix="expunge-pg-"))
+        """``initdb`` a new cluster in a temporary folder (not started), marked as ours."""
+        folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        marker = {"pid": os.getpid(), "started": _process_start(os.getpid()), "bin": str(bin_dir)}
+        (folder / _MARKER).write_text(json.dumps(marker))
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             os.chown(folder, user.pw_uid, user.pw_gid)
@@ -99,24 +112,56 @@ class Cluster:
 
     def remove(self) -> None:
         """Stop the server if it runs, and delete the cluster's folder."""
-        with contextlib.suppress(subprocess.CalledProcessError):  # not running
-            self.stop("immediate")
+        if (self.folder / "data" / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                self.stop("immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (field 22 of /proc/PID/stat), ``None`` if gone:
+    with the pid, it tells a live maker from a later process that reused its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def reap_stale_clusters() -> list[Path]:
+    """Stop and remove the clusters whose maker is gone (a session killed before its
+    teardown): only folders holding our marker. Returns the folders removed."""
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        try:
+            marker = json.loads((folder / _MARKER).read_text())
+            pid, started, bin_dir = int(marker["pid"]), marker["started"], Path(marker["bin"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not made here (or being made right now): never touched
+        if started is not None and _process_start(pid) == started:
+            continue  # its maker still runs
+        Cluster(folder, bin_dir, 0).remove()
+        reaped.append(folder)
+    return reaped
 
 
 @contextmanager
 def own_cluster() -> Iterator[Cluster]:
-    """A started cluster of our own, removed afterwards; skips when none can be made."""
+    """A started cluster of our own, removed afterwards (also at interpreter exit, and by
+    a later session if this one is killed); skips when none can be made."""
     bin_dir = server_bin()
     if bin_dir is None:
         pytest.skip(
             f"PostgreSQL is not installed (apt-get install postgresql), and no {ENV} is set"
         )
+    reap_stale_clusters()
     cluster = Cluster.create(bin_dir)
+    atexit.register(cluster.remove)
     try:
         cluster.start()
         yield cluster
     finally:
+        atexit.unregister(cluster.remove)
         cluster.remove()
 
 

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 
+from expunge.commands.destruction_text import queued_line
 from expunge.commands.drive.sanitize import sanitize_lines
 from expunge.commands.progress import Bar, TerminalBars, pass_text
 from expunge.commands.render import human_bytes, unwritten_lines, verification_line
@@ -77,6 +78,8 @@ def _closing_lines(result: drive_wipe.DriveWipe) -> Iterator[str]:
         yield f"  error: {result.problem.diagnostics()}"
     if result.certificate is not None:
         yield f"  certificate ({result.certificate.outcome}): {result.certificate.path}"
+    if result.ledger_queued is not None:
+        yield f"  {queued_line(result.ledger_queued)}"
 
 
 def watch_line(result: drive_wipe.DriveWipe) -> str:

@@ -20,6 +20,7 @@ from expunge.commands.options import (
     job_options,
     json_option,
     on_error_option,
+    record_later_option,
     resume_option,
     verify_options,
 )
@@ -29,7 +30,7 @@ from expunge.core.errors import RefusedError, UsageError
 from expunge.drives import Identity
 from expunge.shred.methods import Method, get_method, is_crypto_erase
 from expunge.verify import VerifyOptions
-from expunge.workflows import drive_wipe
+from expunge.workflows import drive_wipe, records
 
 
 def _then_method(method: Method, then_name: str | None) -> Method | None:
@@ -97,6 +98,7 @@ def _confirm(
 )
 @resume_option
 @on_error_option
+@record_later_option
 @json_option
 @job_options
 @home_option
@@ -112,6 +114,7 @@ def wipe_cmd(
     include_hidden_areas: bool,
     resume: bool,
     on_error: Literal["continue", "abort"],
+    record_later: bool,
     as_json: bool,
     home: Home,
 ) -> None:
@@ -148,6 +151,12 @@ def wipe_cmd(
     for refused in confirmed.unconfirmed:
         drive_wipe.report_refusal(refused, events)
     station = open_station(home)
+    if requests:
+        # A shared ledger that is down refuses here, before any write, unless the records
+        # may be queued: it cannot say which of these media hold recorded copies.
+        operator = station.settings.operator
+        with records.recording_ledger(home, operator, station, record_later=record_later):
+            pass
     with stop_on_signals() as (stop, received):
         try:
             results = drive_wipe.wipe_drives(requests, station, events=events, stop=stop)

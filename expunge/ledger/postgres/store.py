@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Self
 
-from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
+from expunge.core.errors import IntegrityError, LedgerInDoubt, LedgerUnreachable
 from expunge.ledger.appending import (
     AppendingStore,
     below,
@@ -248,7 +248,7 @@ class PostgresLedgerStore(AppendingStore):
         except LedgerUnreachable as exc:
             if appended:
                 # The commit may have reached the server before the connection broke.
-                raise TargetError(
+                raise LedgerInDoubt(
                     f"the connection to the ledger broke while entries {appended[0].seq}.."
                     f"{appended[-1].seq} were committed: they may or may not be recorded",
                     target=self._where,

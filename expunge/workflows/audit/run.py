@@ -27,6 +27,7 @@ from expunge.workflows.certify import CERT_SUFFIX
 from expunge.workflows.records import (
     existing_ledger,
     head_record_path,
+    pending_records,
     read_head_record,
     shared,
     trust_verifier,
@@ -245,4 +246,19 @@ def audit_station(
         if damage:
             found.append(AuditProblem(None, "database", f"storage check: {'; '.join(damage[:3])}"))
     found += _missing_head(home, head_path, report)
+    found += _undelivered(home)
     return replace(report, problems=(*report.problems, *found), strict=strict)
+
+
+def _undelivered(home: Home) -> list[AuditProblem]:
+    """Records the station queued while the shared ledger was unreachable: destructions
+    the ledger does not record yet."""
+    return [
+        AuditProblem(
+            None,
+            "outbox",
+            f"the record of certificate {certificate_id} is queued in {home.outbox} and not "
+            "delivered to the ledger yet: run 'expunge ledger sync'",
+        )
+        for certificate_id in pending_records(home)
+    ]

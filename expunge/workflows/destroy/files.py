@@ -29,7 +29,7 @@ def plan_paths(
     *,
     confirm: Confirm | None = None,
     cert_out: Path | None = None,
-    ledger: records.LedgerLink | None = None,
+    ledger: records.LedgerLink | records.Deferred | None = None,
     recovered: Sequence[Destruction] = (),
 ) -> ShredPlan:
     """The plan of destroying every path of ``request`` at this station: every check
@@ -59,7 +59,7 @@ def execute(
     progress: ProgressSink = NULL_PROGRESS,
     stop: StopRequest | None = None,
     cert_out: Path | None = None,
-    ledger: records.LedgerLink | None = None,
+    ledger: records.LedgerLink | records.Deferred | None = None,
 ) -> tuple[Destruction, ...]:
     """Destroy what ``plan`` names, one signed certificate per path that was acted on.
 
@@ -119,7 +119,7 @@ def shred_paths(
     stop: StopRequest | None = None,
     confirm: Confirm | None = None,
     cert_out: Path | None = None,
-    ledger: records.LedgerLink | None = None,
+    ledger: records.LedgerLink | records.Deferred | None = None,
 ) -> tuple[Destruction, ...]:
     """Plan, then destroy, every path in ``request`` (``plan_paths``, then ``execute``):
     all of them are refused if any one is, before anything is written."""

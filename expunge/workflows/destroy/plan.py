@@ -183,7 +183,7 @@ def _plan_target(path: str, checker: _Checker) -> TargetPlan:
 
 def plan_shred(
     request: ShredRequest,
-    ledger: records.LedgerLink | None = None,
+    ledger: records.LedgerLink | records.Deferred | None = None,
     *,
     home: Path | None = None,
     journals: Path | None = None,
@@ -198,9 +198,14 @@ def plan_shred(
     and anything holding it is refused. ``confirm`` (``-i``) is asked for every file once
     all checks passed; the files it declines are never touched. With ``--resume``, a path
     whose interrupted run was just finished by recovery (``recovered``) is not destroyed
-    again: its recovered destruction stands.
+    again: its recovered destruction stands. With a ``Deferred`` ledger (unreachable), no
+    file can be told apart from a document: every file is hashed (delivery confirms the
+    documents by that digest) and the method must satisfy every level of the policy.
     """
     request = replace(request, paths=tuple(os.path.abspath(p) for p in request.paths))
+    if isinstance(ledger, records.Deferred):
+        records.check_every_level(request.method, request.verify.mode, ledger.policy)
+        request = replace(request, fingerprint=True)
     checker = _Checker(request, journals, home)
     finished = {d.target: d for d in recovered} if request.resume else {}
     targets = [
@@ -210,7 +215,7 @@ def plan_shred(
         for path in request.paths
     ]
     registered: dict[str, tuple[records.RegisteredLocation, ...]] = {}
-    if ledger is not None:
+    if isinstance(ledger, records.LedgerLink):
         found = records.locate(ledger.store, request.paths, utc_now())
         registered = {p.path: found[p.path] for p in checker.planned if p.path in found}
         records.check_policy(
@@ -238,7 +243,9 @@ def plan_shred(
 
 
 def preflight(
-    request: ShredRequest, ledger: records.LedgerLink | None = None, home: Path | None = None
+    request: ShredRequest,
+    ledger: records.LedgerLink | records.Deferred | None = None,
+    home: Path | None = None,
 ) -> tuple[PlannedFile, ...]:
     """What a dry run reports: every check on every target, nothing written."""
     return plan_shred(request, ledger, home=home).files

@@ -17,9 +17,11 @@ from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.runlog import RunLog
 
 
-def _anchor(ledger: records.LedgerLink | None) -> LedgerAnchor | None:
+def _anchor(ledger: records.LedgerLink | records.Deferred | None) -> LedgerAnchor | None:
+    if not isinstance(ledger, records.LedgerLink):
+        return None
     try:
-        return records.current_anchor(ledger.store if ledger else None)
+        return records.current_anchor(ledger.store)
     except ExpungeError:
         # The destruction is done: its certificate is issued even when the ledger cannot
         # be read; recording then fails too, and says why.
@@ -32,7 +34,7 @@ def certify_and_record(
     stop: StopRequest | None,
     station: certify.Station,
     cert_out: Path | None,
-    ledger: records.LedgerLink | None,
+    ledger: records.LedgerLink | records.Deferred | None,
     registered: Mapping[str, Sequence[records.RegisteredLocation]],
     notes: Sequence[str] = (),
     erasure: KeyErasureOutcome | None = None,
@@ -43,7 +45,9 @@ def certify_and_record(
     With ``log``, the certificate is logged as soon as it is written: a run killed before
     the ledger recorded it only needs that record made. A destruction of no file (a tree
     of empty folders, removed) gets no certificate: one with no subject could only say
-    "failed", while nothing failed and no data was destroyed.
+    "failed", while nothing failed and no data was destroyed. A ``Deferred`` ledger (the
+    shared one unreachable), or a shared ledger that went away before the record was
+    committed, gets the record queued in the station's outbox (``records.deliver``).
     """
     if not done.files and erasure is None:
         return done
@@ -57,7 +61,7 @@ def certify_and_record(
         keep=request.keep,
         documents=records.document_ids(documents),
         anchor=_anchor(ledger),
-        notes=notes,
+        notes=[*notes, records.DEFERRED_NOTE] if isinstance(ledger, records.Deferred) else notes,
         interrupted_by=(stop.reason or "signal") if stop is not None and stopped else None,
         erasure=erasure,
         classification=records.classification_of(registered, documents),
@@ -69,7 +73,10 @@ def certify_and_record(
         cryptoerase.record_key_certificate(
             station.home, erasure.doc_id, issued.certificate.certificate_id
         )
-    if ledger is not None and erasure is not None:
+    if isinstance(ledger, records.Deferred):
+        queued = records.queue_record(station.home, issued, ledger.actor)
+        update = records.LedgerUpdate(notes=tuple(unconfirmed), queued=str(queued))
+    elif ledger is not None and erasure is not None:
         update = records.record_key_erased(
             ledger.store,
             issued,
@@ -83,4 +90,5 @@ def certify_and_record(
         update = records.record_files_destroyed(
             ledger.store, issued, documents, unconfirmed, actor=ledger.actor, now=utc_now()
         )
+        update = records.queue_if_unreachable(station.home, issued, update, ledger.actor)
     return replace(done, certificate=issued, ledger=update)

@@ -229,39 +229,59 @@ def _registered(header: Mapping[str, Any]) -> dict[str, tuple[records.Registered
 
 
 def _record_only(
-    run: LoggedRun, station: certify.Station, ledger: records.LedgerLink | None
+    run: LoggedRun, station: certify.Station, ledger: records.LedgerLink | records.Deferred | None
 ) -> None:
-    """The certificate was written before the run died; record it if the ledger lacks it."""
+    """The certificate was written before the run died; record it if the ledger lacks it
+    (or queue it in the outbox, when the shared ledger cannot be reached)."""
     if ledger is None or run.certificate is None:
         return
     path = Path(run.certificate)
-    with contextlib.suppress(OSError, ExpungeError):
+    try:
         envelope = read_envelope(path)
         public = station.key.public_key()
         verified = verify_envelope(envelope, {keyid(public): public})
-        issued = certify.IssuedCertificate(path, verified.certificate, envelope)
-        registered = _registered(run.header)
-        digests = {
-            r.subject.raw_path: r.subject.content_blake3
-            for r in verified.certificate.subjects
-            if isinstance(r.subject, FileSubject) and r.subject.raw_path in registered
-        }
-        documents, notes = records.confirmed_documents(registered, digests)
-        cited = set()
-        for doc_id in documents:
-            state = records.document(ledger.store, doc_id, utc_now())
-            if any(
-                d.certificate_id == verified.certificate.certificate_id for d in state.destructions
-            ):
-                cited.add(doc_id)
-        missing = {d: p for d, p in documents.items() if d not in cited}
-        records.record_files_destroyed(
-            ledger.store, issued, missing, notes, actor=ledger.actor, now=utc_now()
-        )
+    except (OSError, ExpungeError):
+        return  # not this station's certificate: nothing it could record
+    issued = certify.IssuedCertificate(path, verified.certificate, envelope)
+    if isinstance(ledger, records.Deferred):
+        records.queue_record(station.home, issued, ledger.actor)
+        return
+    try:
+        update = _record_missing(run, issued, ledger)
+    except ExpungeError as exc:
+        update = records.LedgerUpdate(failure=exc)
+    records.queue_if_unreachable(station.home, issued, update, ledger.actor)
+
+
+def _record_missing(
+    run: LoggedRun, issued: certify.IssuedCertificate, ledger: records.LedgerLink
+) -> records.LedgerUpdate:
+    """Record the documents of the run's header that the ledger does not yet record as
+    destroyed by ``issued``."""
+    registered = _registered(run.header)
+    certificate = issued.certificate
+    digests = {
+        r.subject.raw_path: r.subject.content_blake3
+        for r in certificate.subjects
+        if isinstance(r.subject, FileSubject) and r.subject.raw_path in registered
+    }
+    documents, notes = records.confirmed_documents(registered, digests)
+    cited = set()
+    for doc_id in documents:
+        state = records.document(ledger.store, doc_id, utc_now())
+        if any(d.certificate_id == certificate.certificate_id for d in state.destructions):
+            cited.add(doc_id)
+    missing = {d: p for d, p in documents.items() if d not in cited}
+    return records.record_files_destroyed(
+        ledger.store, issued, missing, notes, actor=ledger.actor, now=utc_now()
+    )
 
 
 def recover_runs(
-    station: certify.Station, ledger: records.LedgerLink | None, *, resume: bool = False
+    station: certify.Station,
+    ledger: records.LedgerLink | records.Deferred | None,
+    *,
+    resume: bool = False,
 ) -> tuple[Recovered, ...]:
     """Finish every run log of the station's home that no running process holds.
 
@@ -278,7 +298,10 @@ def recover_runs(
 
 
 def _recover_one(
-    station: certify.Station, ledger: records.LedgerLink | None, log: RunLog, resume: bool
+    station: certify.Station,
+    ledger: records.LedgerLink | records.Deferred | None,
+    log: RunLog,
+    resume: bool,
 ) -> list[Recovered]:
     run = read_log(log.path)
     if run is None:
@@ -315,7 +338,7 @@ def _recover_one(
 
 def _certify_finished(
     station: certify.Station,
-    ledger: records.LedgerLink | None,
+    ledger: records.LedgerLink | records.Deferred | None,
     run: LoggedRun,
     finisher: _Finisher,
     finished: list[FileOutcome],
@@ -362,7 +385,7 @@ def _keep_pending(station: certify.Station, run: LoggedRun, pending: list[str]) 
 
 def _resume(
     station: certify.Station,
-    ledger: records.LedgerLink | None,
+    ledger: records.LedgerLink | records.Deferred | None,
     request: ShredRequest,
     pending: list[str],
     kept: RunLog,

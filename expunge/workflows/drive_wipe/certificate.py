@@ -17,24 +17,36 @@ def issue(done: DriveWipe, draft: certify.CertificateDraft, station: certify.Sta
 
     A failure to write the certificate is the drive's problem. With a ledger, the
     certificate records the ledger's head, and a success marks every copy recorded on
-    this medium (by identity token) destroyed, citing the certificate.
+    this medium (by identity token) destroyed, citing the certificate. A shared ledger
+    that cannot be reached (at the start, or before the record was committed) gets the
+    record queued in the station's outbox: the drive is wiped, and its record follows.
     """
+    operator = station.settings.operator
     try:
         store = records.existing_ledger(station.home, station)
-        unreachable = None
-    except LedgerUnreachable as exc:
-        # The drive is wiped already: it is certified here all the same, and the copies
-        # recorded on it stay open until it is recorded (the problem says so).
-        store, unreachable = None, exc
+        deferred = False
+    except LedgerUnreachable:
+        store, deferred = None, True
     try:
         if store is not None:
             draft = replace(draft, ledger_anchor=records.current_anchor(store))
+        elif deferred:
+            notes = "; ".join(n for n in (draft.notes, records.DEFERRED_NOTE) if n)
+            draft = replace(draft, notes=notes)
         issued = certify.issue(draft, station)
         documents: tuple[str, ...] = ()
         if store is not None and issued.outcome == Outcome.SUCCESS:
-            documents = records.record_medium_destroyed(
-                store, done.token, issued, actor=station.settings.operator, now=utc_now()
-            )
+            try:
+                documents = records.record_medium_destroyed(
+                    store, done.token, issued, actor=operator, now=utc_now()
+                )
+            except ExpungeError as exc:
+                if not records.undeliverable(exc):
+                    raise
+                deferred = True
+        if deferred and issued.outcome == Outcome.SUCCESS:
+            queued = records.queue_record(station.home, issued, operator, medium=done.token)
+            return replace(done, certificate=issued, ledger_queued=str(queued))
     except ExpungeError as exc:
         return replace(done, problem=exc)
     except OSError as exc:
@@ -47,12 +59,4 @@ def issue(done: DriveWipe, draft: certify.CertificateDraft, station: certify.Sta
     finally:
         if store is not None:
             store.close()
-    if unreachable is not None:
-        problem = LedgerUnreachable(
-            f"the drive was wiped and certified ({issued.path}), but the shared ledger is "
-            f"unreachable: copies recorded on this medium stay open ({unreachable.message})",
-            target=unreachable.target,
-            remedy="when the ledger is back, wipe the medium again to close its copies",
-        )
-        return replace(done, certificate=issued, problem=problem)
     return replace(done, certificate=issued, ledger_documents=documents)

@@ -50,6 +50,9 @@ class DriveWipe(DriveWork):
     problem: ExpungeError | None = field(default=None, compare=False)
     certificate: certify.IssuedCertificate | None = None
     ledger_documents: tuple[str, ...] = ()
+    ledger_queued: str | None = None
+    """The outbox file holding the medium's record, when the shared ledger could not take
+    it (``ledger sync`` delivers it)."""
 
     @property
     def refused(self) -> bool:
@@ -95,5 +98,6 @@ class DriveWipe(DriveWork):
             "certificate": str(self.certificate.path) if self.certificate else None,
             "certificate_id": self.certificate_id,
             "ledger_documents_destroyed": list(self.ledger_documents),
+            "ledger_queued": self.ledger_queued,
             "certificate_outcome": self.certificate.outcome if self.certificate else None,
         }

@@ -64,9 +64,22 @@ if TYPE_CHECKING:
         LedgerLink,
         create_ledger,
         existing_ledger,
+        recording_ledger,
         require_ledger,
         shared,
         station_ledger,
+    )
+    from expunge.workflows.records.outbox import (
+        DEFERRED_NOTE,
+        Deferred,
+        Delivered,
+        Sync,
+        check_every_level,
+        deliver,
+        pending_records,
+        queue_if_unreachable,
+        queue_record,
+        undeliverable,
     )
     from expunge.workflows.records.policy import (
         check_policy,
@@ -92,6 +105,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEFERRED_NOTE",
+    "Deferred",
+    "Delivered",
     "DocumentPlan",
     "FileContent",
     "FileList",
@@ -102,11 +118,14 @@ __all__ = [
     "Registered",
     "RegisteredLocation",
     "StationSigner",
+    "Sync",
+    "check_every_level",
     "check_policy",
     "classification_of",
     "confirmed_documents",
     "create_ledger",
     "current_anchor",
+    "deliver",
     "describe_rule",
     "document",
     "document_ids",
@@ -116,8 +135,11 @@ __all__ = [
     "list_files",
     "load_policy",
     "locate",
+    "pending_records",
     "plan_document",
     "policy_from_toml",
+    "queue_if_unreachable",
+    "queue_record",
     "read_all",
     "read_content",
     "read_head_record",
@@ -128,6 +150,7 @@ __all__ = [
     "record_medium_destroyed",
     "record_transfer",
     "record_write_off",
+    "recording_ledger",
     "register_document",
     "register_documents",
     "require_ledger",
@@ -135,6 +158,7 @@ __all__ = [
     "station_ledger",
     "station_signer",
     "trust_verifier",
+    "undeliverable",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import partial
 
 from expunge.core.config import Home, ledger_location
-from expunge.core.errors import IntegrityError, TargetError
+from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
 from expunge.ledger.classification import ClassificationPolicy
 from expunge.ledger.postgres.urls import is_url
 from expunge.ledger.store import LedgerStore, open_store
 from expunge.workflows.certify import Station
 from expunge.workflows.records.head import StationSigner, read_head_record, record_head
+from expunge.workflows.records.outbox import Deferred
 from expunge.workflows.records.policy import load_policy
 
 
@@ -113,3 +114,30 @@ def require_ledger(home: Home, station: Station | None = None) -> LedgerStore:
             remedy="register one with 'expunge ledger register PATH', or check --home",
         )
     return store
+
+
+@contextmanager
+def recording_ledger(
+    home: Home, actor: str, station: Station, *, record_later: bool
+) -> Iterator[LedgerLink | Deferred | None]:
+    """``station_ledger``, for a destruction that may go on while the shared ledger is
+    unreachable: with ``record_later`` it then yields a ``Deferred`` (records queued in
+    the outbox); without, the refusal says how to go on."""
+    try:
+        store = existing_ledger(home, station)
+    except LedgerUnreachable as exc:
+        if not record_later:
+            raise LedgerUnreachable(
+                exc.message + ": it cannot tell whether a target is a registered document; "
+                "nothing was written",
+                target=exc.target,
+                remedy="start PostgreSQL or fix the network, or give --record-later to "
+                "destroy now and record when the ledger is back ('expunge ledger sync')",
+            ) from None
+        yield Deferred(load_policy(home), actor, exc.diagnostics())
+        return
+    if store is None:
+        yield None
+        return
+    with store:
+        yield LedgerLink(store, load_policy(home), actor)

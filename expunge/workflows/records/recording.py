@@ -40,12 +40,14 @@ class LedgerUpdate:
 
     ``notes`` name registered locations that were destroyed but not recorded (content not
     the registered one, certificate not a success); ``failure`` is why appending failed,
-    if it did (the certificate is issued all the same).
+    if it did (the certificate is issued all the same); ``queued`` is the outbox file that
+    holds the record instead, when the shared ledger could not take it.
     """
 
     recorded: tuple[RecordedDestroy, ...] = ()
     notes: tuple[str, ...] = ()
     failure: ExpungeError | None = field(default=None, compare=False)
+    queued: str | None = None
 
     @property
     def error(self) -> str | None:
@@ -63,6 +65,7 @@ class LedgerUpdate:
             "recorded": [r.to_dict() for r in self.recorded],
             "notes": list(self.notes),
             "error": self.error,
+            "queued": self.queued,
         }
 
 
@@ -109,13 +112,17 @@ def document_ids(documents: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return ids
 
 
-def _destroy_event(
+def destroy_event(
     issued: IssuedCertificate,
     doc_id: str,
     paths: Sequence[str],
     media: Sequence[str],
     key_erased: bool = False,
+    *,
+    recorded_later: bool = False,
 ) -> Destroy:
+    """The ``destroy`` event of ``doc_id``'s locations at ``paths`` / on ``media``, citing
+    ``issued`` (``recorded_later``: delivered from the outbox)."""
     certificate = issued.certificate
     return Destroy(
         doc_id=doc_id,
@@ -126,6 +133,7 @@ def _destroy_event(
         paths=tuple(paths),
         media=tuple(media),
         key_erased=key_erased,
+        recorded_later=recorded_later,
     )
 
 
@@ -192,7 +200,7 @@ def record_files_destroyed(
     return _append(
         store,
         issued,
-        lambda: [_destroy_event(issued, d, paths, ()) for d, paths in finished.items()],
+        lambda: [destroy_event(issued, d, paths, ()) for d, paths in finished.items()],
         pending,
         actor=actor,
         now=now,
@@ -215,7 +223,7 @@ def record_key_erased(
     return _append(
         store,
         issued,
-        lambda: [_destroy_event(issued, doc_id, paths, (), key_erased=True)],
+        lambda: [destroy_event(issued, doc_id, paths, (), key_erased=True)],
         list(notes),
         actor=actor,
         now=now,
@@ -248,6 +256,6 @@ def record_medium_destroyed(
     doc_ids = _medium_documents(store, token, now)
     if doc_ids:
         store.append_many(
-            [_destroy_event(issued, d, (), (token,)) for d in doc_ids], actor=actor, now=now
+            [destroy_event(issued, d, (), (token,)) for d in doc_ids], actor=actor, now=now
         )
     return tuple(doc_ids)

@@ -1,7 +1,7 @@
 """A station whose shared ledger is down: it cannot tell whether a target is registered,
 so whatever would consult the ledger first refuses before writing, with one line naming
 the ledger (exit 4); with the server back, the same command goes through. A drive wipe
-(which consults the ledger only once the drive is wiped) is certified all the same."""
+refuses too, unless its record may be queued (--record-later)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_an_unreachable_ledger_refuses_before_anything_is_written(
 
 
 @needs_root
-def test_a_drive_wiped_while_the_ledger_is_down_is_still_certified(
+def test_a_drive_is_wiped_while_the_ledger_is_down_only_to_be_recorded_later(
     tmp_path: Path, cli_home: Path, loops: Loops
 ) -> None:
     with own_cluster() as cluster:
@@ -53,10 +53,19 @@ def test_a_drive_wiped_while_the_ledger_is_down_is_still_certified(
         image.write_bytes(b"\x5a" * (8 << 20))
         node = loops.attach(image)
         cluster.stop()
-        wipe = wipe_drive(node, cli_home, "--ledger", cluster.url)
-        assert wipe.code == 4, wipe.err
-        assert "wiped and certified" in wipe.out and "copies recorded on this medium" in wipe.out
+        refused = wipe_drive(node, cli_home, "--ledger", cluster.url)
+        assert refused.code == 4, refused.err
+        assert "--record-later" in refused.err
+        assert image.read_bytes() == b"\x5a" * (8 << 20)
+        wipe = wipe_drive(node, cli_home, "--ledger", cluster.url, "--record-later")
+        assert wipe.code == 0, wipe.err
+        assert wipe.out.startswith("wiped: ") and "the record is queued in" in wipe.out
         (certificate,) = (cli_home / "certificates").glob("*.cert.json")
         verified = run_cli("cert", "verify", certificate, home=cli_home)
         assert verified.code == 0, verified.err
         assert b"\x5a" * 4096 not in image.read_bytes()
+        cluster.start()
+        synced = run_cli("ledger", "sync", "--ledger", cluster.url, home=cli_home)
+        assert synced.code == 0, synced.err
+        assert "destroyed no registered document" in synced.out
+        assert not list((cli_home / "outbox").glob("*.json"))
