@@ -18,7 +18,9 @@ import click
 
 from expunge import __version__
 from expunge.commands import systemlog
-from expunge.core.errors import ExpungeError
+from expunge.commands.json_output import emit_error
+from expunge.commands.options import OutputRequest
+from expunge.core.errors import EXIT_SIGINT, EXIT_USAGE, ExpungeError
 
 # command name -> (module, attribute holding the click command)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -100,29 +102,57 @@ def _more_descriptors() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 1 << 20), hard))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error a user can cause becomes one line and a documented exit code."""
-    _more_descriptors()
-    try:
-        cli.main(args=argv, prog_name="expunge", standalone_mode=False)
-    except ExpungeError as exc:
-        click.echo(f"expunge: {exc.diagnostics()}", err=True)
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("expunge: aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        hint = ""
-        if isinstance(exc, click.UsageError) and exc.ctx is not None:
-            hint = f" (see '{exc.ctx.command_path} --help')"
-        click.echo(f"expunge: {exc.format_message()}{hint}", err=True)
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except SystemExit as exc:
+def _json_in(args: list[str]) -> bool:
+    """Whether ``--json`` is among the options (before a ``--``), for a failure found
+    before parsing reached it."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _failure(message: str, exit_code: int, remedy: str | None = None) -> ExpungeError:
+    """A failure click or a signal reported, in the shape of the ones expunge raises."""
+    error = ExpungeError(message, remedy=remedy)
+    error.exit_code = exit_code
+    return error
+
+
+def _caught(exc: BaseException) -> ExpungeError | int:
+    """The failure ``exc`` stands for, or the exit code a ``SystemExit`` already chose."""
+    if isinstance(exc, ExpungeError):
+        return exc
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else "expunge"
+        return _failure(exc.format_message(), EXIT_USAGE, f"see '{where} --help'")
+    if isinstance(exc, click.ClickException):
+        return _failure(exc.format_message(), exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        return _failure("aborted", EXIT_SIGINT)
+    if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        click.echo("expunge: interrupted", err=True)
-        return 130
-    return 0
+    return _failure("interrupted", EXIT_SIGINT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error a user can cause becomes one line (under ``--json``, one
+    JSON object) on stderr and a documented exit code."""
+    _more_descriptors()
+    args = sys.argv[1:] if argv is None else list(argv)
+    request = OutputRequest()
+    try:
+        cli.main(args=args, prog_name="expunge", standalone_mode=False, obj=request)
+    except (ExpungeError, click.ClickException, click.exceptions.Abort, SystemExit) as exc:
+        failure = _caught(exc)
+    except KeyboardInterrupt as exc:
+        failure = _caught(exc)
+    else:
+        return 0
+    if isinstance(failure, int):
+        return failure
+    if request.json if request.json is not None else _json_in(args):
+        emit_error(failure.message, failure.target, failure.remedy, failure.exit_code)
+    else:
+        click.echo(f"expunge: {failure.diagnostics()}", err=True)
+    return failure.exit_code
 
 
 if __name__ == "__main__":

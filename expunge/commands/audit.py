@@ -68,7 +68,7 @@ def audit_command(
         workers=os.cpu_count() or 1,
         strict=strict,
     )
-    output_format(as_json).report(report, _audit_lines)
+    output_format(as_json, "audit").report(report, _audit_lines)
     failure = report.failure
     systemlog.audit(home, report, failure)
     if failure is not None:

@@ -14,6 +14,7 @@ from expunge.certificates import (
     Outcome,
     Person,
     countersign,
+    keyid,
     load_private_key,
     render_text,
     verify_certificate_file,
@@ -26,13 +27,13 @@ from expunge.commands.cert_attest import cert_attest
 from expunge.commands.cert_pdf import write_pdf
 from expunge.commands.cert_schema import cert_schema
 from expunge.commands.frame import trust_store
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import (
     home_option,
     json_option,
     trust_auditor_option,
     trust_option,
 )
-from expunge.commands.render import emit_json
 from expunge.commands.report_format import csv_text, period, table_lines
 from expunge.core.clock import rfc3339
 from expunge.core.config import Home, load_settings
@@ -75,7 +76,7 @@ def cert_verify(
         for path in certificates
     ]
     if as_json:
-        emit_json([{"path": str(path), **check.to_dict()} for path, check in checks])
+        emit_json("cert-verify", [{"path": str(path), **check.to_dict()} for path, check in checks])
     else:
         for path, check in checks:
             if check.ok:
@@ -126,7 +127,7 @@ def cert_list(
     query = Query(start, end, outcome, target, serial, doc)
     rows = list_certificates(home.certificates, trust_store(home, trust_sources), query)
     if as_json:
-        emit_json([r.to_dict() for r in rows])
+        emit_json("cert-list", [r.to_dict() for r in rows])
     elif as_csv:
         click.echo(csv_text(rows), nl=False)
     elif rows:
@@ -181,7 +182,7 @@ def cert_show(
             raise untrusted  # nothing readable to show
     if as_json:
         claimed_json = None if claimed is None else claimed.to_dict()
-        emit_json({**check.to_dict(), "claimed_certificate": claimed_json})
+        emit_json("cert-show", {**check.to_dict(), "claimed_certificate": claimed_json})
     else:
         click.echo(render_text(check, claimed))
     if untrusted is not None:
@@ -228,6 +229,7 @@ def _read_bytes(path: Path) -> bytes:
     help="Validate a certificate whose outcome is not success (as a record of that outcome).",
 )
 @trust_option
+@json_option
 @home_option
 def cert_countersign(
     certificate: Path,
@@ -241,6 +243,7 @@ def cert_countersign(
     in_place: bool,
     outcome_acknowledged: bool,
     trust_sources: tuple[Path, ...],
+    as_json: bool,
     home: Home,
 ) -> None:
     """Add an auditor's validation signature to a certificate's envelope.
@@ -266,15 +269,25 @@ def cert_countersign(
     auditor = load_private_key(key_path, secret)
     settings = load_settings(home, os.environ)
     validator = Person(name or settings.operator, title, organization, settings.location)
-    envelope = countersign(
-        verified,
-        auditor,
-        validator=validator,
-        note=note,
-        signed_at=rfc3339(datetime.now(UTC)),
-    )
+    signed_at = rfc3339(datetime.now(UTC))
+    envelope = countersign(verified, auditor, validator=validator, note=note, signed_at=signed_at)
     write_envelope(destination, envelope)
-    click.echo(f"countersigned {certificate}: wrote {destination}")
+    if as_json:
+        emit_json(
+            "cert-countersign",
+            {
+                "certificate": str(certificate),
+                "certificate_id": verified.certificate.certificate_id,
+                "outcome": outcome.value,
+                "written": str(destination),
+                "auditor_keyid": keyid(auditor.public_key()),
+                "validator": validator.to_dict(),
+                "note": note,
+                "signed_at": signed_at,
+            },
+        )
+    else:
+        click.echo(f"countersigned {certificate}: wrote {destination}")
 
 
 def _countersign_destination(certificate: Path, out: Path | None, in_place: bool) -> Path:

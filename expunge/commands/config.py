@@ -10,8 +10,8 @@ import click
 from click.core import ParameterSource
 
 from expunge.commands import systemlog
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json
 from expunge.core import syslog
 from expunge.core.config import Home, explained_settings, system_log
 
@@ -67,7 +67,7 @@ def config_show(as_json: bool, home: Home) -> None:
         "log": _system_log(home),
     }
     if as_json:
-        emit_json(shown)
+        emit_json("config-show", shown)
         return
     for line in _lines(shown):
         click.echo(line)

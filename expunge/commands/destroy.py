@@ -88,7 +88,7 @@ def destroy_command(
                 stop=job.stop,
                 cert_out=cert_out,
             )
-    output_format(as_json).report(result, _document_lines)
+    output_format(as_json, "destroy").report(result, _document_lines)
     job.conclude(result.failure)
 
 

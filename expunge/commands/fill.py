@@ -62,7 +62,7 @@ def fill_command(
         result = fill.fill_free_space(
             request, job.station, progress=job.progress, stop=job.stop, cert_out=cert_out
         )
-    output_format(as_json).report(result, _lines)
+    output_format(as_json, "fill").report(result, _lines)
     job.conclude(
         result.failure,
         interrupted="interrupted; its fill files keep the free space until it is finished",

@@ -14,8 +14,8 @@ from expunge.certificates import (
     write_public_key,
 )
 from expunge.commands.frame import passphrase
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json
 from expunge.core.config import Home
 
 
@@ -42,7 +42,7 @@ def key_init(passphrase_file: Path | None, as_json: bool, home: Home) -> None:
         load_private_key(home.key_path, passphrase(home, passphrase_file)).public_key(),
     )
     if as_json:
-        emit_json(info.to_dict())
+        emit_json("key", info.to_dict())
         return
     click.echo(f"created {info.path} (fingerprint {info.fingerprint})")
     click.echo(f"public key for auditors: {home.public_key_path}")
@@ -56,7 +56,7 @@ def key_show(as_json: bool, home: Home) -> None:
     creation time of the station key."""
     info = key_info(home.key_path, passphrase(home))
     if as_json:
-        emit_json(info.to_dict())
+        emit_json("key", info.to_dict())
         return
     click.echo(f"fingerprint:            {info.fingerprint}")
     click.echo(f"securesystemslib keyid: {info.securesystemslib_keyid}")

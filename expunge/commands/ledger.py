@@ -12,8 +12,9 @@ import click
 
 from expunge.commands import completion
 from expunge.commands.frame import key_notice, open_station
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json, human_bytes
+from expunge.commands.render import human_bytes
 from expunge.core import clock
 from expunge.core.atomic import write_atomic
 from expunge.core.config import Home
@@ -59,7 +60,7 @@ def _record(home: Home, as_json: bool, append: Callable[[LedgerStore, str], Entr
     with _notice(station), records.require_ledger(home, station) as store:
         entry = append(store, station.settings.operator)
     if as_json:
-        emit_json(entry.to_dict())
+        emit_json("ledger-entry", {"entry": entry.to_dict()})
         return
     click.echo(f"{entry.event.doc_id} (seq {entry.seq}): {describe_event(entry)}")
 
@@ -181,7 +182,7 @@ def register(
         )
         state = records.document(store, str(entry.event.doc_id), now)
     if as_json:
-        emit_json({"seq": entry.seq, **state.to_dict()})
+        emit_json("ledger-register", {"seq": entry.seq, **state.to_dict()})
         return
     click.echo(f"{state.doc_id} (seq {entry.seq}): {describe_event(entry)}")
 
@@ -226,6 +227,7 @@ def _register_many(
         )
     if as_json:
         emit_json(
+            "ledger-register-many",
             {
                 "registered": [
                     {"seq": e.seq, "doc_id": e.event.doc_id, **path_fields(_path_of(e))}
@@ -235,7 +237,7 @@ def _register_many(
                     {"doc_id": loc.doc_id, **path_fields(loc.path)} for loc in done.skipped
                 ],
                 "not_files": [path_fields(p)["path"] for p in listed.not_files],
-            }
+            },
         )
         return
     if verbose:
@@ -364,7 +366,7 @@ def list_(status: str | None, overdue: bool, as_json: bool, home: Home) -> None:
         if (status is None or d.status == status) and (not overdue or d.overdue)
     ]
     if as_json:
-        emit_json([d.to_dict() for d in shown])
+        emit_json("ledger-list", [d.to_dict() for d in shown])
         return
     if not shown:
         click.echo("no documents" + (" match" if documents else " registered"))
@@ -384,7 +386,7 @@ def show(doc_id: str, as_json: bool, home: Home) -> None:
         state = records.document(store, doc_id, _now())
         history = store.document_entries(doc_id)
     if as_json:
-        emit_json({**state.to_dict(), "entries": [e.to_dict() for e in history]})
+        emit_json("ledger-show", {**state.to_dict(), "entries": [e.to_dict() for e in history]})
         return
     overdue = " (OVERDUE)" if state.overdue else ""
     click.echo(f"{state.doc_id}: {state.title}")
@@ -450,7 +452,7 @@ def checkpoint(output: Path | None, as_json: bool, home: Home) -> None:
     if output is not None:
         write_atomic(output, f"{line}\n".encode(), 0o644)
     if as_json:
-        emit_json(entry.to_dict())
+        emit_json("ledger-entry", {"entry": entry.to_dict()})
         return
     assert isinstance(entry.event, Checkpoint)
     click.echo(

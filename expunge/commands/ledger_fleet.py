@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from expunge.commands.frame import key_notice, open_station
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json
 from expunge.core.config import Home
 from expunge.core.errors import TargetError, UsageError
 from expunge.ledger.postgres.urls import display_url, is_url, require_driver
@@ -36,7 +36,7 @@ def setup_postgres(admin_url: str, as_json: bool) -> None:
 
     result = setup(admin_url)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json("ledger-setup-postgres", result.to_dict())
         return
     done = "created" if result.created else "already set up; schema, roles and grants renewed"
     click.echo(f"ledger {result.ledger_id} at {result.url}: {done}")
@@ -90,7 +90,7 @@ def migrate_command(to_url: str, from_path: Path | None, as_json: bool, home: Ho
     finally:
         key_notice(station)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json("ledger-migrate", result.to_dict())
         return
     span = f" (seq {result.first_seq}..{result.last_seq})" if result.entries else ""
     click.echo(

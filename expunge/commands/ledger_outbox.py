@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from expunge.commands.frame import key_notice, open_station
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json
 from expunge.core import paths
 from expunge.core.config import Home, ledger_location
 from expunge.core.errors import ExpungeError, IntegrityError, TargetError
@@ -95,7 +95,7 @@ def sync_command(as_json: bool, home: Home) -> None:
     finally:
         key_notice(station)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json("ledger-sync", result.to_dict())
     else:
         for line in sync_lines(result):
             click.echo(line)
@@ -149,7 +149,7 @@ def status_command(as_json: bool, home: Home) -> None:
         status["error"] = exc.diagnostics()
     status["outbox"] = _queued(home)
     if as_json:
-        emit_json(status)
+        emit_json("ledger-status", status)
         return
     kind = "shared" if status["shared"] else "this station's file"
     if status["error"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,9 +57,34 @@ def home_option(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@dataclass
+class OutputRequest:
+    """What the command line asked of the output, as far as parsing got: the error
+    boundary (``expunge.cli.main``) reads it to write a failure as JSON or as a line.
+
+    ``json`` stays ``None`` until the running command's ``--json`` option is parsed (a
+    command without one, or a usage error found before it, leaves it unknown).
+    """
+
+    json: bool | None = None
+
+
+def _note_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    request = ctx.find_object(OutputRequest)
+    if request is not None:
+        request.json = value
+    return value
+
+
 def json_option(func: F) -> F:
-    """``--json``: the report on stdout as JSON."""
-    return click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(func)
+    """``--json``: the report on stdout as JSON, and a failure on stderr as a JSON object."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=_note_json,
+        help="Print the report as JSON (and a failure as a JSON object on stderr).",
+    )(func)
 
 
 def cert_out_option(func: F) -> F:

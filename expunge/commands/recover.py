@@ -8,8 +8,8 @@ import click
 
 from expunge.commands import systemlog
 from expunge.commands.frame import key_notice, passphrase, recover
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json
 from expunge.core.config import Home, load_settings
 from expunge.workflows import certify
 
@@ -29,6 +29,7 @@ def recover_command(as_json: bool, home: Home) -> None:
         key_notice(station)
     if as_json:
         emit_json(
+            "recover",
             [
                 {
                     "log": str(r.log),
@@ -39,7 +40,7 @@ def recover_command(as_json: bool, home: Home) -> None:
                     "destruction": r.destruction.to_dict() if r.destruction else None,
                 }
                 for r in done
-            ]
+            ],
         )
         return
     for result in done:

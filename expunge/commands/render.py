@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import click
 
+from expunge.commands.json_output import emit_json
 from expunge.shred.report import ByteRange
 from expunge.verify import VerificationReport
 from expunge.workflows import cryptoerase
 
 MAX_OFFSETS_SHOWN = 8
-# Text output lists this many unwritten ranges per target; --json lists them all.
-SHOWN_RANGES = 10
 # Text output lists this many unwritten ranges per target; --json lists them all.
 SHOWN_RANGES = 10
 
@@ -39,14 +37,17 @@ class Format(ABC):
 
 
 class JsonFormat(Format):
-    """``--json``: the report as one JSON document."""
+    """``--json``: the report as one JSON document of kind ``schema``."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
 
     def report(self, value: R, text: Callable[[R], Iterable[str]]) -> None:
-        """Print ``value``'s JSON form (a list for several results)."""
+        """Print ``value``'s JSON form (several results as the document's ``items``)."""
         if isinstance(value, Sequence):
-            emit_json([v.to_dict() for v in value])
+            emit_json(self.schema, [v.to_dict() for v in value])
         else:
-            emit_json(value.to_dict())
+            emit_json(self.schema, value.to_dict())
 
 
 class TextFormat(Format):
@@ -58,14 +59,9 @@ class TextFormat(Format):
             click.echo(line)
 
 
-def output_format(as_json: bool) -> Format:
-    """The format ``--json`` asks for."""
-    return JsonFormat() if as_json else TextFormat()
-
-
-def emit_json(value: Any) -> None:
-    """Machine-readable output on stdout."""
-    click.echo(json.dumps(value, indent=2, sort_keys=False))
+def output_format(as_json: bool, schema: str) -> Format:
+    """The format ``--json`` asks for; ``schema`` names the kind of its JSON document."""
+    return JsonFormat(schema) if as_json else TextFormat()
 
 
 def human_bytes(count: float) -> str:

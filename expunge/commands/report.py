@@ -9,8 +9,8 @@ import click
 from expunge.certificates.register import Query, list_certificates
 from expunge.certificates.register_row import Totals
 from expunge.commands.frame import trust_store
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option, trust_option
-from expunge.commands.render import emit_json
 from expunge.commands.report_format import csv_text, period, table_lines, totals_lines
 from expunge.core.config import Home
 from expunge.core.errors import TargetError, UsageError
@@ -60,12 +60,13 @@ def report_command(
         click.echo(csv_text(rows), nl=False)
     elif as_json:
         emit_json(
+            "report",
             {
                 "since": since,
                 "until": until,
                 "rows": [r.to_dict() for r in rows],
                 "totals": totals.to_dict(),
-            }
+            },
         )
     elif pdf_out is not None:
         try:

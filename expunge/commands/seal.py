@@ -9,8 +9,9 @@ import click
 
 from expunge.commands.destruction_text import destruction_lines
 from expunge.commands.frame import open_station, station_job
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import cert_out_option, home_option, json_option, technique_options
-from expunge.commands.render import emit_json, output_format
+from expunge.commands.render import output_format
 from expunge.core.clock import utc_now
 from expunge.core.config import Home
 from expunge.workflows import cryptoerase, destroy, records
@@ -59,7 +60,7 @@ def seal(
                 stop=job.stop,
                 cert_out=cert_out,
             )
-    output_format(as_json).report(result, _sealing_lines)
+    output_format(as_json, "seal").report(result, _sealing_lines)
     job.conclude(result.failure)
 
 
@@ -91,7 +92,7 @@ def unseal(sealed_path: str, out: str, as_json: bool, home: Home) -> None:
             home, store, sealed_path, out, actor=station.settings.operator, now=utc_now()
         )
     if as_json:
-        emit_json({"sealed_path": sealed_path, **result.to_dict()})
+        emit_json("unseal", {"sealed_path": sealed_path, **result.to_dict()})
         return
     click.echo(
         f"unsealed {result.doc_id}: {result.out_path} ({result.info.plaintext_bytes} bytes; "

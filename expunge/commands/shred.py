@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import signal
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
 from expunge.commands.destruction_text import Detail, destructions_lines
 from expunge.commands.frame import open_station_recovering, station_job
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import (
     cert_out_option,
     home_option,
@@ -21,7 +23,7 @@ from expunge.commands.options import (
     resume_option,
     technique_options,
 )
-from expunge.commands.render import emit_json, human_bytes, luks_container_lines, output_format
+from expunge.commands.render import Reportable, human_bytes, luks_container_lines, output_format
 from expunge.core.config import Home
 from expunge.core.errors import Interrupted, UsageError
 from expunge.shred.methods import CRYPTO_METHODS, REGISTRY, SANITIZE_METHODS, is_crypto_erase
@@ -34,7 +36,7 @@ def methods(as_json: bool) -> None:
     """List the overwrite methods with their passes and sources, and the crypto-erase ones."""
     if as_json:
         every = (*REGISTRY.values(), *CRYPTO_METHODS.values(), *SANITIZE_METHODS.values())
-        emit_json([m.to_dict() for m in every])
+        emit_json("methods", [m.to_dict() for m in every])
         return
     for m in REGISTRY.values():
         click.echo(
@@ -152,7 +154,9 @@ def shred(
                 ledger=ledger,
             )
     detail = Detail.QUIET if quiet else Detail.FILES if verbose else Detail.SUMMARY
-    output_format(as_json).report(results, lambda r: destructions_lines(r, detail))
+    output_format(as_json, "shred").report(
+        ShredRun(False, results), lambda run: destructions_lines(results, detail)
+    )
     job.conclude(destroy.destructions_failure(results))
 
 
@@ -179,7 +183,7 @@ def _luks_erase(
             cert_out=cert_out,
             accept_limitations=accept_limitations,
         )
-    output_format(as_json).report(result, luks_container_lines)
+    output_format(as_json, "shred-luks").report(result, luks_container_lines)
     job.conclude(result.failure, remedy=None)
 
 
@@ -193,20 +197,37 @@ def _ask(path: str) -> bool:
         ) from None
 
 
+@dataclass(frozen=True)
+class ShredRun:
+    """What ``shred --json`` reports, a run or a dry run alike: one item per PATH, a
+    destruction or (``dry_run``) the plan of one, in the same shape."""
+
+    dry_run: bool
+    items: Sequence[Reportable]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"dry_run": self.dry_run, "items": [item.to_dict() for item in self.items]}
+
+
 def _dry_run(
     request: destroy.ShredRequest,
     home: Home,
     ledger: records.LedgerLink | records.Deferred | None,
     as_json: bool,
 ) -> None:
-    planned = destroy.preflight(request, ledger, home.root)
-    if as_json:
-        emit_json({"dry_run": True, "files": [p.to_dict() for p in planned]})
-        return
+    targets = destroy.preflight(request, ledger, home.root)
+    output_format(as_json, "shred").report(
+        ShredRun(True, targets), lambda run: _plan_lines(request, targets)
+    )
+
+
+def _plan_lines(
+    request: destroy.ShredRequest, targets: Sequence[destroy.TargetPlan]
+) -> Iterator[str]:
+    planned = [p for t in targets for p in t.chosen]
     for p in planned:
         notes = f" [{', '.join(p.limitations)}]" if p.limitations else ""
         docs = f" registered as {', '.join(p.documents)}" if p.documents else ""
-        click.echo(f"would destroy: {p.path} ({human_bytes(p.size)}, {p.filesystem}){notes}{docs}")
-    click.echo(
-        f"{len(planned)} file(s), method {request.method.name}; nothing was written (--dry-run)"
-    )
+        yield f"would destroy: {p.path} ({human_bytes(p.size)}, {p.filesystem}){notes}{docs}"
+    yield f"{len(planned)} file(s), method {request.method.name}; nothing was written (--dry-run)"

@@ -39,7 +39,7 @@ def _summary_lines(report: sweep.SweepReport) -> Iterator[str]:
     verb = "would destroy" if report.dry_run else "destroyed"
     count = report.count("would-destroy" if report.dry_run else "destroyed")
     yield (
-        f"sweep as of {report.now.isoformat()}: {verb} {count}, "
+        f"sweep as of {clock.rfc3339(report.now)}: {verb} {count}, "
         f"skipped {report.count('skipped')}, failed {report.count('failed')}"
     )
     if report.report_path is not None:
@@ -107,7 +107,7 @@ def sweep_command(
         report = sweep.run_sweep(
             home, policy, job.station, now=now, dry_run=dry_run, log=_log, stop=job.stop
         )
-    output_format(as_json).report(report, _summary_lines)
+    output_format(as_json, "sweep").report(report, _summary_lines)
     job.conclude(
         report.failure,
         interrupted="sweep interrupted; what was destroyed is certified and recorded",

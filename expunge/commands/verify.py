@@ -11,8 +11,9 @@ import click
 from expunge.certificates import DriveSubject, SubjectRecord
 from expunge.commands import completion
 from expunge.commands.frame import checked_certificate, progress_sink
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option, trust_option
-from expunge.commands.render import emit_json, verification_line
+from expunge.commands.render import verification_line
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, RefusedError, UsageError, VerificationError
 from expunge.drives import find_drive
@@ -135,7 +136,7 @@ def verify_cmd(
         target, pattern, plan, expect_identity=info.identity, progress=progress_sink()
     )
     if as_json:
-        emit_json(report.to_dict())
+        emit_json("verify", report.to_dict())
     else:
         click.echo(f"{target}: {verification_line(report)}")
     if report.status != "success":

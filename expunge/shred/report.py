@@ -69,6 +69,9 @@ class PassResult:
     is how this run wrote the pass (see ``WriteIo``): ``buffered`` also when no aligned
     block was written (a file smaller than 4 KiB); ``None`` for a pass completed by an
     earlier run and rebuilt from its journal, which does not record it.
+
+    ``index`` counts from 1, as the engine and the journal do; the JSON form counts from 0,
+    as certificates number their passes.
     """
 
     index: int
@@ -108,7 +111,7 @@ class PassResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the key is reported separately, by the owner of the report)."""
         return {
-            "index": self.index,
+            "index": self.index - 1,
             "pattern": self.pattern.label,
             "kind": self.pattern.kind,
             "bytes": self.bytes_written,

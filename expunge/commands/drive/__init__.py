@@ -16,8 +16,9 @@ from expunge.commands.drive.output import vendor_model
 from expunge.commands.drive.sanitize import profile_lines
 from expunge.commands.drive.watch import watch_cmd
 from expunge.commands.drive.wipe import wipe_cmd
+from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.commands.render import emit_json, human_bytes
+from expunge.commands.render import human_bytes
 from expunge.core.config import Home
 from expunge.drives.identify.probe import probe_node
 from expunge.workflows import drive_wipe
@@ -46,7 +47,7 @@ def list_cmd(
     )
     checks = tuple(replace(c, drive=replace(c.drive, profile=probe_node(c.drive))) for c in checks)
     if as_json:
-        emit_json([c.to_dict() for c in checks])
+        emit_json("drive-list", [c.to_dict() for c in checks])
         return
     if not checks:
         more = "" if include_all else " (removable or USB; --all lists every disk)"

@@ -6,13 +6,12 @@ printed the moment it is certified, not when every drive is done.
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 
 from expunge.commands.destruction_text import queued_line
 from expunge.commands.drive.sanitize import sanitize_lines
+from expunge.commands.json_output import emit_json_line
 from expunge.commands.progress import Bar, TerminalBars, pass_text
 from expunge.commands.render import human_bytes, unwritten_lines, verification_line
 from expunge.drives import Drive, Place
@@ -90,17 +89,16 @@ def watch_line(result: drive_wipe.DriveWipe) -> str:
 
 
 class JsonLines:
-    """``--json``: every event as one JSON object per line on stdout, flushed at once."""
+    """``--json``: every event as one ``drive-event`` document per line on stdout, flushed
+    at once."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
     def emit(self, event: drive_wipe.Event) -> None:
         """Write ``event`` as one line."""
-        line = json.dumps(event.to_dict(), separators=(",", ":"))
         with self._lock:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            emit_json_line("drive-event", event.to_dict())
 
 
 class DriveBars:

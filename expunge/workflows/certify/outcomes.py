@@ -85,6 +85,7 @@ class FileOutcome:
             "wipe": self.wipe.to_dict(),
             "verification": self.verification.to_dict() if self.verification else None,
             "pass_verifications": [v.to_dict() for v in self.pass_verifications],
+            "plan": None,
         }
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from expunge.workflows.destroy.document import DocumentDestruction, destroy_document
     from expunge.workflows.destroy.files import execute, plan_paths, shred_paths
     from expunge.workflows.destroy.outcome import Destruction, destructions_failure
-    from expunge.workflows.destroy.plan import preflight
+    from expunge.workflows.destroy.plan import TargetPlan, preflight
     from expunge.workflows.destroy.recover import Recovered, recover_runs
     from expunge.workflows.destroy.request import PlannedFile, ShredRequest, Technique
     from expunge.workflows.destroy.run import fingerprint
@@ -26,6 +26,7 @@ __all__ = [
     "Recovered",
     "Sealing",
     "ShredRequest",
+    "TargetPlan",
     "Technique",
     "destroy_document",
     "destructions_failure",

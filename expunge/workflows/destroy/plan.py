@@ -13,8 +13,9 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from expunge.core import paths
 from expunge.core.clock import utc_now
 from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import files
@@ -48,6 +49,23 @@ class TargetPlan:
         """The files to destroy."""
         declined = set(self.declined)
         return tuple(f for f in self.files if f.path not in declined)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, as a dry run reports it: the shape of the destruction it plans
+        (``Destruction.to_dict``), with what only a run can tell null or empty."""
+        return {
+            **paths.path_fields(self.path, "target"),
+            "kind": self.kind,
+            "status": "planned",
+            "files": [f.to_dict() for f in self.chosen],
+            "certificate": None,
+            "certificate_outcome": None,
+            "removed_entries": [],
+            "skipped": [paths.readable(p) for p in self.declined],
+            "errors": [],
+            "left_alone": [],
+            "ledger": None,
+        }
 
 
 @dataclass(frozen=True)
@@ -246,6 +264,6 @@ def preflight(
     request: ShredRequest,
     ledger: records.LedgerLink | records.Deferred | None = None,
     home: Path | None = None,
-) -> tuple[PlannedFile, ...]:
+) -> tuple[TargetPlan, ...]:
     """What a dry run reports: every check on every target, nothing written."""
-    return plan_shred(request, ledger, home=home).files
+    return plan_shred(request, ledger, home=home).targets

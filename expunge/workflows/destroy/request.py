@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from expunge.core import paths
 from expunge.core.errors import UsageError
 from expunge.shred.files import FileOptions
 from expunge.shred.methods import Method, is_crypto_erase
@@ -59,11 +60,19 @@ class PlannedFile:
     inode: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form: the shape of a destroyed file's (``FileOutcome.to_dict``), with what
+        only a run can tell null or empty, and what the checks found as ``plan``."""
         return {
-            "path": self.path,
-            "size": self.size,
-            "filesystem": self.filesystem,
-            "limitations": list(self.limitations),
-            "documents": list(self.documents),
+            **paths.path_fields(self.path),
+            "status": "planned",
+            "content_blake3": None,
+            "wipe": None,
+            "verification": None,
+            "pass_verifications": [],
+            "plan": {
+                "size": self.size,
+                "filesystem": self.filesystem,
+                "limitations": list(self.limitations),
+                "documents": list(self.documents),
+            },
         }

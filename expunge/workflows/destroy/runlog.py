@@ -33,7 +33,7 @@ from typing import Any
 
 from expunge.core import paths
 from expunge.core.canonical import canonical_bytes
-from expunge.core.clock import utc_now
+from expunge.core.clock import rfc3339, utc_now
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, TargetError
 from expunge.core.reserve import SpaceReserve
@@ -72,7 +72,7 @@ def header_for(
         },
         "keep": request.keep,
         "cert_out": str(cert_out) if cert_out else None,
-        "started": utc_now().isoformat(),
+        "started": rfc3339(utc_now()),
     }
 
 

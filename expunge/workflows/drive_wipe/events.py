@@ -8,6 +8,9 @@ most once a second), ``pass-done`` and ``verifying`` as the work goes, and alway
 A station begins with ``watching`` (its filters, identity, and the drives it leaves
 alone). Events are frozen values; a sink receives them as they happen, from the threads
 doing the work, and must be thread-safe.
+
+A ``pass_index`` counts from 1, as the engine and the journal do; the JSON form (``pass``)
+counts from 0, as certificates number their passes.
 """
 
 from __future__ import annotations
@@ -199,7 +202,7 @@ class Progress(DriveEvent):
         """Bytes, pass i of n with its pattern, throughput and time left."""
         return {
             "phase": self.phase,
-            "pass": self.pass_index,
+            "pass": self.pass_index - 1,
             "passes": self.passes,
             "pattern": self.pattern,
             "bytes_done": self.done,
@@ -223,7 +226,7 @@ class PassDone(DriveEvent):
     def fields(self) -> dict[str, Any]:
         """Which pass, its pattern, bytes written and time taken."""
         return {
-            "pass": self.pass_index,
+            "pass": self.pass_index - 1,
             "passes": self.passes,
             "pattern": self.pattern,
             "bytes": self.written,
@@ -241,7 +244,7 @@ class Verifying(DriveEvent):
 
     def fields(self) -> dict[str, Any]:
         """The pass read back and the sampling mode."""
-        return {"pass": self.pass_index, "mode": self.mode}
+        return {"pass": self.pass_index - 1, "mode": self.mode}
 
 
 @dataclass(frozen=True)

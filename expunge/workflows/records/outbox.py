@@ -29,7 +29,7 @@ from expunge.certificates import (
     keyid,
     verify_envelope,
 )
-from expunge.core.clock import utc_now
+from expunge.core.clock import rfc3339, utc_now
 from expunge.core.config import Home, ledger_location
 from expunge.core.errors import ExpungeError, LedgerInDoubt, LedgerUnreachable, RefusedError
 from expunge.ledger import outbox
@@ -103,7 +103,7 @@ def queue_record(
         "envelope": issued.envelope.to_dict(),
         "actor": actor,
         "medium": medium,
-        "queued": utc_now().isoformat(),
+        "queued": rfc3339(utc_now()),
     }
     return outbox.queue(home.outbox, issued.certificate.certificate_id, data)
 

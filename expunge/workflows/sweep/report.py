@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from expunge.core.atomic import write_atomic
 from expunge.core.canonical import canonical_bytes
+from expunge.core.clock import rfc3339
 from expunge.core.config import Home
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_MEDIA_IO, EXIT_VERIFICATION, ExpungeError
 from expunge.workflows import destroy
@@ -53,7 +54,7 @@ class SweepItem:
             "classification": self.classification,
             "status": self.status,
             "reason": self.reason,
-            "due": self.due.isoformat() if self.due else None,
+            "due": rfc3339(self.due) if self.due else None,
             "rule": self.rule,
             "paths": list(self.paths),
             "certificate": self.certificate,
@@ -99,9 +100,9 @@ class SweepReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (also written to ``<home>/sweeps/``)."""
         return {
-            "now": self.now.isoformat(),
-            "started": self.started.isoformat(),
-            "finished": self.finished.isoformat(),
+            "now": rfc3339(self.now),
+            "started": rfc3339(self.started),
+            "finished": rfc3339(self.finished),
             "dry_run": self.dry_run,
             "interrupted": self.interrupted,
             "policy": self.policy.to_dict(),

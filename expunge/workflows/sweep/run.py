@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from expunge.core.clock import rfc3339
 from expunge.core.config import Home
 from expunge.core.errors import BusyError, ExpungeError, UsageError
 from expunge.core.progress import NULL_PROGRESS, ProgressSink, StopRequest
@@ -170,7 +171,7 @@ class _Sweep:
             return
         paths = tuple(loc.path for loc in plan.reachable)
         if self.dry_run:
-            item = self._doc(state, "would-destroy", f"due {due.isoformat()}", due)
+            item = self._doc(state, "would-destroy", f"due {rfc3339(due)}", due)
             self.add(with_paths(item, paths))
             return
         method, verify = method_for(self.policy.classification.rule(state.classification))

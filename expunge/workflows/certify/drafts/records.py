@@ -95,10 +95,10 @@ def journal_notes(events: Sequence[JournalEvent], target: str) -> tuple[str, ...
     """A wipe journal's interruptions and resumes as certificate notes, in order.
 
     Offsets are where the pass in progress stood durably at that moment, so a reader can
-    tell which bytes each run wrote.
+    tell which bytes each run wrote; passes are numbered from 0, as the certificate's own.
     """
     return tuple(
-        f"{target}: {e.kind} at pass {e.pass_index}, offset {e.offset} "
+        f"{target}: {e.kind} at pass {e.pass_index - 1}, offset {e.offset} "
         f"({rfc3339(e.at)}{', ' + e.reason if e.reason else ''})"
         for e in events
     )
