@@ -14,6 +14,7 @@ from expunge.core.canonical import canonical_bytes
 from expunge.ledger.chain import GENESIS_HASH, entry_hash
 from expunge.ledger.store import SQLiteLedgerStore
 from tests.support import Result, run_cli
+from tests.support.json_output import report_json
 
 
 def make_document(path: Path, size: int = 256 << 10) -> bytes:
@@ -132,8 +133,8 @@ def audit_json(home: Path, *args: str) -> dict[str, object]:
     assert "Traceback" not in result.err + result.out, result
     if result.code == 7:
         assert len(result.err.strip().splitlines()) == 1, result.err
-    report = json.loads(result.out)
-    assert isinstance(report, dict) and report["ok"] is (result.code == 0)
+    report = report_json(result, "audit")
+    assert report["ok"] is (result.code == 0)
     return report
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from expunge.ledger.keystore import KeyStore
 from tests.support import Result, run_cli
+from tests.support.json_output import report_json
 
 
 def ok(result: Result) -> Result:
@@ -24,17 +25,13 @@ def seal(home: Path, path: Path, *args: str) -> dict[str, Any]:
         else ["--classification", "confidential"]
     )
     result = ok(run_cli("seal", path, *level, *args, "--json", home=home))
-    data = json.loads(result.out)
-    assert isinstance(data, dict)
-    return data
+    return report_json(result, "seal")
 
 
 def destroy(home: Path, doc_id: str) -> dict[str, Any]:
     """``expunge destroy DOC --yes --json``, asserted successful; its JSON."""
     result = ok(run_cli("destroy", doc_id, "--yes", "--json", home=home))
-    data = json.loads(result.out)
-    assert isinstance(data, dict)
-    return data
+    return report_json(result, "destroy")
 
 
 def certificate(path: str | Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from securesystemslib.signer import SSlibKey
 
 from expunge.certificates.schemas import SCHEMA_NAMES, schema_text
 from tests.support import run_cli
+from tests.support.json_output import report_json
 
 
 def _shred(tmp_path: Path, home: Path) -> tuple[Path, Path]:
@@ -19,7 +20,7 @@ def _shred(tmp_path: Path, home: Path) -> tuple[Path, Path]:
     target.write_bytes(b"CONFIDENTIAL budget\n" * 1000)
     result = run_cli("shred", target, "--fingerprint", "--json", home=home)
     assert result.code == 0, result
-    (report,) = json.loads(result.out)
+    (report,) = report_json(result, "shred")["items"]
     return Path(report["certificate"]), target
 
 

@@ -23,6 +23,7 @@ from expunge.certificates import (
 from expunge.certificates.countersignature import VALIDATION_PAYLOAD_TYPE
 from expunge.shred.patterns import PassPattern, expected_bytes
 from tests.support import need_tool, run_cli
+from tests.support.json_output import report_json
 
 NOON = "2026-03-03T12:00:00Z"
 
@@ -33,7 +34,7 @@ def shred_one(tmp_path: Path, home: Path, *args: str) -> tuple[Path, dict[str, o
     target.write_bytes(b"CONFIDENTIAL minutes\n" * 50_000)
     result = run_cli("shred", target, "--json", *args, home=home)
     assert result.code == 0, result
-    (report,) = json.loads(result.out)
+    (report,) = report_json(result, "shred")["items"]
     return Path(report["certificate"]), report
 
 
@@ -218,7 +219,7 @@ def test_verify_against_the_certificate_catches_a_changed_block(
     target.write_bytes(os.urandom(2 << 20))
     result = run_cli("shred", target, "--keep", "--json", home=cli_home)
     assert result.code == 0, result
-    cert = Path(json.loads(result.out)[0]["certificate"])
+    cert = Path(report_json(result, "shred")["items"][0]["certificate"])
     shown = json.loads(run_cli("cert", "show", cert, "--json", home=cli_home).out)
     final = shown["certificate"]["subjects"][0]["passes"][-1]
     key = bytes.fromhex(final["key_hex"])
@@ -261,5 +262,5 @@ def test_the_quick_start_demo_destroys_certifies_and_records(cli_home: Path) -> 
     (cert,) = (cli_home / "certificates").glob("*.cert.json")
     assert run_cli("cert", "verify", cert, "--trust", cli_home / "station.pub").code == 0
     assert run_cli("audit", home=cli_home).code == 0
-    listed = json.loads(run_cli("ledger", "list", "--json", home=cli_home).out)
+    listed = report_json(run_cli("ledger", "list", "--json", home=cli_home), "ledger-list")["items"]
     assert [d["status"] for d in listed] == ["destroyed"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 
 from expunge.certificates import load_trust, verify_certificate
 from tests.support import need_tool, run_cli
+from tests.support.json_output import report_json
 from tests.support.pdf import pdf_pages
 
 
@@ -23,7 +23,7 @@ def _shred_directory(tmp_path: Path, home: Path, count: int) -> tuple[Path, list
         path.write_bytes(b"CONFIDENTIAL %d\n" % number)
     result = run_cli("shred", "-r", folder, "--json", home=home)
     assert result.code == 0, result
-    (report,) = json.loads(result.out)
+    (report,) = report_json(result, "shred")["items"]
     return Path(report["certificate"]), files
 
 

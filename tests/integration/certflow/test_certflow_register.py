@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import mounted_image, need_tool, run_cli
+from tests.support.json_output import report_json
 
 
 def around_today() -> tuple[str, str]:
@@ -29,7 +30,7 @@ def shred(tmp_path: Path, home: Path, name: str, *args: str) -> dict[str, object
     target.write_bytes((name.encode() * 262_144)[:262_144])
     result = run_cli("shred", target, "--json", *args, home=home)
     assert result.code == 0, result
-    (report,) = json.loads(result.out)
+    (report,) = report_json(result, "shred")["items"]
     return report
 
 
@@ -92,7 +93,7 @@ def test_a_registered_document_gives_its_classification(tmp_path: Path, cli_home
     assert registered.code == 0, registered
     done = run_cli("shred", target, "--json", home=cli_home)
     assert done.code == 0, done
-    (report,) = json.loads(done.out)
+    (report,) = report_json(done, "shred")["items"]
     assert payload(cli_home, report["certificate"])["media"]["classification"] == "secret"
 
 
@@ -115,7 +116,7 @@ def test_a_copy_on_write_file_shredded_anyway_keeps_its_classification(
             home=cli_home,
         )  # fmt: skip
         assert done.code == 0, done
-    (report,) = json.loads(done.out)
+    (report,) = report_json(done, "shred")["items"]
     data = payload(cli_home, report["certificate"])
     assert data["outcome"] == "success" and data["media"]["classification"] == "secret"
     claim = data["sanitization"]["post_classification"]
@@ -172,7 +173,7 @@ def test_countersign_refuses_a_partial_certificate_and_never_rewrites_unasked(
     auditor_pub = tmp_path / "auditor.pub"
     assert run_cli("key", "export", "-o", auditor_pub, home=auditor).code == 0
     checked = run_cli("cert", "verify", out, "--trust-auditor", auditor_pub, "--json", home=home)
-    (verdict,) = json.loads(checked.out)
+    (verdict,) = report_json(checked, "cert-verify")["items"]
     (validation,) = verdict["countersignatures"]
     assert validation["status"] == "valid"
     assert validation["validation"]["note"] == "outcome partial acknowledged"
@@ -211,8 +212,7 @@ def test_audit_counts_outcomes_and_strict_fails_on_a_partial(
 def _listed(home: Path, *args: str) -> list[dict[str, object]]:
     result = run_cli("cert", "list", "--json", *args, home=home)
     assert result.code == 0, result
-    rows = json.loads(result.out)
-    assert isinstance(rows, list)
+    rows: list[dict[str, object]] = report_json(result, "cert-list")["items"]
     return rows
 
 

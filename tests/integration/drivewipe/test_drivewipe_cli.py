@@ -6,7 +6,6 @@ teardown. What a wipe did is checked in the backing files themselves.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -31,6 +30,7 @@ from tests.support.drivewipe import (
     needs_root,
     token,
 )
+from tests.support.json_output import report_json
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -159,7 +159,7 @@ def test_drive_with_a_mounted_partition_is_refused(tmp_path: Path, loops: Loops)
     before = digest(image)
 
     listed = run_cli("drive", "list", "--all", "--include-virtual", "--json", home=tmp_path)
-    (row,) = [r for r in json.loads(listed.out) if r["node"] == node]
+    (row,) = [r for r in report_json(listed, "drive-list")["items"] if r["node"] == node]
     assert not row["may_wipe"]
     assert [r["code"] for r in row["reasons"]] == ["mounted"]
 

@@ -14,6 +14,7 @@ import pytest
 from tests.support import run_cli
 from tests.support.drives import Loops
 from tests.support.drivewipe import MIB, canary_image, digest, finished, needs_root, token
+from tests.support.json_output import report_json
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -57,6 +58,6 @@ def test_verify_refuses_another_drive_and_the_certificate_carries_the_fields(
     assert "virtual-disk" in data["sanitization"]["post_classification"]
 
     listed = run_cli("cert", "list", "--target", wiped_node, "--json", home=home)
-    (row,) = json.loads(listed.out)
+    (row,) = report_json(listed, "drive-list")["items"]
     assert row["certificate_id"] == data["certificate_id"] and row["operator"] == "Bea"
     assert row["verification"] == "nist passed"

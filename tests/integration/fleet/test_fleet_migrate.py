@@ -31,7 +31,7 @@ def test_migrated_entries_cite_their_origin_and_audit(
     tmp_path: Path, cli_home: Path, pg_ledger: str
 ) -> None:
     docs = _station_with_history(tmp_path, cli_home)
-    before = json.loads(ok(run_cli("ledger", "list", "--json", home=cli_home)).out)
+    before = json.loads(ok(run_cli("ledger", "list", "--json", home=cli_home)).out)["items"]
     migrated = run_cli("ledger", "migrate", "--to", pg_ledger, home=cli_home)
     assert migrated.code == 0, migrated.err
     assert "migrated 5 entries (seq 1..5) of ledger " in migrated.out

@@ -12,6 +12,7 @@ from expunge.core.errors import RefusedError
 from expunge.ledger.chain import verify_chain
 from expunge.ledger.store import open_store
 from tests.support import run_cli
+from tests.support.json_output import report_json
 from tests.support.ledger import NOW, STATION, register
 from tests.support.postgres import login_role
 
@@ -101,7 +102,10 @@ def test_an_auditor_role_reads_and_cannot_append(pg_server: str, pg_ledger: str)
             store.append(register("DOC-3"), actor="op", now=NOW)
         listed = run_cli("ledger", "list", "--json", "--ledger", auditor_url)
         assert listed.code == 0, listed.err
-        assert [d["doc_id"] for d in json.loads(listed.out)] == ["DOC-1", "DOC-2"]
+        assert [d["doc_id"] for d in report_json(listed, "ledger-list")["items"]] == [
+            "DOC-1",
+            "DOC-2",
+        ]
 
 
 def test_the_owner_cannot_rewrite_history_either(pg_ledger: str) -> None:

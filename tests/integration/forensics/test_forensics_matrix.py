@@ -11,7 +11,6 @@ content survives somewhere the overwrite did not reach.
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 
 from expunge.core.errors import EXIT_REFUSED
 from tests.support import Result, needs_root, run_cli
+from tests.support.json_output import report_json
 
 if TYPE_CHECKING:
     from tests.integration.forensics.conftest import Medium
@@ -58,7 +58,7 @@ def shred(home: Path, *args: str | Path) -> tuple[Result, list[dict[str, object]
     result = run_cli("shred", "--json", *args, home=home)
     files = []
     if result.code == 0:
-        for destruction in json.loads(result.out):
+        for destruction in report_json(result, "shred")["items"]:
             files.extend(destruction["files"])
     return result, files
 

@@ -150,7 +150,7 @@ def test_deleting_the_tail_destroy_entry_is_caught_by_the_head_record(
     assert audit_json(home)["ok"]
     execute(db, "DELETE FROM entries WHERE seq = ?", last)
 
-    shown = json.loads(ok(run_cli("ledger", "list", "--json", home=home)).out)
+    shown = json.loads(ok(run_cli("ledger", "list", "--json", home=home)).out)["items"]
     assert shown[0]["status"] == "registered"  # what the deletion claims
     report = audit_json(home)
     assert problems(report) == [(last, "truncated")]

@@ -156,7 +156,7 @@ def test_copy_on_a_wiped_medium_is_marked_destroyed(
     # Shredding the original by path finishes the document; the bystander is untouched.
     shred = ok(run_cli("shred", original, home=cli_home))
     assert f"ledger: {doc} destroyed at {original}" in shred.out
-    listed = json.loads(ok(run_cli("ledger", "list", "--json", home=cli_home)).out)
+    listed = json.loads(ok(run_cli("ledger", "list", "--json", home=cli_home)).out)["items"]
     assert {d["doc_id"]: d["status"] for d in listed} == {doc: "destroyed", bystander: "registered"}
     assert ok(run_cli("audit", home=cli_home)).out.endswith("audit: OK\n")
     assert read_envelope(issued.path).payload_sha256 == issued.certificate.digest

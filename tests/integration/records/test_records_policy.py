@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import run_cli
+from tests.support.json_output import report_json
 from tests.support.records import (
     digest_of,
     make_document,
@@ -67,7 +68,7 @@ def test_other_levels_keep_their_defaults(tmp_path: Path, strict_home: Path) -> 
     make_document(target, 4096)
     doc = register(strict_home, target, "--classification", "confidential")
     result = ok(run_cli("shred", target, "--json", home=strict_home))
-    (report,) = json.loads(result.out)
+    (report,) = report_json(result, "shred")["items"]
     assert report["ledger"]["recorded"][0]["doc_id"] == doc
 
 
@@ -75,7 +76,7 @@ def test_shred_of_a_registered_path_records_the_certificate(tmp_path: Path, cli_
     target = tmp_path / "minutes.txt"
     make_document(target, 32 << 10)
     doc = register(cli_home, target)
-    (report,) = json.loads(ok(run_cli("shred", target, "--json", home=cli_home)).out)
+    (report,) = report_json(ok(run_cli("shred", target, "--json", home=cli_home)), "shred")["items"]
     (recorded,) = report["ledger"]["recorded"]
     assert recorded == {"seq": 2, "doc_id": doc, "paths": [str(target)], "media": []}
     shown = json.loads(ok(run_cli("ledger", "show", doc, "--json", home=cli_home)).out)

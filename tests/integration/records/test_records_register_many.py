@@ -40,7 +40,7 @@ def _tree(root: Path) -> set[str]:
 
 
 def _registered(home: Path) -> list[dict[str, object]]:
-    listed = json.loads(ok(run_cli("ledger", "list", "--json", home=home)).out)
+    listed = json.loads(ok(run_cli("ledger", "list", "--json", home=home)).out)["items"]
     assert isinstance(listed, list)
     return listed
 

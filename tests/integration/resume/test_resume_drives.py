@@ -46,7 +46,7 @@ def test_a_pulled_drive_is_interrupted_then_resumed_to_success(
     assert code == 0, out + err
     final = certificates(home)[-1]
     assert final["outcome"] == "success"
-    assert "interrupted at pass 1" in final["notes"] and "resumed at pass 1" in final["notes"]
+    assert "interrupted at pass 0" in final["notes"] and "resumed at pass 0" in final["notes"]
     assert image.content() == final_content(final, SIZE)
     assert journals(home) == []
 

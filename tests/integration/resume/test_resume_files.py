@@ -130,7 +130,7 @@ def test_a_signal_certifies_the_interruption_and_resume_finishes(
     final_path = Path(resumed.out.split("certificate (success): ")[1].split()[0])
     final = certificate(final_path)
     assert final["outcome"] == "success"
-    assert "interrupted at pass 1" in final["notes"] and "resumed at pass 1" in final["notes"]
+    assert "interrupted at pass 0" in final["notes"] and "resumed at pass 0" in final["notes"]
     assert image.content() == final_content(final, SIZE)
     checked = run_cli("cert", "verify", final_path, home=home)
     assert checked.code == 0, checked.err + checked.out

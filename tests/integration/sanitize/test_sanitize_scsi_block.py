@@ -3,7 +3,6 @@ loop device, from the ioctl up to ``expunge drive wipe -m discard``."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.support.drivewipe import (
     needs_root,
     token,
 )
+from tests.support.json_output import report_json
 from tests.support.sanitize_doubles import ScsiDriveTestDouble
 from tests.support.sanitizeflow import RecordingProgress, open_as, wipe
 
@@ -99,7 +99,7 @@ def test_drive_list_json_shows_what_each_drive_supports(tmp_path: Path, loops: L
     node = loops.attach(image)
     done = run_cli("drive", "list", "--all", "--include-virtual", "--json", home=tmp_path / "h")
     assert done.code == 0, done
-    (listed,) = [d for d in json.loads(done.out) if d["node"] == node]
+    (listed,) = [d for d in report_json(done, "drive-list")["items"] if d["node"] == node]
     assert listed["profile"]["transport"] == "block"
     assert listed["profile"]["operations"] == ["blk-discard"]
     assert listed["profile"]["health"] is None

@@ -24,6 +24,7 @@ from expunge.core.errors import EXIT_REFUSED, EXIT_TARGET, EXIT_USAGE
 from expunge.shred.methods import get_method
 from expunge.workflows import certify, destroy
 from tests.support import needs_root, run_cli
+from tests.support.json_output import report_json
 
 SECRET = b"TOP SECRET canary 4c2a\n" * 50
 
@@ -92,7 +93,7 @@ def test_names_of_any_bytes_are_destroyed_and_certified_losslessly(
     verified = run_cli("cert", "verify", _only_certificate(home), home=home)
     assert verified.code == 0, verified
     assert _leftovers(home) == []
-    report = json.loads(result.out)
+    report = report_json(result, "shred")["items"]
     assert report[0]["status"] == "success"
 
 

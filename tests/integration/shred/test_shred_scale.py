@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support import run_cli
+from tests.support.json_output import report_json
 
 FILES = 3000
 REGISTERED = 12
@@ -62,7 +63,11 @@ def _destroyed_paths(payload: dict[str, Any]) -> list[str]:
 def _ledger_status(home: Path, docs: list[str]) -> dict[str, str]:
     listed = run_cli("ledger", "list", "--json", home=home)
     assert listed.code == 0, listed
-    return {d["doc_id"]: d["status"] for d in json.loads(listed.out) if d["doc_id"] in docs}
+    return {
+        d["doc_id"]: d["status"]
+        for d in report_json(listed, "ledger-list")["items"]
+        if d["doc_id"] in docs
+    }
 
 
 def _verify_all(home: Path) -> None:

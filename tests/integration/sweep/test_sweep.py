@@ -22,6 +22,7 @@ from expunge.ledger.events import Destroy
 from expunge.ledger.store import SQLiteLedgerStore
 from expunge.workflows import certify, records
 from tests.support import run_cli
+from tests.support.json_output import validate_output
 
 DAY = 86400
 
@@ -204,7 +205,13 @@ def test_a_failure_does_not_stop_the_others(cli_home: Path, tmp_path: Path) -> N
     assert status == {bad: "failed", good: "destroyed"}
     assert code == report["exit_code"] != 0
     assert changed.read_bytes() == b"someone else's content now"
-    assert err.strip().splitlines()[-1].startswith("expunge: sweep: 1 item(s) failed")
+    # Under --json the failure is the last line of stderr, as one error object.
+    error = validate_output(json.loads(err.strip().splitlines()[-1]), "error")
+    assert (error["target"], error["error"], error["exit_code"]) == (
+        "sweep",
+        "1 item(s) failed",
+        code,
+    )
 
 
 def test_a_second_sweep_refuses_while_one_runs(cli_home: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from tests.support import run_cli
 from tests.support.hazards.runs import no_traceback
 from tests.support.hazards.snapshots import Entry, changes, entry
 from tests.support.hazards.trees import FileFacts, Scene
+from tests.support.json_output import report_json
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def claims(home: Path) -> dict[bytes, list[Claim]]:
         return {}
     checked = run_cli("cert", "verify", "--json", *files, home=home)
     no_traceback(checked)
-    verdicts = {entry["path"]: entry for entry in json.loads(checked.out)}
+    verdicts = {entry["path"]: entry for entry in report_json(checked, "cert-verify")["items"]}
     found: dict[bytes, list[Claim]] = {}
     for path in files:
         verdict = verdicts[str(path)]
