@@ -58,6 +58,6 @@ def test_verify_refuses_another_drive_and_the_certificate_carries_the_fields(
     assert "virtual-disk" in data["sanitization"]["post_classification"]
 
     listed = run_cli("cert", "list", "--target", wiped_node, "--json", home=home)
-    (row,) = report_json(listed, "drive-list")["items"]
+    (row,) = report_json(listed, "cert-list")["items"]
     assert row["certificate_id"] == data["certificate_id"] and row["operator"] == "Bea"
     assert row["verification"] == "nist passed"

@@ -10,6 +10,7 @@ import pytest
 
 from expunge.ledger.store import open_store
 from tests.support import run_cli
+from tests.support.json_output import report_json
 from tests.support.records import execute, make_document, ok, register
 
 pytest.importorskip("psycopg")
@@ -47,9 +48,9 @@ def test_migrated_entries_cite_their_origin_and_audit(
         for c in copies
         if c.record.origin
     ] == [(old_id, o.seq, o.hash) for o in originals]
-    after = json.loads(
-        ok(run_cli("ledger", "list", "--json", "--ledger", pg_ledger, home=cli_home)).out
-    )
+    after = report_json(
+        ok(run_cli("ledger", "list", "--json", "--ledger", pg_ledger, home=cli_home)), "ledger-list"
+    )["items"]
     assert [(d["doc_id"], d["status"]) for d in after] == [
         (d["doc_id"], d["status"]) for d in before
     ]

@@ -17,6 +17,7 @@ from tests.support import needs_root, run_cli
 from tests.support.drives import Loops
 from tests.support.drivewipe import token
 from tests.support.fleet import wipe_drive
+from tests.support.json_output import report_json
 from tests.support.records import make_document, ok
 
 pytest.importorskip("psycopg")
@@ -110,9 +111,9 @@ def test_three_stations_and_a_sweep_share_one_ledger(tmp_path: Path, pg_ledger: 
         (line,) = [x for x in lines if x.startswith(f"station {home.name} (key ")]
         signed = sum(1 for e in entries if e.station is not None and e.station.host == home.name)
         assert line.endswith(f": {signed} entries")
-    listed = json.loads(
-        ok(run_cli("ledger", "list", "--json", "--ledger", pg_ledger, home=auditor)).out
-    )
+    listed = report_json(
+        ok(run_cli("ledger", "list", "--json", "--ledger", pg_ledger, home=auditor)), "ledger-list"
+    )["items"]
     destroyed = {d["doc_id"] for d in listed if d["status"] == "destroyed"}
     assert len(destroyed) == 3 * DOCS // 2 + 20
     for home in stations:
