@@ -81,11 +81,15 @@ def _edit_journal(home: Path, **fields: Any) -> None:
 
 def _interrupt(home: Path, args: list[str], signal: str) -> None:
     """Run ``args``, signalled in the middle of pass 2; for a kill, ``recover`` then."""
-    code = run_signalled(list(args), home, "pwrite64", MID_PASS_2, signal)
+    done = run_signalled(list(args), home, "pwrite64", MID_PASS_2, signal)
     if signal == "INT":
-        assert code == EXIT_SIGINT
+        no_traceback(done)
+        assert done.code == EXIT_SIGINT, done
+        # The remedy printed is the command that finishes it.
+        again = "--resume" if args[0] == "shred" else f"run 'expunge destroy {args[1]}' again"
+        assert again in done.err, done
         return
-    assert code < 0  # killed
+    assert done.code < 0  # killed
     recovered = run_cli("recover", home=home)
     no_traceback(recovered)
     assert recovered.code == 0, recovered
