@@ -89,7 +89,8 @@ def destroy_command(
                 cert_out=cert_out,
             )
     output_format(as_json, "destroy").report(result, _document_lines)
-    job.conclude(result.failure)
+    # destroy always resumes what its interruption left (it has no --resume to give).
+    job.conclude(result.failure, remedy=f"run 'expunge destroy {doc_id}' again to finish")
 
 
 def _document_lines(result: destroy.DocumentDestruction) -> Iterator[str]:

@@ -92,6 +92,7 @@ def journaled_passes(
     resume: bool,
     stop: StopRequest | None = None,
     after_pass: Callable[[PassResult], None] | None = None,
+    digest: str | None = None,
 ) -> JournaledRun:
     """Overwrite ``target`` (open as ``fd``) under a wipe journal in ``folder``.
 
@@ -102,10 +103,13 @@ def journaled_passes(
     same place (another inode, generation, birth time, diskseq, size or serial, or a file
     not holding what the journaled passes wrote) is refused: nothing is written. An
     interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
+
+    ``digest`` (the caller's, of the content read before the first write) goes into a new
+    journal; a resumed wipe keeps the one its journal holds (``journal.record.digest``).
     """
     journal = pending_journal(folder, target, method, resume=resume, fd=fd)
     if journal is None:
-        journal = WipeJournal.create(folder, target, method.name, resolve(method))
+        journal = WipeJournal.create(folder, target, method.name, resolve(method), digest=digest)
     else:
         journal.record_resume()
     record = journal.record

@@ -3,8 +3,9 @@
 One JSON file per running wipe, in a folder the caller names (``<home>/journal/``). It holds
 the target's identity (re-checked before resuming: a different medium is refused), the
 method and its resolved passes, the pass in progress and the offset up to which that pass
-is known durable, the ranges the medium refused so far, the passes already completed, and
-the interruptions and resumes.
+is known durable, the ranges the medium refused so far, the passes already completed, the
+interruptions and resumes, and the caller's digest of the content read before the first
+write (a resumed wipe finds the content partly overwritten: this is what it destroyed).
 
 What it claims. The offset only moves through ``WipeJournal.update``, which is meant to be
 the engine's ``PassOptions.on_durable`` callback: the engine calls it only after the

@@ -8,6 +8,9 @@ from typing import Any
 
 from expunge.shred.report import ByteRange
 
+# A digest is opaque to the journal; 64 bytes covers SHA-512 and a long BLAKE3 output.
+MAX_DIGEST_HEX = 128
+
 
 class InvalidField(ValueError):
     """A journal field that does not parse; turned into ``IntegrityError`` with the path."""
@@ -35,6 +38,26 @@ def str_field(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise InvalidField(f"{where} must be a string")
     return value
+
+
+def digest_field(value: object, where: str) -> str | None:
+    """``value`` as an optional digest: None, or a string of lowercase hex digits."""
+    if value is None:
+        return None
+    text = str_field(value, where)
+    if not is_digest(text):
+        raise InvalidField(f"{where} must be null or 2 to {MAX_DIGEST_HEX} lowercase hex digits")
+    return text
+
+
+def is_digest(text: str) -> bool:
+    """Whether ``text`` is a digest as a journal keeps one: an even number (2 to
+    ``MAX_DIGEST_HEX``) of lowercase hex digits."""
+    return (
+        0 < len(text) <= MAX_DIGEST_HEX
+        and len(text) % 2 == 0
+        and all(c in "0123456789abcdef" for c in text)
+    )
 
 
 def time_field(value: object, where: str) -> datetime:

@@ -10,7 +10,9 @@ from typing import Any, Literal
 from expunge.core.clock import rfc3339
 from expunge.shred.journal.fields import (
     InvalidField,
+    digest_field,
     int_field,
+    is_digest,
     keys_of,
     ranges_field,
     str_field,
@@ -20,10 +22,25 @@ from expunge.shred.journal.target import JournalTarget
 from expunge.shred.patterns import PassPattern
 from expunge.shred.report import ByteRange, merge_ranges
 
-JOURNAL_SCHEMA = 2
+JOURNAL_SCHEMA = 3
 # Schema 1 journals (before files were pinned by generation and birth time) still load;
-# a file journal of schema 1 is never resumed (``store.find_journal``).
-READABLE_SCHEMAS = (1, JOURNAL_SCHEMA)
+# a file journal of schema 1 is never resumed (``store.find_journal``). Schema 2 journals
+# (before the content digest was kept) load and resume, with no digest.
+READABLE_SCHEMAS = (1, 2, JOURNAL_SCHEMA)
+_KEYS = (
+    "schema",
+    "id",
+    "target",
+    "method",
+    "passes",
+    "pass",
+    "offset",
+    "unwritten",
+    "done",
+    "started",
+    "updated",
+    "events",
+)
 
 
 def _pass_to_dict(pattern: PassPattern) -> dict[str, Any]:
@@ -118,6 +135,10 @@ class JournalRecord:
     ``pass_index`` is the 1-based pass in progress (``len(passes) + 1`` once every pass is
     done) and ``offset`` how far it is durable; ``unwritten`` are the ranges below ``offset``
     that this pass could not write. ``done`` lists the completed passes in order.
+
+    ``digest`` is the caller's digest of the target's content, taken before the first
+    write (hex, opaque here): what a resumed wipe, which finds the content partly
+    overwritten, still knows of what it destroys. It is kept from schema 3 on.
     """
 
     wipe_id: str
@@ -131,9 +152,12 @@ class JournalRecord:
     unwritten: tuple[ByteRange, ...] = ()
     done: tuple[DonePass, ...] = ()
     events: tuple[JournalEvent, ...] = ()
+    digest: str | None = None
     schema: int = JOURNAL_SCHEMA
 
     def __post_init__(self) -> None:
+        if self.digest is not None and (self.schema < 3 or not is_digest(self.digest)):
+            raise ValueError("a digest is lowercase hex, kept by journals of schema 3 on")
         if not self.passes:
             raise ValueError("a journal needs at least one pass")
         if any(p.kind == "random" and p.key is None for p in self.passes):
@@ -201,32 +225,18 @@ class JournalRecord:
             "started": rfc3339(self.started),
             "updated": rfc3339(self.updated),
             "events": [e.to_dict() for e in self.events],
+            **({"digest": self.digest} if self.schema >= 3 else {}),
         }
 
     @classmethod
     def from_dict(cls, data: object) -> JournalRecord:
         """Strict inverse of ``to_dict``; ``ValueError`` names the first bad field."""
-        raw = keys_of(
-            data,
-            "journal",
-            (
-                "schema",
-                "id",
-                "target",
-                "method",
-                "passes",
-                "pass",
-                "offset",
-                "unwritten",
-                "done",
-                "started",
-                "updated",
-                "events",
-            ),
-        )
-        schema = int_field(raw["schema"], "schema")
+        if not isinstance(data, dict):
+            raise InvalidField("journal must be an object")
+        schema = int_field(data.get("schema"), "schema")
         if schema not in READABLE_SCHEMAS:
             raise InvalidField(f"schema {schema} is not one of {list(READABLE_SCHEMAS)}")
+        raw = keys_of(data, "journal", (*_KEYS, "digest") if schema >= 3 else _KEYS)
         target = JournalTarget.from_dict(raw["target"], pinned=schema >= 2)
         for name in ("passes", "done", "events"):
             if not isinstance(raw[name], list):
@@ -247,5 +257,6 @@ class JournalRecord:
             events=tuple(
                 JournalEvent.from_dict(e, f"events[{i}]") for i, e in enumerate(raw["events"])
             ),
+            digest=digest_field(raw.get("digest"), "digest"),
             schema=schema,
         )

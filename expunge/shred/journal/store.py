@@ -83,9 +83,11 @@ class WipeJournal:
         method: str,
         passes: Sequence[PassPattern],
         *,
+        digest: str | None = None,
         now: datetime | None = None,
     ) -> WipeJournal:
-        """Start the journal of a new wipe of ``target`` (folder created if needed, 0700).
+        """Start the journal of a new wipe of ``target`` (folder created if needed, 0700),
+        with ``digest``, the caller's digest of the content read before the first write.
 
         Refused when a journal for the same target exists: that wipe is running or was
         interrupted, and must be resumed or its journal removed first.
@@ -107,6 +109,7 @@ class WipeJournal:
             offset=0,
             started=moment,
             updated=moment,
+            digest=digest,
         )
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.outcome import AroundDestruction, Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest, Technique
-from expunge.workflows.destroy.run import FileDestroyer, fingerprint
+from expunge.workflows.destroy.run import FileDestroyer, fingerprint, prewipe_digest
 from expunge.workflows.destroy.runlog import (
     RunLog,
     documents_header,
@@ -55,15 +55,20 @@ class DocumentDestruction(AroundDestruction):
 
 
 def _open_document_files(
-    plan: records.DocumentPlan, options: FileOptions, journals: Path
+    plan: records.DocumentPlan,
+    options: FileOptions,
+    journals: Path,
+    logged: Mapping[tuple[str, int, int], str],
 ) -> tuple[list[tuple[OpenFile, str]], list[str]]:
     """Open and check every reachable file, hashing it through the descriptor that will
     be wiped; files whose content is not the document's are closed and left alone.
 
     A file whose overwrite this station began and was interrupted (a wipe journal for
-    that very file: same device, inode and size) no longer holds the document's content
-    but is the document's file: it is taken, to be resumed, under the registered digest
-    that was confirmed before its first write.
+    that very object, holding what the journaled passes wrote) no longer holds the
+    document's content: it is taken, to be resumed, when the digest taken before its
+    first write (``prewipe_digest``: from its journal, or ``logged`` by a run that died)
+    is the registered one, as ``shred --resume`` confirms it; a journal without one is
+    judged by the content as it is now.
     """
     opened: list[tuple[OpenFile, str]] = []
     untouched: list[str] = []
@@ -76,12 +81,11 @@ def _open_document_files(
                 target.close()
                 raise
             digest = fingerprint(target.fd)
+            pending = find_journal(journals, target.journal_target, fd=target.fd)
+            if pending is not None:
+                digest = prewipe_digest(pending, target, logged) or digest
             if loc.confirmed_by(digest):
                 opened.append((target, digest))
-            elif loc.expected_digest is not None and (
-                find_journal(journals, target.journal_target, fd=target.fd) is not None
-            ):
-                opened.append((target, loc.expected_digest))
             else:
                 target.close()
                 untouched.append(loc.path)
@@ -162,7 +166,9 @@ def destroy_document(
     sealed = cryptoerase.sealed_and_keyed(state)
     if not plan.reachable and not sealed:
         _refuse_unreachable(state, plan)
-    opened, untouched = _open_document_files(plan, technique.file_options, station.home.journal)
+    opened, untouched = _open_document_files(
+        plan, technique.file_options, station.home.journal, pending_digests(station.home)
+    )
     try:
         if not opened and not sealed:
             raise RefusedError(
@@ -191,7 +197,6 @@ def destroy_document(
             None,
             journal_dir=station.home.journal,
             log=log,
-            logged_digests=pending_digests(station.home),
         )
         started = utc_now()
         erasure = None

@@ -15,7 +15,7 @@ from expunge.core.errors import ExpungeError
 from expunge.core.progress import ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import WipeJournal
+from expunge.shred.journal import WipeJournal, find_journal
 from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
@@ -43,6 +43,18 @@ def fingerprint(fd: int) -> str:
     return hasher.hexdigest()
 
 
+def prewipe_digest(
+    journal: WipeJournal, target: OpenFile, logged: Mapping[tuple[str, int, int], str]
+) -> str | None:
+    """The content digest taken before the first write of the interrupted wipe that
+    ``journal`` (found for ``target``: same object, same journaled bytes) records: kept in
+    the journal, or for a journal of an older format, logged by a run that died (``logged``,
+    see ``runlog.pending_digests``); None when neither kept it (a Ctrl-C of an older
+    version): only the content as it is now is left to judge by."""
+    ident = target.identity
+    return journal.record.digest or logged.get((ident.path, ident.device, ident.inode))
+
+
 @dataclass
 class FileDestroyer:
     """Destroys the files of one request, one at a time: overwrite (journaled), read back,
@@ -60,18 +72,16 @@ class FileDestroyer:
     finished: list[WipeJournal] = field(default_factory=list)
     # The log of the target being destroyed (see runlog): what recovery needs after a kill.
     log: RunLog | None = None
-    # Digests logged before the first write by runs that died, for resumed overwrites.
+    # Digests logged before the first write by runs that died: for resumed overwrites
+    # whose journal is of an older format, without the digest.
     logged_digests: Mapping[tuple[str, int, int], str] = field(default_factory=dict)
 
     def destroy_file(self, target: OpenFile, digest: str | None = None) -> FileOutcome:
         """Overwrite, read back and remove one checked, open file; ``digest`` is its
         content's, when the caller already read it."""
         hashed = self.request.fingerprint or target.path in self.registered
-        ident = target.identity
         if digest is None and hashed:
-            digest = self.logged_digests.get((ident.path, ident.device, ident.inode))
-        if digest is None and hashed:
-            digest = fingerprint(target.fd)
+            digest = self.digest_before_wipe(target)
         if self.log is not None:
             self.log.file(target.identity, target.limitations, digest)
         passes = resolve(self.request.method)
@@ -103,6 +113,7 @@ class FileDestroyer:
                 resume=self.request.resume,
                 stop=self.stop,
                 after_pass=after,
+                digest=digest,
             )
             results = journaled.passes
         report = WipeReport(
@@ -136,6 +147,18 @@ class FileDestroyer:
                     **({} if removed else {"error": outcome.wipe.errors[-1]}),
                 )
         return outcome
+
+    def digest_before_wipe(self, target: OpenFile) -> str:
+        """The digest of ``target``'s content as it was before the first write: for an
+        interrupted wipe to resume (its content partly overwritten), the one taken before
+        its first write (``prewipe_digest``); else, or when that one was not kept, the
+        content's as read now."""
+        known = None
+        if self.journal_dir is not None and self.request.resume:
+            pending = find_journal(self.journal_dir, target.journal_target, fd=target.fd)
+            if pending is not None:
+                known = prewipe_digest(pending, target, self.logged_digests)
+        return known or fingerprint(target.fd)
 
     def read_back(self, target: OpenFile, result: PassResult) -> VerificationReport:
         verify = self.request.verify

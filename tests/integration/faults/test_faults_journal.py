@@ -117,6 +117,35 @@ def test_interruptions_and_resumes_are_recorded_where_the_wipe_stood(tmp_path: P
     ]
 
 
+def test_the_digest_read_before_the_first_write_is_kept_through_every_update(
+    tmp_path: Path,
+) -> None:
+    digest = "ab" * 32
+    journal = WipeJournal.create(tmp_path, FILE, "dod-3", passes(), digest=digest)
+    assert on_disk(journal)["digest"] == digest  # in the first record, before any write
+    journal.update(1, SIZE, [])
+    journal.record_interruption("SIGINT")
+    loaded = WipeJournal.load(journal.path)
+    assert loaded.record.digest == digest and loaded.record.schema == JOURNAL_SCHEMA
+    unhashed = WipeJournal.create(tmp_path / "other", FILE, "dod-3", passes())
+    assert on_disk(unhashed)["digest"] is None
+
+
+def test_a_journal_of_schema_2_loads_and_resumes_without_a_digest(tmp_path: Path) -> None:
+    """Written before the digest was kept: found and resumed like before, digest unknown."""
+    journal = WipeJournal.create(tmp_path, FILE, "dod-3", passes(), digest="ab" * 32)
+    journal.update(1, SIZE, [])
+    data = on_disk(journal)
+    data["schema"] = 2
+    del data["digest"]
+    journal.path.write_text(json.dumps(data), encoding="utf-8")
+    found = find_journal(tmp_path, FILE)
+    assert found is not None and found.record.digest is None
+    assert found.record.resume_point == (2, 0)
+    found.record_resume()  # rewritten in its own schema
+    assert "digest" not in on_disk(found) and on_disk(found)["schema"] == 2
+
+
 def test_complete_removes_the_journal(tmp_path: Path) -> None:
     journal = WipeJournal.create(tmp_path, FILE, "clear", passes()[:1])
     journal.complete()
@@ -217,6 +246,14 @@ def _corrupt(data: dict[str, Any], change: str) -> None:
         data["schema"] = JOURNAL_SCHEMA + 1
     elif change == "target-kind":
         data["target"]["kind"] = "tape"
+    elif change == "digest-not-hex":
+        data["digest"] = "not a digest"
+    elif change == "digest-upper-case":
+        data["digest"] = "AB" * 32
+    elif change == "digest-missing":
+        del data["digest"]
+    elif change == "digest-in-schema-2":
+        data["schema"] = 2
 
 
 CORRUPTIONS = [
@@ -233,12 +270,16 @@ CORRUPTIONS = [
     "naive-time",
     "schema",
     "target-kind",
+    "digest-not-hex",
+    "digest-upper-case",
+    "digest-missing",
+    "digest-in-schema-2",
 ]
 
 
 @pytest.mark.parametrize("change", CORRUPTIONS)
 def test_a_journal_that_is_not_exactly_valid_is_refused(tmp_path: Path, change: str) -> None:
-    journal = WipeJournal.create(tmp_path, FILE, "dod-3", passes())
+    journal = WipeJournal.create(tmp_path, FILE, "dod-3", passes(), digest="ab" * 32)
     journal.update(1, SIZE, [])
     journal.update(2, MiB, [ByteRange(0, 512)])
     data = on_disk(journal)

@@ -40,6 +40,7 @@ from tests.support.hazards.runs import (
     registrable,
     run,
     run_killed,
+    run_signalled,
     station,
     stuck,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "registrable",
     "run",
     "run_killed",
+    "run_signalled",
     "sizes",
     "snapshot",
     "station",

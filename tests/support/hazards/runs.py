@@ -22,6 +22,16 @@ def run_killed(args: list[str | bytes], home: Path, syscall: str, when: int) -> 
 
     Returns the exit code; a run that ends before that call is not killed.
     """
+    return run_signalled(args, home, syscall, when, "KILL").code
+
+
+def run_signalled(
+    args: list[str | bytes], home: Path, syscall: str, when: int, signal: str
+) -> Result:
+    """``expunge ARGS`` sent ``signal`` (``INT``, ``KILL``, ...: injected by strace, so it
+    lands at a counted moment, not after a guessed delay) at the entry of the ``when``-th
+    ``syscall``. A run that ends before that call gets no signal.
+    """
     strace = need_tool("strace")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPUNGE_")}
     env["EXPUNGE_HOME"] = str(home)
@@ -34,7 +44,7 @@ def run_killed(args: list[str | bytes], home: Path, syscall: str, when: int) -> 
             "-e",
             f"trace={syscall}",
             "-e",
-            f"inject={syscall}:signal=KILL:when={when}",
+            f"inject={syscall}:signal={signal}:when={when}",
             sys.executable,
             "-m",
             "expunge",
@@ -44,8 +54,9 @@ def run_killed(args: list[str | bytes], home: Path, syscall: str, when: int) -> 
         env=env,
         stdin=subprocess.DEVNULL,
         timeout=300,
+        text=True,
     )
-    return proc.returncode
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def no_traceback(result: Result) -> None:
