@@ -165,7 +165,9 @@ def read_back(fd: int, offset: int, length: int) -> tuple[bytes, CacheBypass]:
     refuses ``O_DIRECT`` (tmpfs), the cached pages are dropped first (the data was synced).
     """
     start = offset - offset % DIRECT_IO_ALIGN
-    span = round_up(offset + length, DIRECT_IO_ALIGN) - start
+    # At least one block: an empty file (a copy a killed run created but never wrote) is
+    # read back as empty, not refused by mmap for a zero length.
+    span = max(round_up(offset + length, DIRECT_IO_ALIGN) - start, DIRECT_IO_ALIGN)
     direct_fd, direct = reopen_direct(fd, os.O_RDONLY | os.O_CLOEXEC)
     buffer = mmap.mmap(-1, span)  # page-aligned, as O_DIRECT requires
     try:

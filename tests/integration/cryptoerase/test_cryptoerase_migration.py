@@ -25,6 +25,7 @@ from expunge.core.config import Home
 from expunge.ledger.keystore import SQLiteKeyStore
 from expunge.shred import sealing
 from expunge.workflows.cryptoerase import open_keystore
+from expunge.workflows.cryptoerase.kek import discard_next_kek
 from tests.support import count_in_file, mounted_image, needs_root, run_cli, unmount
 from tests.support.sealflow import certificate, destroy, ok, seal, wrapped_key
 
@@ -174,3 +175,20 @@ def test_kill_9_during_a_migration_loses_no_key(tmp_path: Path) -> None:
         assert current != kek, runs
         left = sorted(p.name for p in home.iterdir())
         assert left == ["keystore", "station.kek"], (runs, left)
+
+
+def test_a_next_kek_copy_killed_before_its_first_byte_does_not_block_the_store(
+    tmp_path: Path,
+) -> None:
+    # A kill -9 between creating the temporary copy of station.kek.next and writing it
+    # leaves an empty file: the next open destroys what there is of it (nothing) and goes on.
+    home, keys, _kek = _legacy_home(tmp_path / "home")
+    assert _migrate(home, None)
+    (home / "station.kek.next").write_bytes(os.urandom(32))
+    (home / ".station.kek.next.0123abcd.tmp").write_bytes(b"")
+    discard_next_kek(Home(home))
+    assert sorted(p.name for p in home.iterdir()) == ["keystore", "station.kek"]
+    with open_keystore(Home(home), create=False) as store:
+        current = (home / "station.kek").read_bytes()
+        for doc, key in keys.items():
+            assert sealing.unwrap_key(current, store.get(doc)) == key
