@@ -18,6 +18,7 @@ import pytest
 from expunge.certificates import Category, Outcome
 from tests.support import needs_root, run_cli
 from tests.support.drivewipe import CANARY, MIB, canary_image, certificate, digest, finished
+from tests.support.json_output import validate_output
 from tests.support.qemu_guest import guest_python, run_guest
 
 pytestmark = [needs_root, pytest.mark.root, pytest.mark.slow]
@@ -46,7 +47,8 @@ def test_nvme_format_and_sata_identify_in_a_guest(tmp_path: Path) -> None:
     out = run_guest(tmp_path, SCRIPT.format(python=python, tree=tree), nvme, sata)
     log = (out / "guest.log").read_text()
 
-    listed = {d["node"]: d for d in json.loads((out / "list.json").read_text())}
+    document = validate_output(json.loads((out / "list.json").read_text()), "drive-list")
+    listed = {d["node"]: d for d in document["items"]}
     drive = listed["/dev/nvme0n1"]
     assert drive["bus"] == "nvme" and drive["identity_token"] == "EXPUNGE-NVME-1", log
     profile = drive["profile"]

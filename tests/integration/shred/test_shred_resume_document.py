@@ -150,8 +150,9 @@ def test_a_document_caught_mid_pass_is_recorded_when_resumed(
     (subject,) = cert["subjects"]
     assert subject["subject"]["document_id"] == doc_id
     assert subject["subject"]["content_blake3"] == digest
-    # It resumed where the journal stood: pass 1 not written again.
-    assert f"{doc}: resumed at pass 2, offset {offset} (" in cert["notes"]
+    # It resumed where the journal stood: the first pass (pass 0, as certificates count
+    # them) not written again.
+    assert f"{doc}: resumed at pass 1, offset {offset} (" in cert["notes"]
     audited = run_cli("audit", home=home)
     assert audited.code == 0, audited
     assert _left_over(home) == []
