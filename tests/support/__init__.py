@@ -66,6 +66,17 @@ def run_cli(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_state_left(home: Path) -> list[str]:
+    """The run logs and wipe journals left in ``home`` (``runs/NAME``, ``journal/NAME``):
+    none once every run has ended with its record."""
+    return [
+        f"{folder}/{p.name}"
+        for folder in ("runs", "journal")
+        if (home / folder).is_dir()
+        for p in (home / folder).iterdir()
+    ]
+
+
 def attach_loop(image: Path, *extra: str) -> str:
     """Attach ``image`` (a file we created) to a free loop device; return its node."""
     out = subprocess.run(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run_cli
+from tests.support import run_cli, run_state_left
 from tests.support.hazards import run_killed
 
 # Registered first in a fresh ledger: the first id of the current year.
@@ -60,14 +60,6 @@ def _certificates(home: Path) -> list[Path]:
     return sorted((home / "certificates").glob("*.cert.json"))
 
 
-def _left_over(home: Path) -> list[str]:
-    found = []
-    for folder in ("runs", "journal"):
-        if (home / folder).is_dir():
-            found += [f"{folder}/{p.name}" for p in (home / folder).iterdir()]
-    return found
-
-
 def _assert_complete(home: Path, target: Path) -> None:
     assert not target.exists()
     assert list(target.parent.iterdir()) == [], "a scrubbed name was left in the folder"
@@ -79,7 +71,7 @@ def _assert_complete(home: Path, target: Path) -> None:
     assert verdict.code == 0, verdict
     audited = run_cli("audit", home=home)
     assert audited.code == 0, audited
-    assert _left_over(home) == []
+    assert run_state_left(home) == []
 
 
 @pytest.mark.slow

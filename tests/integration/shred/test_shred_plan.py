@@ -23,7 +23,7 @@ from expunge.core.config import Home, load_settings
 from expunge.core.errors import EXIT_REFUSED, EXIT_TARGET, EXIT_USAGE
 from expunge.shred.methods import get_method
 from expunge.workflows import certify, destroy
-from tests.support import needs_root, run_cli
+from tests.support import needs_root, run_cli, run_state_left
 from tests.support.json_output import report_json
 
 SECRET = b"TOP SECRET canary 4c2a\n" * 50
@@ -37,15 +37,6 @@ def _payload(path: Path) -> dict[str, object]:
 def _only_certificate(home: Path) -> Path:
     (found,) = (home / "certificates").glob("*.cert.json")
     return found
-
-
-def _leftovers(home: Path) -> list[str]:
-    return [
-        f"{d}/{p.name}"
-        for d in ("runs", "journal")
-        if (home / d).is_dir()
-        for p in (home / d).iterdir()
-    ]
 
 
 # Names as bytes: anything but "/" and NUL, not "." or "..", with the troublesome ones
@@ -92,7 +83,7 @@ def test_names_of_any_bytes_are_destroyed_and_certified_losslessly(
     assert recorded == set(created)
     verified = run_cli("cert", "verify", _only_certificate(home), home=home)
     assert verified.code == 0, verified
-    assert _leftovers(home) == []
+    assert run_state_left(home) == []
     report = report_json(result, "shred")["items"]
     assert report[0]["status"] == "success"
 
@@ -106,7 +97,7 @@ def test_an_empty_file_is_a_verified_success(tmp_path: Path) -> None:
     assert "certificate (success)" in result.out
     assert not empty.exists()
     assert run_cli("cert", "verify", _only_certificate(home), home=home).code == 0
-    assert _leftovers(home) == []
+    assert run_state_left(home) == []
 
 
 def test_a_declined_file_is_untouched_and_gets_no_certificate(tmp_path: Path) -> None:

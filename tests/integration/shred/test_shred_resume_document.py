@@ -20,7 +20,7 @@ import pytest
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_REFUSED, EXIT_SIGINT
 from expunge.shred.overwrite import CHUNK_BYTES
 from expunge.shred.resume import CHECKPOINT_BYTES
-from tests.support import run_cli
+from tests.support import run_cli, run_state_left
 from tests.support.hazards import no_traceback, register, run_signalled, station
 from tests.support.resume import certificate, certificates
 
@@ -96,15 +96,6 @@ def _interrupt(home: Path, args: list[str], signal: str) -> None:
     assert "--resume" in recovered.out + recovered.err
 
 
-def _left_over(home: Path) -> list[str]:
-    return [
-        f"{folder}/{p.name}"
-        for folder in ("runs", "journal")
-        if (home / folder).is_dir()
-        for p in (home / folder).iterdir()
-    ]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("starter", "signal", "finisher"),
@@ -155,7 +146,7 @@ def test_a_document_caught_mid_pass_is_recorded_when_resumed(
     assert f"{doc}: resumed at pass 1, offset {offset} (" in cert["notes"]
     audited = run_cli("audit", home=home)
     assert audited.code == 0, audited
-    assert _left_over(home) == []
+    assert run_state_left(home) == []
 
 
 @pytest.mark.slow
