@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from fpdf import FPDF
 
-from expunge.certificates.pdf.sheet import FONT, add_fonts
+from expunge.certificates.pdf.sheet import FONT, MONO, add_fonts
 from expunge.certificates.register_row import RegisterRow, Totals
 
 # (header, width in mm) of each column on an A4 landscape page (277 mm usable).
@@ -27,6 +27,9 @@ _COLUMNS = (
     ("Signature", 16),
 )
 _LINE = 5.0
+# The id finds the signed certificate, so it is never cut: set in the mono face, whose
+# 26 characters (any of them) take 44 mm at 8 pt, inside the column.
+_ID_COLUMN = [name for name, _ in _COLUMNS].index("Certificate id")
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:
@@ -69,8 +72,13 @@ def render_report_pdf(title: str, rows: Sequence[RegisterRow], totals: Totals) -
         date, *rest = row.cells()
         # To the second: the certificate keeps the exact time.
         shown = (date[:19].replace("T", " "), *rest)
-        for value, (_, width) in zip(shown, _COLUMNS, strict=True):
-            pdf.cell(width, _LINE, _fit(pdf, value, width))
+        for column, (value, (_, width)) in enumerate(zip(shown, _COLUMNS, strict=True)):
+            if column == _ID_COLUMN:
+                pdf.set_font(MONO, "", 8)
+                pdf.cell(width, _LINE, value)
+                pdf.set_font(FONT, "", 8)
+            else:
+                pdf.cell(width, _LINE, _fit(pdf, value, width))
         pdf.ln(_LINE)
     pdf.ln(_LINE)
     pdf.set_font(FONT, "B", 9)

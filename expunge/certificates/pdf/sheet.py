@@ -21,11 +21,11 @@ _LABEL_WIDTH = 50.0
 _HEADER = 10.0
 _FOOTER = 12.0
 FONT = "DejaVu"
-_MONO = "DejaVuMono"
+MONO = "DejaVuMono"
 _FONT_FILES = {
     (FONT, ""): "DejaVuSans.ttf",
     (FONT, "B"): "DejaVuSans-Bold.ttf",
-    (_MONO, ""): "DejaVuSansMono.ttf",
+    (MONO, ""): "DejaVuSansMono.ttf",
 }
 _ALERT = (170, 20, 20)
 _GREY = (150, 150, 150)
@@ -115,7 +115,7 @@ class Sheet(FPDF):
         self, value: str, *, bold: bool = False, mono: bool = False, size: float = 8
     ) -> None:
         """A paragraph over the full width; it may continue on the next page."""
-        self.set_font(_MONO if mono else FONT, "B" if bold else "", size)
+        self.set_font(MONO if mono else FONT, "B" if bold else "", size)
         self.multi_cell(
             self.width,
             max(LINE, size * 0.45),
