@@ -10,14 +10,11 @@ import ctypes
 import errno
 import fcntl
 import os
-import re
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 from expunge.shred import libc
-
-MOUNTINFO = Path("/proc/self/mountinfo")
+from expunge.shred.mounts import MOUNTINFO, MountFacts, read_mounts
 
 # f_type magic numbers from linux/magic.h.
 FS_MAGIC: dict[int, str] = {
@@ -63,7 +60,6 @@ _FIEMAP_HEADER = struct.Struct("=QQIIII")
 _FIEMAP_EXTENT = struct.Struct("=QQQQQIIII")
 # Errors meaning "this filesystem has no such ioctl", as opposed to a failing medium.
 _UNSUPPORTED = (errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS)
-_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 def filesystem_type(fd: int) -> str:
@@ -78,48 +74,6 @@ def filesystem_type(fd: int) -> str:
         raise OSError(err, os.strerror(err))
     magic = struct.unpack_from("=q", buf.raw)[0] & 0xFFFFFFFF
     return FS_MAGIC.get(magic, f"unknown-{magic:#x}")
-
-
-@dataclass(frozen=True)
-class MountFacts:
-    """One mount from ``/proc/self/mountinfo``: ``fstype`` as the kernel lists it
-    (``ext3``, ``fuseblk``, ``fuse.fusefat``), ``options`` per-mount and superblock ones."""
-
-    mount_id: int
-    mount_point: str
-    fstype: str
-    options: frozenset[str]
-    source: str
-    devnum: str = ""
-
-
-def _unescape(text: str) -> str:
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
-
-
-def read_mounts(mountinfo: Path = MOUNTINFO) -> tuple[MountFacts, ...]:
-    """Every mount in a mountinfo file, in mount order."""
-    found = []
-    for line in mountinfo.read_text(errors="surrogateescape").splitlines():
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        tail = right.split()
-        if len(fields) < 6 or len(tail) < 2 or not fields[0].isdigit():
-            continue
-        options = set(fields[5].split(","))
-        if len(tail) > 2:
-            options.update(tail[2].split(","))
-        found.append(
-            MountFacts(
-                int(fields[0]),
-                _unescape(fields[4]),
-                tail[0],
-                frozenset(options),
-                _unescape(tail[1]),
-                fields[2],
-            )
-        )
-    return tuple(found)
 
 
 def mount_id(fd: int) -> int | None:

@@ -14,7 +14,7 @@ import mmap
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -95,9 +95,19 @@ class _Chunks:
         self._buffer = buffer
         self._stream = stream
         self._size = size
-        self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
         self._slot = 0
-        self._pending = self._filler.submit(self._fill, 0, offset) if offset < size else None
+        self._filler: ThreadPoolExecutor | None = None
+        self._pending: Future[memoryview] | None = None
+        if offset >= size:
+            return
+        if size - offset <= buffer.size - offset % buffer.size:
+            # One chunk: nothing to overlap it with, so no helper thread (a small file
+            # would pay more for starting one than for its whole pass).
+            self._pending = Future()
+            self._pending.set_result(self._fill(0, offset))
+            return
+        self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
+        self._pending = self._filler.submit(self._fill, 0, offset)
 
     @property
     def more(self) -> bool:
@@ -118,14 +128,15 @@ class _Chunks:
         following = offset + len(view)
         self._pending = (
             self._filler.submit(self._fill, self._slot, following)
-            if following < self._size
+            if following < self._size and self._filler is not None
             else None
         )
         return view
 
     def close(self) -> None:
         """Wait for the helper thread: the buffer is not written to after this."""
-        self._filler.shutdown(wait=True)
+        if self._filler is not None:
+            self._filler.shutdown(wait=True)
 
 
 class _Pass:

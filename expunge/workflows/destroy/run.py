@@ -141,9 +141,12 @@ class FileDestroyer:
             outcome = _removed(outcome, target)
             if self.log is not None:
                 removed = outcome.wipe.removed
+                # Not synced: recovery tells a removed name by the file being gone, and a
+                # failed removal is tried again; the next durable step carries it anyway.
                 self.log.path_step(
                     "removed" if removed else "remove-failed",
                     target.path,
+                    durable=False,
                     **({} if removed else {"error": outcome.wipe.errors[-1]}),
                 )
         return outcome

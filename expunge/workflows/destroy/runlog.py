@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from expunge.core import paths
-from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import rfc3339, utc_now
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, TargetError
@@ -165,10 +164,14 @@ class RunLog:
             ) from None
         return log
 
-    def step(self, record: Mapping[str, Any]) -> None:
-        """Append one step and make it durable before going on."""
-        os.write(self._fd, canonical_bytes(dict(record)) + b"\n")
-        os.fdatasync(self._fd)
+    def step(self, record: Mapping[str, Any], *, durable: bool = True) -> None:
+        """Append one step and, if ``durable``, make it durable before going on."""
+        # One line per step, read back by ``json.loads``: no canonical form needed (the
+        # log is never signed), and the standard encoder costs a tenth of RFC 8785's.
+        line = json.dumps(dict(record), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        os.write(self._fd, line.encode() + b"\n")
+        if durable:
+            os.fdatasync(self._fd)
 
     def file(
         self, identity: TargetIdentity, limitations: Sequence[Limitation], digest: str | None
@@ -188,9 +191,9 @@ class RunLog:
             }
         )
 
-    def path_step(self, kind: str, path: str, **extra: Any) -> None:
+    def path_step(self, kind: str, path: str, *, durable: bool = True, **extra: Any) -> None:
         """A step about the file at ``path`` (``verified``, ``removed``, ``remove-failed``)."""
-        self.step({"type": kind, **paths.path_fields(path), **extra})
+        self.step({"type": kind, **paths.path_fields(path), **extra}, durable=durable)
 
     def certifying(self, path: Path) -> None:
         """The certificate is about to be written at ``path``: a run that dies from here on

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from expunge.shred import ext4, files, fsinfo, fuse, libc
+from expunge.shred import ext4, files, fsinfo, fuse, libc, mounts
 from expunge.shred.fsinfo import MountFacts
-from tests.support import need_tool
+from tests.support import need_tool, needs_root
 
 
 def ext4_image(tmp_path: Path, *tune: str) -> Path:
@@ -124,3 +124,39 @@ def test_a_tree_of_many_files_starts_no_helper_processes(tmp_path: Path, cli_hom
     execs = [line for line in log.read_text().splitlines() if "execve(" in line]
     assert not tree.exists()
     assert len(execs) < 10, execs[:20]
+
+
+@needs_root
+def test_the_kept_mount_table_follows_every_change(tmp_path: Path) -> None:
+    point = tmp_path / "mnt"
+    point.mkdir()
+
+    def options_at_point() -> frozenset[str] | None:
+        found = [m for m in mounts.read_mounts() if m.mount_point == str(point)]
+        return found[-1].options if found else None
+
+    assert options_at_point() is None
+    assert mounts.read_mounts() is mounts.read_mounts()  # unchanged: not parsed again
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "expunge-test", str(point)], check=True)
+    try:
+        assert "rw" in (options_at_point() or ())
+        subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
+        assert "ro" in (options_at_point() or ())
+        fd = os.open(point, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            mount = fsinfo.mount_of_fd(fd)
+        finally:
+            os.close(fd)
+        assert mount is not None and mount.source == "expunge-test"
+    finally:
+        subprocess.run(["umount", str(point)], check=True)
+    assert options_at_point() is None
+
+
+def test_another_mount_table_is_read_as_it_is(tmp_path: Path) -> None:
+    table = tmp_path / "mountinfo"
+    table.write_text("30 1 8:1 / /srv\\040data rw - ext4 /dev/sda1 rw,data=journal\n")
+    (only,) = mounts.read_mounts(table)
+    assert only.mount_point == "/srv data" and "data=journal" in only.options
+    table.write_text("")
+    assert mounts.read_mounts(table) == ()
