@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from expunge.certificates.register_row import RegisterRow, row_of
+from expunge.certificates.register_row import RegisterRow, row_of, row_of_certificate
 
 if TYPE_CHECKING:
+    from expunge.certificates.model import Certificate
     from expunge.certificates.trust import TrustStore
 
 INDEX_NAME = "index.sqlite"
@@ -220,15 +221,17 @@ def _multi(db: sqlite3.Connection, table: str, column: str) -> dict[str, tuple[s
     return {name: tuple(found) for name, found in values.items()}
 
 
-def index_written(path: Path) -> None:
-    """Add the certificate just written at ``path`` to its folder's index (the station
-    does so under its chain lock): one file read, however many the folder holds. A failure
-    here never undoes the certificate: the next reader adds what is missing."""
+def index_written(path: Path, certificate: Certificate) -> None:
+    """Add ``certificate``, just written at ``path``, to its folder's index (the station
+    does so under its chain lock), from the model in hand: neither it nor the folder's
+    other files are read again. A failure here never undoes the certificate: the next
+    reader adds what is missing (and reads again a file whose size or time changed)."""
     with contextlib.suppress(sqlite3.Error, OSError):
+        st = os.stat(path)
         db = _connect(path.parent)
         try:
             with _transaction(db):
-                data, size, mtime_ns = _read(path)
-                _insert(db, row_of(path.name, data), size, mtime_ns)
+                row = row_of_certificate(path.name, certificate)
+                _insert(db, row, st.st_size, st.st_mtime_ns)
         finally:
             db.close()

@@ -175,6 +175,11 @@ def row_of(name: str, data: bytes | str) -> RegisterRow:
     if certificate is None:
         problem = data if isinstance(data, str) else "not a readable certificate"
         return RegisterRow(name, "", "", "", None, "", "", "", "", "", 0, 0, problem)
+    return row_of_certificate(name, certificate)
+
+
+def row_of_certificate(name: str, certificate: Certificate) -> RegisterRow:
+    """The row of the certificate file ``name`` holding ``certificate``."""
     return RegisterRow(
         name=name,
         certificate_id=certificate.certificate_id,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from expunge.shred import fsinfo
-from expunge.shred.fsinfo import MountFacts
+from expunge.shred.mounts import MountFacts
 
 DataMode = Literal["journal", "ordered", "writeback"]
 

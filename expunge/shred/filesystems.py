@@ -28,7 +28,7 @@ from pathlib import Path
 
 from expunge.core.errors import ExpungeError, RefusedError, TargetError
 from expunge.shred import ext4, fsinfo, fuse
-from expunge.shred.fsinfo import MOUNTINFO, MountFacts
+from expunge.shred.mounts import MOUNTINFO, MountFacts
 from expunge.shred.report import Limitation
 
 UNSUPPORTED = "unsupported-filesystem"

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from expunge.shred.fsinfo import MountFacts
+from expunge.shred.mounts import MountFacts
 
 PROC = Path("/proc")
 _FUSE_DEVICE = os.makedev(10, 229)  # /dev/fuse

@@ -179,7 +179,9 @@ class WipeJournal:
         self._save(replace(record, events=(*record.events, event), updated=moment))
 
     def _save(self, record: JournalRecord) -> None:
-        text = json.dumps(record.to_dict(), indent=1, sort_keys=True) + "\n"
+        # Compact: with an indent, ``json`` falls back to its pure-Python encoder, which
+        # cost more than the rest of a small file's journal.
+        text = json.dumps(record.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
         _write_atomic(self.path, text.encode())
         self._record = record
 

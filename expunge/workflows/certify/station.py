@@ -24,6 +24,7 @@ from expunge.certificates import (
     Sanitization,
     ensure_key,
     new_certificate_id,
+    sha256_hex,
     sign_certificate,
     write_public_key,
 )
@@ -203,9 +204,11 @@ def issue(
         if before_write is not None:
             before_write(path)
         write_envelope(path, envelope)
-        _write_last(home, certificate.digest)
+        # The payload is the canonical form: its hash is the digest, without a second
+        # serialization of a certificate that may list 10,000 files.
+        _write_last(home, sha256_hex(envelope.payload))
         if path.parent == home.certificates:
-            index_written(path)
+            index_written(path, certificate)
     issued = IssuedCertificate(path, certificate, envelope)
     if station.on_issue is not None:
         station.on_issue(issued)

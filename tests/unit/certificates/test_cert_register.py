@@ -94,7 +94,7 @@ def test_a_file_that_is_no_certificate_is_listed_with_its_problem(folder: Path) 
 def test_a_certificate_written_is_indexed_at_once(folder: Path) -> None:
     assert len(_ids(folder)) == 2
     extra = replace(sample_drive_certificate(), certificate_id="01JNK5A0000000000000000003")
-    index_written(_write(folder, extra))
+    index_written(_write(folder, extra), extra)
     with sqlite3.connect(folder / INDEX_NAME) as db:
         names = {name for (name,) in db.execute("SELECT name FROM rows")}
     assert f"{extra.certificate_id}.cert.json" in names and len(names) == 3

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from expunge.shred import ext4, files, fsinfo, fuse, libc, mounts
-from expunge.shred.fsinfo import MountFacts
+from expunge.shred.mounts import MountFacts
 from tests.support import need_tool, needs_root
 
 
@@ -137,7 +137,8 @@ def test_the_kept_mount_table_follows_every_change(tmp_path: Path) -> None:
 
     assert options_at_point() is None
     assert mounts.read_mounts() is mounts.read_mounts()  # unchanged: not parsed again
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "expunge-test", str(point)], check=True)
+    tmpfs = ["mount", "-t", "tmpfs", "-o", "size=1m", "expunge-test", str(point)]
+    subprocess.run(tmpfs, check=True)
     try:
         assert "rw" in (options_at_point() or ())
         subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
