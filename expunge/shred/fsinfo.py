@@ -9,11 +9,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import functools
 import os
 import struct
 from pathlib import Path
 
-from expunge.shred import libc
+from expunge.shred import libc, mounts
 from expunge.shred.mounts import MOUNTINFO, MountFacts, read_mounts
 
 # f_type magic numbers from linux/magic.h.
@@ -183,8 +184,14 @@ def block_device_name(st_dev: int, sys_root: Path = Path("/sys")) -> str | None:
 def rotational(st_dev: int, sys_root: Path = Path("/sys")) -> bool | None:
     """Whether the disk under device number ``st_dev`` spins; None when sysfs cannot say.
 
-    A partition's own folder has no ``queue``; its parent disk's does.
+    A partition's own folder has no ``queue``; its parent disk's does. Read once per
+    device while the mount table stays the same (``mounts.generation``).
     """
+    return _rotational(st_dev, sys_root, mounts.generation())
+
+
+@functools.lru_cache(maxsize=64)
+def _rotational(st_dev: int, sys_root: Path, _generation: int) -> bool | None:
     base = sys_root / "dev/block" / f"{os.major(st_dev)}:{os.minor(st_dev)}"
     for candidate in (base, base / ".."):
         flag = candidate / "queue/rotational"

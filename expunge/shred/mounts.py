@@ -72,6 +72,7 @@ class _Table:
         self._fd = -1
         self._pid = -1
         self._mounts: tuple[MountFacts, ...] | None = None
+        self.generation = 0
 
     def mounts(self) -> tuple[MountFacts, ...]:
         with self._lock:
@@ -81,6 +82,7 @@ class _Table:
             if self._mounts is None or self._changed():
                 # Read after the signal was taken: a change from here on signals again.
                 self._mounts = parse_mounts(MOUNTINFO.read_text(errors="surrogateescape"))
+                self.generation += 1
             return self._mounts
 
     def _open(self) -> None:
@@ -112,3 +114,11 @@ def read_mounts(mountinfo: Path = MOUNTINFO) -> tuple[MountFacts, ...]:
     if mountinfo == MOUNTINFO:
         return _TABLE.mounts()
     return parse_mounts(mountinfo.read_text(errors="surrogateescape"))
+
+
+def generation() -> int:
+    """A number that changes whenever the process's mount table changes: facts about a
+    mounted filesystem kept under it (its data mode, its medium) are still true while it
+    stays the same, since they change only with a mount, an unmount or a remount."""
+    _TABLE.mounts()
+    return _TABLE.generation

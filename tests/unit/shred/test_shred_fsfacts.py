@@ -137,10 +137,14 @@ def test_the_kept_mount_table_follows_every_change(tmp_path: Path) -> None:
 
     assert options_at_point() is None
     assert mounts.read_mounts() is mounts.read_mounts()  # unchanged: not parsed again
+    before = mounts.generation()
+    assert mounts.generation() == before
     tmpfs = ["mount", "-t", "tmpfs", "-o", "size=1m", "expunge-test", str(point)]
     subprocess.run(tmpfs, check=True)
     try:
         assert "rw" in (options_at_point() or ())
+        # Facts kept per filesystem (data mode, medium) are read again after any change.
+        assert mounts.generation() != before
         subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
         assert "ro" in (options_at_point() or ())
         fd = os.open(point, os.O_RDONLY | os.O_DIRECTORY)
