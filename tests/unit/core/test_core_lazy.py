@@ -104,6 +104,8 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "expunge.shred.tree",
         "expunge.shred.folders",
         "expunge.workflows.destroy.tree_run",
+        "concurrent.futures",
+        "logging",
         "ctypes.util",
         "expunge.drives.discovery",
         "expunge.drives.identify.ata",
