@@ -105,6 +105,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "expunge.shred.folders",
         "expunge.workflows.destroy.tree_run",
         "concurrent.futures",
+        "click.shell_completion",
         "logging",
         "ctypes.util",
         "expunge.drives.discovery",
