@@ -1,7 +1,8 @@
 """Shell completion of the values click cannot guess: methods, drives, documents, certificates.
 
 Each function is a click ``shell_complete`` callback. They run on every TAB press, so
-they import what they need when called, only read (no home, ledger or key is created by
+they import what they need when called (click's own ``shell_completion`` too: every
+command imports this module for its options), only read (no home, ledger or key is created by
 a completion), and offer nothing rather than fail: the shell would print an error into
 the middle of the command line being typed.
 """
@@ -12,11 +13,14 @@ import os
 from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
 
-Callback = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+Callback = Callable[[click.Context, click.Parameter, str], "list[CompletionItem]"]
 
 
 def _quiet(callback: Callback) -> Callback:
@@ -42,6 +46,8 @@ def _home(ctx: click.Context) -> Path:
 
 
 def _matching(names: Iterable[tuple[str, str]], incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(name, help=text) for name, text in names if name.startswith(incomplete)]
 
 
@@ -112,6 +118,8 @@ def certificates(
 ) -> list[CompletionItem]:
     """Certificate files in ``<home>/certificates/``, matched by path or by file name;
     the shell's own file completion where none matches (a certificate kept elsewhere)."""
+    from click.shell_completion import CompletionItem
+
     from expunge.certificates.register import CERT_SUFFIX
     from expunge.core.config import Home
 

@@ -11,7 +11,6 @@ binary everywhere (KiB, MiB, GiB), as in every summary.
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 import threading
 import time
@@ -87,6 +86,14 @@ def bar_line(bar: Bar, width: int) -> str:
     return f"{head} {tail}"[: max(width - 1, 0)]
 
 
+def _terminal_columns() -> int:
+    """The terminal's width (shutil, with its archive modules, is imported only when bars
+    are drawn: a run off a terminal draws none)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 class TerminalBars:
     """The bar block on a terminal (nothing at all elsewhere), shared by every thread.
 
@@ -99,7 +106,7 @@ class TerminalBars:
         stream: TextIO,
         *,
         enabled: bool,
-        width: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
+        width: Callable[[], int] = _terminal_columns,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream = stream

@@ -6,7 +6,6 @@ written: UTC, RFC 3339 with ``Z``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,6 +61,8 @@ def _add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + index // 12, index % 12 + 1
     if year > 9999:
         raise OverflowError
+    import calendar  # here: only month arithmetic needs it (and its import of locale)
+
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
 

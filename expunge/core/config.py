@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -195,6 +194,8 @@ def _read_config(path: Path) -> dict[str, object] | None:
         raise UsageError(
             f"not valid UTF-8: {exc}", target=str(path), remedy="fix the file"
         ) from None
+    import tomllib  # here: a home without config.toml never parses TOML
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -28,18 +28,29 @@ broken import without running the code that uses it."""
 def lazy_exports(package: str, source: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of facade ``package`` whose file is ``source``.
 
+    The facade's source is read the first time a name is asked for, not at import: a
+    command that imports a facade only for a rare branch pays nothing for it.
+
     An export may not share its name with a submodule: importing that submodule later
     would rebind the package attribute to the module, behind the facade's back.
     """
-    origin = _exports_of(source)
     namespace = vars(sys.modules[package])
-    submodules = {os.path.splitext(entry)[0] for entry in os.listdir(os.path.dirname(source))}
-    clash = sorted(submodules & origin.keys())
-    if clash:
-        raise ImportError(f"{package} exports {', '.join(clash)}, also the name of a submodule")
+    exports: dict[str, tuple[str, str]] = {}
+
+    def origin() -> dict[str, tuple[str, str]]:
+        if not exports:
+            found = _exports_of(source)
+            submodules = {os.path.splitext(e)[0] for e in os.listdir(os.path.dirname(source))}
+            clash = sorted(submodules & found.keys())
+            if clash:
+                raise ImportError(
+                    f"{package} exports {', '.join(clash)}, also the name of a submodule"
+                )
+            exports.update(found)
+        return exports
 
     def __getattr__(name: str) -> Any:
-        where = origin.get(name)
+        where = origin().get(name)
         if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, attribute = where
@@ -48,10 +59,10 @@ def lazy_exports(package: str, source: str) -> tuple[Callable[[str], Any], Calla
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*namespace, *origin})
+        return sorted({*namespace, *origin()})
 
     if os.environ.get(_EAGER, "") not in ("", "0"):
-        for name in origin:
+        for name in origin():
             __getattr__(name)
     return __getattr__, __dir__
 

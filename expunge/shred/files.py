@@ -3,8 +3,9 @@
 The object wiped is the object checked: the path is resolved without following links
 (``resolve``), and every check after the first ``lstat`` is made on the open descriptor,
 so a path swapped for a symlink between two steps can never redirect a write. What the
-filesystem allows is judged in ``filesystems``, removal in ``removal``, folders in
-``folders``; their entry points are importable from here too.
+filesystem allows is judged in ``filesystems``, removal in ``removal`` (its entry points
+are importable from here too), folders in ``folders`` (imported only by a run that
+walks one).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import fsinfo, resolve
 from expunge.shred.filesystems import limitations_of, refusal
-from expunge.shred.folders import TreeEntry, open_tree, walk_tree
 from expunge.shred.journal import JournalTarget
 from expunge.shred.oserror import kind_of, target_error
 from expunge.shred.removal import RemovalError, check_removable, remove_directory, remove_other
@@ -30,18 +30,15 @@ __all__ = [
     "FileOptions",
     "OpenFile",
     "RemovalError",
-    "TreeEntry",
     "check_removable",
     "limitations_of",
     "open_file",
     "open_file_at",
     "open_parent",
-    "open_tree",
     "remove_directory",
     "remove_file",
     "remove_other",
     "target_error",
-    "walk_tree",
 ]
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC

@@ -14,9 +14,10 @@ import mmap
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
 
 from expunge.core.blockdev import DIRECT_IO_ALIGN, round_up
 from expunge.core.clock import utc_now
@@ -25,6 +26,9 @@ from expunge.shred.medium import MediaGone
 from expunge.shred.patterns import PassPattern, PatternStream
 from expunge.shred.report import ByteRange, PassResult, merge_ranges
 from expunge.shred.writer import PassWriter
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 CHUNK_BYTES = 4 << 20
 
@@ -88,31 +92,25 @@ class _Chunks:
     offset modulo that size, so a pass resumed at an unaligned offset still writes aligned
     blocks from aligned memory after its first chunk. The keystream and the write syscall
     both release the GIL, so generating on a helper thread into the other slot of the
-    buffer costs no wall time.
+    buffer costs no wall time. The first chunk is generated in place (its write has to
+    wait for it anyway), so the helper thread starts only when there is a second one: a
+    small file starts none.
     """
 
     def __init__(self, buffer: WriteBuffer, stream: PatternStream, size: int, offset: int) -> None:
         self._buffer = buffer
         self._stream = stream
         self._size = size
-        self._slot = 0
         self._filler: ThreadPoolExecutor | None = None
-        self._pending: Future[memoryview] | None = None
-        if offset >= size:
-            return
-        if size - offset <= buffer.size - offset % buffer.size:
-            # One chunk: nothing to overlap it with, so no helper thread (a small file
-            # would pay more for starting one than for its whole pass).
-            self._pending = Future()
-            self._pending.set_result(self._fill(0, offset))
-            return
-        self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
-        self._pending = self._filler.submit(self._fill, 0, offset)
+        self._slot = 0
+        self._next: Callable[[], memoryview] | None = (
+            partial(self._fill, 0, offset) if offset < size else None
+        )
 
     @property
     def more(self) -> bool:
         """Whether a chunk is still to come."""
-        return self._pending is not None
+        return self._next is not None
 
     def _fill(self, slot: int, at: int) -> memoryview:
         skip = at % self._buffer.size
@@ -120,17 +118,23 @@ class _Chunks:
         self._stream.fill(view, at)
         return view
 
+    def _ahead(self, slot: int, at: int) -> Callable[[], memoryview]:
+        """Start generating the chunk at ``at`` on the helper thread; calling the result
+        waits for it."""
+        if self._filler is None:
+            # Imported here: a pass of one chunk never needs the thread pool.
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expunge-fill")
+        return self._filler.submit(self._fill, slot, at).result
+
     def take(self, offset: int) -> memoryview:
         """The chunk at ``offset`` (where the previous one ended); the next one is started."""
-        assert self._pending is not None
-        view = self._pending.result()
+        assert self._next is not None
+        view = self._next()
         self._slot ^= 1
         following = offset + len(view)
-        self._pending = (
-            self._filler.submit(self._fill, self._slot, following)
-            if following < self._size and self._filler is not None
-            else None
-        )
+        self._next = self._ahead(self._slot, following) if following < self._size else None
         return view
 
     def close(self) -> None:

@@ -10,16 +10,27 @@ One file per kind of document, ``<name>.schema.json``; every document is an obje
 
 from __future__ import annotations
 
-from importlib.resources import files
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 VERSION = 1
 """The version every output document carries; it changes when a shape changes."""
 
 
+def _folder() -> Traversable:
+    """This package's data; ``importlib.resources`` (tempfile, shutil, random) is imported
+    only by a command that prints JSON, not by every command that could."""
+    from importlib.resources import files
+
+    return files(__package__)
+
+
 def output_names() -> tuple[str, ...]:
     """Every kind of output document there is a schema for."""
     suffix = ".schema.json"
-    folder = files(__package__)
+    folder = _folder()
     return tuple(
         sorted(p.name[: -len(suffix)] for p in folder.iterdir() if p.name.endswith(suffix))
     )
@@ -27,7 +38,7 @@ def output_names() -> tuple[str, ...]:
 
 def schema_id(name: str) -> str:
     """The ``schema`` of a document of kind ``name``; a kind without a schema file is a bug."""
-    if not files(__package__).joinpath(f"{name}.schema.json").is_file():
+    if not _folder().joinpath(f"{name}.schema.json").is_file():
         raise ValueError(f"no output schema named {name!r}")
     return f"https://expunge.dev/output/{name}/v{VERSION}"
 
@@ -35,4 +46,4 @@ def schema_id(name: str) -> str:
 def schema_text(name: str) -> str:
     """The JSON Schema of output documents of kind ``name``, as published."""
     schema_id(name)
-    return files(__package__).joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    return _folder().joinpath(f"{name}.schema.json").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from expunge.core import paths
 from expunge.core.clock import utc_now
@@ -21,11 +21,13 @@ from expunge.core.errors import RefusedError, TargetError
 from expunge.shred import files
 from expunge.shred.files import OpenFile
 from expunge.shred.resume import pending_journal
-from expunge.shred.tree import Node, TreePlan, plan_tree
 from expunge.verify import make_plan
 from expunge.workflows import records
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.request import PlannedFile, ShredRequest
+
+if TYPE_CHECKING:
+    from expunge.shred.tree import Node, TreePlan
 
 Confirm = Callable[[str], bool]
 
@@ -183,7 +185,11 @@ def _plan_target(path: str, checker: _Checker) -> TargetPlan:
     if kind == "file":
         checker.check(files.open_file(path, request.file_options))
         return TargetPlan(path, kind, tuple(checker.planned[start:]))
-    parent_fd, dir_fd, _ = files.open_tree(path, request.file_options)
+    # Imported here: a run of single files never loads the tree code.
+    from expunge.shred import folders
+    from expunge.shred.tree import plan_tree
+
+    parent_fd, dir_fd, _ = folders.open_tree(path, request.file_options)
     try:
         tree = plan_tree(
             dir_fd,

@@ -76,3 +76,7 @@ class PlannedFile:
                 "documents": list(self.documents),
             },
         }
+
+    def is_object(self, device: int, inode: int) -> bool:
+        """Whether an opened file (its device and inode) is the one planned."""
+        return (device, inode) == (self.device, self.inode)

@@ -26,7 +26,6 @@ from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import TargetPlan
 from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.runlog import RunLog
-from expunge.workflows.destroy.tree_run import TreeRun, same_object
 
 _FINGERPRINT_CHUNK = 4 << 20
 
@@ -190,7 +189,7 @@ class FileDestroyer:
             return Destruction(target.path, "file", (), started, utc_now(), skipped=target.declined)
         (planned,) = target.chosen
         with files.open_file(target.path, self.request.file_options) as opened:
-            if not same_object(opened.identity.device, opened.identity.inode, planned):
+            if not planned.is_object(opened.identity.device, opened.identity.inode):
                 left = (f"{target.path}: replaced since it was checked; left alone",)
                 return Destruction(target.path, "file", (), started, utc_now(), left=left)
             outcome = self.destroy_file(opened)
@@ -201,9 +200,13 @@ class FileDestroyer:
     def destroy_tree(self, target: TargetPlan, started: datetime) -> Destruction:
         """Replay the tree's plan: its files destroyed, then its folders removed once empty;
         whatever changed since planning is left alone, with the folders holding it."""
+        # Imported here: a run of single files never loads the tree code.
+        from expunge.shred import folders
+        from expunge.workflows.destroy.tree_run import TreeRun
+
         assert target.tree is not None
         run = TreeRun(self, target)
-        parent_fd, dir_fd, name = files.open_tree(target.path, self.request.file_options)
+        parent_fd, dir_fd, name = folders.open_tree(target.path, self.request.file_options)
         try:
             top = os.fstat(dir_fd)
             if (top.st_dev, top.st_ino) != (target.tree.dev, target.tree.ino):

@@ -39,11 +39,6 @@ class _Done:
     error: str | None = None
 
 
-def same_object(identity_device: int, identity_inode: int, planned: PlannedFile) -> bool:
-    """Whether an opened file is the one planned."""
-    return (identity_device, identity_inode) == (planned.device, planned.inode)
-
-
 class TreeRun:
     """One tree's replay: what was destroyed, removed, left alone, and why."""
 
@@ -124,7 +119,7 @@ class TreeRun:
             options = self.destroyer.request.file_options
             with files.open_file_at(dir_fd, node.name, node.path, options) as opened:
                 ident = opened.identity
-                if not same_object(ident.device, ident.inode, planned):
+                if not planned.is_object(ident.device, ident.inode):
                     return _Done(
                         node, left=f"{node.path}: replaced since it was checked; left alone"
                     )

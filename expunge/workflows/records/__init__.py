@@ -61,22 +61,22 @@ if TYPE_CHECKING:
         plan_document,
     )
     from expunge.workflows.records.opening import (
+        DEFERRED_NOTE,
+        Deferred,
         LedgerLink,
         create_ledger,
         existing_ledger,
+        pending_records,
         recording_ledger,
         require_ledger,
         shared,
         station_ledger,
     )
     from expunge.workflows.records.outbox import (
-        DEFERRED_NOTE,
-        Deferred,
         Delivered,
         Sync,
         check_every_level,
         deliver,
-        pending_records,
         queue_if_unreachable,
         queue_record,
         undeliverable,

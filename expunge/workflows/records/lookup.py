@@ -6,18 +6,22 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expunge.core import paths
 from expunge.core.errors import TargetError
-from expunge.ledger.locations import Location
-from expunge.ledger.state import DocumentState, document_state
-from expunge.ledger.store import LedgerStore
 from expunge.shred.files import target_error
+
+if TYPE_CHECKING:
+    from expunge.ledger.locations import Location
+    from expunge.ledger.state import DocumentState
+    from expunge.ledger.store import LedgerStore
 
 
 def document(store: LedgerStore, doc_id: str, now: datetime) -> DocumentState:
     """The state of ``doc_id``; a target error naming it when it is not registered."""
+    from expunge.ledger.state import document_state  # only a ledger being read needs it
+
     # An id holding raw bytes (a command-line argument that is not UTF-8) was never
     # registered (ids are text) and cannot even be asked of the store.
     state = (

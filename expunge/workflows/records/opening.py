@@ -5,6 +5,10 @@ The ledger is the shared one named by ``--ledger URL`` / ``EXPUNGE_LEDGER_URL`` 
 (``core.config.ledger_location``). A ledger opened with the ``station`` appends: every
 entry names the station and is signed with its key, and after every commit the station's
 head record of that ledger moves on (see ``head``). Opened without one, it only reads.
+
+A home without a ledger file (nothing was ever registered here) is the common case of a
+one-file ``expunge shred``: the ledger's store, chain and event modules are imported only
+once there is a ledger to open.
 """
 
 from __future__ import annotations
@@ -13,20 +17,46 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from expunge.core.config import Home, ledger_location
 from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
-from expunge.ledger.classification import ClassificationPolicy
+from expunge.ledger import outbox
 from expunge.ledger.postgres.urls import is_url
-from expunge.ledger.store import LedgerStore, open_store
-from expunge.workflows.certify import Station
-from expunge.workflows.records.head import StationSigner, read_head_record, record_head
-from expunge.workflows.records.outbox import Deferred
-from expunge.workflows.records.policy import load_policy
+
+if TYPE_CHECKING:
+    from expunge.ledger.classification import ClassificationPolicy
+    from expunge.ledger.store import LedgerStore
+    from expunge.workflows.certify import Station
+
+DEFERRED_NOTE = (
+    "the shared ledger was unreachable when this certificate was issued: it records no "
+    "ledger anchor, and its record is queued in the station's outbox until 'expunge "
+    "ledger sync' delivers it"
+)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A destruction that goes on while the shared ledger is unreachable (``--record-later``,
+    or the recovery of a dead run): nothing is looked up, every file is hashed, the
+    method must satisfy every level of ``policy`` (no document's level can be known),
+    and the record is queued in the outbox."""
+
+    policy: ClassificationPolicy
+    actor: str
+    reason: str
+
+
+def pending_records(home: Home) -> list[str]:
+    """The certificate ids whose records wait in the outbox (cheap: one listing)."""
+    return outbox.names(home.outbox)
 
 
 def _refuse_lost_ledger(home: Home) -> None:
     """A ledger the station's head record remembers must not be replaced by a new one."""
+    from expunge.workflows.records.head import read_head_record
+
     try:
         record = read_head_record(home.ledger_head_path)
     except IntegrityError:
@@ -47,6 +77,9 @@ def shared(home: Home) -> bool:
 
 
 def _open(home: Home, station: Station | None, *, create: bool) -> LedgerStore:
+    from expunge.ledger.store import open_store
+    from expunge.workflows.records.head import StationSigner, record_head
+
     location = ledger_location(home)
     if station is None:
         return open_store(location, create=create)
@@ -79,6 +112,14 @@ def existing_ledger(home: Home, station: Station | None = None) -> LedgerStore |
     return _open(home, station, create=False)
 
 
+def _policy(home: Home) -> ClassificationPolicy:
+    """The home's classification policy (imported here: only a ledger that exists, or
+    the deferred record of one, needs it)."""
+    from expunge.workflows.records.policy import load_policy
+
+    return load_policy(home)
+
+
 @dataclass(frozen=True)
 class LedgerLink:
     """The ledger as a destruction uses it: where to record, whose policy, who acts."""
@@ -100,7 +141,7 @@ def station_ledger(
         yield None
         return
     with store:
-        yield LedgerLink(store, load_policy(home), actor)
+        yield LedgerLink(store, _policy(home), actor)
 
 
 def require_ledger(home: Home, station: Station | None = None) -> LedgerStore:
@@ -134,10 +175,10 @@ def recording_ledger(
                 remedy="start PostgreSQL or fix the network, or give --record-later to "
                 "destroy now and record when the ledger is back ('expunge ledger sync')",
             ) from None
-        yield Deferred(load_policy(home), actor, exc.diagnostics())
+        yield Deferred(_policy(home), actor, exc.diagnostics())
         return
     if store is None:
         yield None
         return
     with store:
-        yield LedgerLink(store, load_policy(home), actor)
+        yield LedgerLink(store, _policy(home), actor)

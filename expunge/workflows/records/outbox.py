@@ -50,23 +50,6 @@ from expunge.workflows.records.recording import (
 )
 
 FORMAT = "expunge-outbox-v1"
-DEFERRED_NOTE = (
-    "the shared ledger was unreachable when this certificate was issued: it records no "
-    "ledger anchor, and its record is queued in the station's outbox until 'expunge "
-    "ledger sync' delivers it"
-)
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """A destruction that goes on while the shared ledger is unreachable (``--record-later``,
-    or the recovery of a dead run): nothing is looked up, every file is hashed, the
-    method must satisfy every level of ``policy`` (no document's level can be known),
-    and the record is queued in the outbox."""
-
-    policy: ClassificationPolicy
-    actor: str
-    reason: str
 
 
 def check_every_level(method: Method, verify_mode: str, policy: ClassificationPolicy) -> None:
@@ -123,11 +106,6 @@ def queue_if_unreachable(
         return update
     path = queue_record(home, issued, actor)
     return LedgerUpdate(notes=update.notes, queued=str(path))
-
-
-def pending_records(home: Home) -> list[str]:
-    """The certificate ids whose records wait in the outbox (cheap: one listing)."""
-    return outbox.names(home.outbox)
 
 
 @dataclass(frozen=True)

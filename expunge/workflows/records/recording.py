@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expunge.certificates import DriveSubject, FileSubject
 from expunge.core.errors import ExpungeError, UsageError
-from expunge.ledger.events import Destroy
-from expunge.ledger.store import LedgerStore
-from expunge.workflows.certify import IssuedCertificate
 from expunge.workflows.records.lookup import RegisteredLocation, _medium_documents
+
+if TYPE_CHECKING:
+    from expunge.ledger.events import Destroy
+    from expunge.ledger.store import LedgerStore
+    from expunge.workflows.certify import IssuedCertificate
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ def destroy_event(
 ) -> Destroy:
     """The ``destroy`` event of ``doc_id``'s locations at ``paths`` / on ``media``, citing
     ``issued`` (``recorded_later``: delivered from the outbox)."""
+    # Imported here: a station without a ledger never builds an event.
+    from expunge.ledger.events import Destroy
+
     certificate = issued.certificate
     return Destroy(
         doc_id=doc_id,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from expunge.core import clock
-from expunge.shred import files
+from expunge.shred import files, folders
 from expunge.workflows.sweep.policy import PathRule
 
 
@@ -31,10 +31,10 @@ def walk_rule(rule: PathRule, now: datetime) -> list[Match]:
     """Files under the rule's root matching its glob and older than its maximum age,
     found through directory descriptors (no symlink is ever followed)."""
     options = files.FileOptions()
-    parent_fd, dir_fd, _ = files.open_tree(rule.root, options)
+    parent_fd, dir_fd, _ = folders.open_tree(rule.root, options)
     found: list[Match] = []
     try:
-        for entry in files.walk_tree(dir_fd, rule.root, options):
+        for entry in folders.walk_tree(dir_fd, rule.root, options):
             if entry.kind != "file":
                 continue
             relative = os.path.relpath(entry.path, rule.root)

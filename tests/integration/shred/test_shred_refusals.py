@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from expunge.core.errors import EXIT_REFUSED, EXIT_TARGET, EXIT_USAGE
-from expunge.shred import files
+from expunge.shred import files, folders
 from expunge.shred.files import FileOptions
 from tests.support import Result, mounted_image, need_tool, needs_root, run_cli
 
@@ -146,9 +146,9 @@ def test_one_refused_target_means_nothing_is_written(tmp_path: Path, secret: Pat
 
 def test_root_and_mount_points_are_refused_by_identity(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="root directory"):
-        files.open_tree("/", FileOptions())
+        folders.open_tree("/", FileOptions())
     with pytest.raises(Exception, match="mount point"):
-        files.open_tree("/proc", FileOptions())
+        folders.open_tree("/proc", FileOptions())
 
 
 @pytest.fixture
@@ -166,10 +166,10 @@ def test_directory_swapped_for_symlink_during_walk_is_not_followed(
     sentinel = tmp_path / "sentinel"
     sentinel.mkdir()
     (sentinel / "keep.txt").write_bytes(SECRET)
-    parent_fd, dir_fd, _ = files.open_tree(str(tree), FileOptions())
+    parent_fd, dir_fd, _ = folders.open_tree(str(tree), FileOptions())
     seen: list[str] = []
     try:
-        walk = files.walk_tree(dir_fd, str(tree), FileOptions())
+        walk = folders.walk_tree(dir_fd, str(tree), FileOptions())
         first = next(walk)
         seen.append(first.name)
         # Between two steps of the walk, the subdirectory becomes a link to the sentinel.
