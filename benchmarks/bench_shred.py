@@ -210,7 +210,7 @@ def expunge_passes(log: Path) -> tuple[float, str] | None:
     they were written (``O_DIRECT``, ``buffered``, or both joined by ``+``)."""
     try:
         report = json.loads(log.read_text())
-        passes = report[0]["files"][0]["wipe"]["passes"]
+        passes = report["items"][0]["files"][0]["wipe"]["passes"]
         seconds = sum(float(p["seconds"]) for p in passes)
         modes = "+".join(sorted({str(p.get("io")) for p in passes}))
     except (ValueError, KeyError, IndexError, TypeError):
