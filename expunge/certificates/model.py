@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -321,14 +322,15 @@ class Certificate:
                 self.previous_certificate_sha256, "previous_certificate_sha256", _SHA256_BYTES
             )
 
-    @property
+    @cached_property
     def outcome(self) -> Outcome:
         """``success`` only when every subject was destroyed and verified, with no error.
 
         An interruption wins over everything; a failed read-back (or no subject at all)
         fails the whole certificate; some subject sanitized but not everything destroyed and
         verified (or an error) is ``partial``; nothing sanitized is ``failed``. Unverified
-        media are never ``success``.
+        media are never ``success``. Computed once (a frozen record's outcome cannot
+        change): a certificate of a 10,000-file tree is judged by several readers.
         """
         if self.interrupted_by is not None:
             return Outcome.INTERRUPTED

@@ -28,21 +28,29 @@ def _reject_constant(name: str) -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return result
+
+
+# One decoder for every strict parse (``json.loads`` with hooks builds a new one per call).
+_STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
 
 
 def strict_loads(data: bytes | str, *, what: str = "JSON document") -> Any:
     """Parse JSON, rejecting duplicate keys, NaN/Infinity and trailing data.
 
-    ``json.loads`` already refuses trailing data; the hooks refuse the rest.
+    The decoder already refuses trailing data; the hooks refuse the rest.
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _STRICT.decode(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise IntegrityError(f"malformed {what}: {exc}") from exc
