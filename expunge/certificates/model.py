@@ -15,9 +15,9 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from expunge.certificates._strict import (
