@@ -27,11 +27,12 @@ from expunge.certificates._strict import (
     field_names,
     fields_dict,
     is_canonical,
+    loads_noting_numbers,
     located,
 )
 from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
-from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError
 from expunge.core.outcome import Outcome
 from expunge.core.strictjson import Fields
@@ -367,9 +368,9 @@ class Certificate:
         The bytes must be exactly the RFC 8785 form of the certificate they describe, so
         that the digest of the payload is the digest of the certificate.
         """
-        parsed = strict_loads(data, what="certificate")
+        parsed, numbers_alike = loads_noting_numbers(data, "certificate")
         certificate = cls.from_dict(parsed)
-        if not is_canonical(parsed, data):
+        if not is_canonical(parsed, data, numbers_alike):
             raise IntegrityError("certificate is not in canonical (RFC 8785) form")
         return certificate
 
