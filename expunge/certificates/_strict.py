@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from expunge.core.canonical import canonical_bytes
+from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
 from expunge.core.strictjson import SAFE_INTEGER
 
@@ -94,6 +94,12 @@ def fields_dict(record: Any) -> dict[str, Any]:
 
 def es6_number(value: float) -> str:
     """How ECMAScript (and so RFC 8785) writes a finite float: shortest digits, JS layout."""
+    text = repr(value)
+    if "e" not in text and not text.endswith(".0"):
+        # Python's fixed notation, a fraction (1e-4 <= |value| < 1e16): ECMAScript writes
+        # the same shortest digits the same way (it uses exponents only beyond 1e21 or
+        # below 1e-6, and drops a fraction of zero).
+        return text
     if value == 0:
         return "0"
     text = repr(abs(value))
@@ -137,7 +143,40 @@ def _python_form_is_canonical(value: Any) -> bool:
     return True
 
 
-def is_canonical(value: Any, data: bytes) -> bool:
+class _Numbers:
+    """Whether every number of a document prints the same in Python and in RFC 8785,
+    noted by ``json``'s number hooks as the document is parsed."""
+
+    __slots__ = ("alike",)
+
+    def __init__(self) -> None:
+        self.alike = True
+
+    def parse_float(self, text: str) -> float:
+        value = float(text)
+        if self.alike and repr(value) != es6_number(value):
+            self.alike = False
+        return value
+
+    def parse_int(self, text: str) -> int:
+        value = int(text)
+        if len(text) > 15 and not -SAFE_INTEGER <= value <= SAFE_INTEGER:
+            self.alike = False
+        return value
+
+
+def loads_noting_numbers(data: bytes, what: str) -> tuple[Any, bool]:
+    """``strict_loads``, and whether every number of the document prints the same in
+    Python and in RFC 8785 (for ``is_canonical``: noted while parsing, this spares a walk
+    over every value of a certificate of thousands of subjects)."""
+    numbers = _Numbers()
+    value = strict_loads(
+        data, what=what, parse_float=numbers.parse_float, parse_int=numbers.parse_int
+    )
+    return value, numbers.alike
+
+
+def is_canonical(value: Any, data: bytes, numbers_alike: bool | None = None) -> bool:
     """Whether ``data`` (which parsed to ``value``) is exactly its RFC 8785 serialization.
 
     Python's own encoder, compact and sorted, escapes strings exactly as RFC 8785 does and
@@ -145,9 +184,13 @@ def is_canonical(value: Any, data: bytes) -> bool:
     by UTF-16 units). Where the two could differ (such characters, floats that Python
     prints otherwise, integers beyond 2**53) the ``rfc8785`` serialization decides. This
     keeps verification fast: the pure-Python serializer is five times slower.
+    ``numbers_alike`` is what ``loads_noting_numbers`` found (by default a walk over
+    ``value`` finds it).
     """
     no_astral = data.isascii() or _ASTRAL.search(data) is None
-    if no_astral and _python_form_is_canonical(value):
+    if numbers_alike is None and no_astral:
+        numbers_alike = _python_form_is_canonical(value)
+    if no_astral and numbers_alike:
         try:
             text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             return text.encode("utf-8") == data

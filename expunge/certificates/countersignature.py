@@ -21,6 +21,7 @@ from expunge.certificates._strict import (
     check_timestamp,
     field_names,
     is_canonical,
+    loads_noting_numbers,
     located,
 )
 from expunge.certificates.dsse import (
@@ -32,7 +33,7 @@ from expunge.certificates.dsse import (
 )
 from expunge.certificates.model import Person
 from expunge.certificates.reasons import CertificateError
-from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.core.strictjson import Fields
 
@@ -76,9 +77,9 @@ class Validation:
     @classmethod
     def from_json(cls, data: bytes) -> Validation:
         """Strictly parse a validation statement (canonical form required)."""
-        parsed = strict_loads(data, what="validation")
+        parsed, numbers_alike = loads_noting_numbers(data, "validation")
         validation = cls.from_dict(parsed, "validation")
-        if not is_canonical(parsed, data):
+        if not is_canonical(parsed, data, numbers_alike):
             raise IntegrityError("validation is not in canonical (RFC 8785) form")
         return validation
 

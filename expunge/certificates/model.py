@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from expunge.certificates._strict import (
@@ -26,11 +27,12 @@ from expunge.certificates._strict import (
     field_names,
     fields_dict,
     is_canonical,
+    loads_noting_numbers,
     located,
 )
 from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
-from expunge.core.canonical import canonical_bytes, strict_loads
+from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError
 from expunge.core.outcome import Outcome
 from expunge.core.strictjson import Fields
@@ -321,14 +323,15 @@ class Certificate:
                 self.previous_certificate_sha256, "previous_certificate_sha256", _SHA256_BYTES
             )
 
-    @property
+    @cached_property
     def outcome(self) -> Outcome:
         """``success`` only when every subject was destroyed and verified, with no error.
 
         An interruption wins over everything; a failed read-back (or no subject at all)
         fails the whole certificate; some subject sanitized but not everything destroyed and
         verified (or an error) is ``partial``; nothing sanitized is ``failed``. Unverified
-        media are never ``success``.
+        media are never ``success``. Computed once (a frozen record's outcome cannot
+        change): a certificate of a 10,000-file tree is judged by several readers.
         """
         if self.interrupted_by is not None:
             return Outcome.INTERRUPTED
@@ -365,9 +368,9 @@ class Certificate:
         The bytes must be exactly the RFC 8785 form of the certificate they describe, so
         that the digest of the payload is the digest of the certificate.
         """
-        parsed = strict_loads(data, what="certificate")
+        parsed, numbers_alike = loads_noting_numbers(data, "certificate")
         certificate = cls.from_dict(parsed)
-        if not is_canonical(parsed, data):
+        if not is_canonical(parsed, data, numbers_alike):
             raise IntegrityError("certificate is not in canonical (RFC 8785) form")
         return certificate
 

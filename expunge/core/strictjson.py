@@ -93,7 +93,8 @@ class Fields:
     def integer(self, name: str, minimum: int = 0) -> int:
         """An integer no smaller than ``minimum`` (booleans are not integers)."""
         value = self._data[name]
-        if not isinstance(value, int) or isinstance(value, bool):
+        # Parsed JSON holds no int subclass but bool: one type test refuses booleans.
+        if type(value) is not int:
             raise self._wrong(name, "an integer")
         if value > SAFE_INTEGER:
             raise IntegrityError(f"{self._at(name)} is beyond JSON's exact integers (2**53 - 1)")

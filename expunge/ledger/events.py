@@ -340,6 +340,16 @@ class Destroy:
                 target="destroy",
             )
 
+    def without_envelope(self) -> Destroy:
+        """This event with an empty envelope, for a reader that keeps the event but needs
+        only the verdict on its certificate (the envelope is most of its weight). Copied
+        field by field: the event was validated when it was made."""
+        clone = object.__new__(Destroy)
+        for name in self.__slots__:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "envelope", {})
+        return clone
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {

@@ -181,7 +181,12 @@ class AuditRun:
         """Check one certificate file whose certificate the ledger does not cite."""
         try:
             with path.open("rb") as handle:
-                envelope = Envelope.from_json(handle.read(MAX_CERTIFICATE_FILE + 1))
+                data = handle.read(MAX_CERTIFICATE_FILE + 1)
+            if len(data) > MAX_CERTIFICATE_FILE:
+                limit = MAX_CERTIFICATE_FILE >> 20
+                self.problem(None, "certificate-file", f"{path}: larger than {limit} MiB: not read")
+                return
+            envelope = Envelope.from_json(data)
         except OSError as exc:
             self.problem(None, "certificate-file", f"{path}: {exc.strerror}")
             return

@@ -28,8 +28,9 @@ _DESTROY_MARK = b'"type":"destroy"'
 # Records per message: few enough to keep the pipes moving, enough to amortize a send.
 _BATCH = 64
 
-# (is a destroy record, raw entry)
-_Job = tuple[bool, RawEntry]
+# (is a destroy record, then the raw entry's fields): plain tuples pickle in C, where a
+# slotted dataclass goes through Python per record.
+_Job = tuple[bool, str, int, bytes, bytes, bytes]
 
 
 def _worker_failed() -> ExpungeError:
@@ -50,11 +51,11 @@ def _serve(connection: Connection, trust: TrustStore) -> None:
     verified: set[tuple[str, bytes, bytes]] = set()
     try:
         while (batch := connection.recv()) is not None:
-            for destroy, raw in batch:
+            for destroy, ledger_id, seq, record, prev_hash, digest in batch:
                 if destroy:
-                    records.append((raw.seq, raw.record))
-                if SIGNED_MARK in raw.record:
-                    signed.append(raw)
+                    records.append((seq, record))
+                if SIGNED_MARK in record:
+                    signed.append(RawEntry(ledger_id, seq, record, prev_hash, digest))
             verdicts.update(verify_records(records, verifier))
             verified |= verify_entry_signatures(signed, trust)
             records.clear()
@@ -100,7 +101,9 @@ class Workers:
             if self.children:
                 destroy = _DESTROY_MARK in raw.record
                 if destroy or SIGNED_MARK in raw.record:
-                    self._give((destroy, raw))
+                    self._give(
+                        (destroy, raw.ledger_id, raw.seq, raw.record, raw.prev_hash, raw.hash)
+                    )
             yield raw
 
     def _give(self, job: _Job) -> None:

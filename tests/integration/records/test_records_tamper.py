@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates import Envelope, sign_envelope
+from expunge.workflows.audit import MAX_CERTIFICATE_FILE
 from tests.support import run_cli
 from tests.support.records import (
     execute,
@@ -182,6 +183,31 @@ def test_certificate_files_are_checked(home: Path) -> None:
     first.unlink()
     (home / "certificates" / "copy.cert.json").write_text(json.dumps(data))
     assert (None, "certificate-file") in audit_problems(home)
+
+
+def test_a_certificate_file_of_a_large_tree_is_read(home: Path) -> None:
+    """``shred -r`` of 10,000 files issues some 17 MB: more than the 16 MiB audits once read."""
+    first = certificates(home)[0]
+    padded = first.read_bytes() + b" " * (17 << 20)  # JSON whitespace: the same envelope
+    first.unlink()
+    (home / "certificates" / "copy.cert.json").write_bytes(padded)
+    result = run_cli("audit", home=home)
+    assert result.code == 0, result
+    assert "audit: OK" in result.out
+
+
+def test_a_file_beyond_any_certificate_size_is_named_not_parsed(home: Path) -> None:
+    huge = home / "certificates" / "huge.cert.json"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_CERTIFICATE_FILE + 1)  # sparse: nothing is written
+    result = run_cli("audit", "--json", home=home)
+    assert result.code == 7, result
+    (problem,) = json.loads(result.out)["problems"]
+    assert problem == {
+        "seq": None,
+        "kind": "certificate-file",
+        "message": f"{huge}: larger than {MAX_CERTIFICATE_FILE >> 20} MiB: not read",
+    }
 
 
 def test_deleted_ledger_with_certificates_left(home: Path) -> None:

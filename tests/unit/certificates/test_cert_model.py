@@ -27,7 +27,7 @@ from expunge.certificates import (
     new_certificate_id,
     sha256_hex,
 )
-from expunge.certificates._strict import es6_number, is_canonical
+from expunge.certificates._strict import es6_number, is_canonical, loads_noting_numbers
 from expunge.certificates.model import UnsupportedSchema
 from expunge.core.canonical import strict_loads
 from expunge.core.clock import rfc3339
@@ -321,7 +321,12 @@ def test_is_canonical_agrees_with_rfc8785(value: object) -> None:
     parsed = strict_loads(canonical)
     spaced = json.dumps(parsed, ensure_ascii=False).encode()
     for text in (canonical, spaced):
-        assert is_canonical(parsed, text) == (_rfc8785_or_none(parsed) == text)
+        expected = _rfc8785_or_none(parsed) == text
+        assert is_canonical(parsed, text) == expected
+        # As certificates are read: the numbers judged while parsing, not by a walk.
+        noted, numbers_alike = loads_noting_numbers(text, "value")
+        assert noted == parsed
+        assert is_canonical(noted, text, numbers_alike) == expected
 
 
 def test_a_key_erasure_names_its_document_and_key_and_old_ones_still_read() -> None:
