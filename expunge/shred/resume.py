@@ -82,43 +82,24 @@ def pending_journal(
     return journal
 
 
-def journaled_passes(
+def run_journaled(
     fd: int,
-    target: JournalTarget,
-    method: Method,
-    folder: Path,
+    journal: WipeJournal,
     options: PassOptions,
     *,
-    resume: bool,
     stop: StopRequest | None = None,
     after_pass: Callable[[PassResult], None] | None = None,
-    digest: str | None = None,
 ) -> JournaledRun:
-    """Overwrite ``target`` (open as ``fd``) under a wipe journal in ``folder``.
-
-    A new wipe is journaled before its first write; progress is journaled after each sync
-    (every ``CHECKPOINT_BYTES`` and at the end of each pass). A pending journal of the same
-    target is refused unless ``resume``; with it, the wipe continues from where the journal
-    says it was durable, with the same passes and keys. A journal of another medium at the
-    same place (another inode, generation, birth time, diskseq, size or serial, or a file
-    not holding what the journaled passes wrote) is refused: nothing is written. An
-    interruption (``stop`` or a gone medium) is recorded; the journal is then kept.
-
-    ``digest`` (the caller's, of the content read before the first write) goes into a new
-    journal; a resumed wipe keeps the one its journal holds (``journal.record.digest``).
-    """
-    journal = pending_journal(folder, target, method, resume=resume, fd=fd)
-    if journal is None:
-        journal = WipeJournal.create(folder, target, method.name, resolve(method), digest=digest)
-    else:
-        journal.record_resume()
+    """Overwrite the target of ``journal`` (open as ``fd``) from where the journal says
+    it is durable; progress is journaled after each sync (every ``CHECKPOINT_BYTES`` and
+    at the end of each pass), and an interruption (``stop`` or a gone medium) recorded."""
     record = journal.record
     first_pass, first_offset = record.resume_point
     options = replace(options, on_durable=journal.update, checkpoint_bytes=CHECKPOINT_BYTES)
     results = list(
         run_passes(
             fd,
-            target.size,
+            record.target.size,
             record.passes,
             options,
             after_pass=after_pass,
@@ -135,3 +116,35 @@ def journaled_passes(
         gone = results[-1].error if results else None
         journal.record_interruption(gone or (stop.reason if stop else None) or "stopped")
     return JournaledRun((*earlier_passes(record), *results), journal)
+
+
+def journaled_passes(
+    fd: int,
+    target: JournalTarget,
+    method: Method,
+    folder: Path,
+    options: PassOptions,
+    *,
+    resume: bool,
+    stop: StopRequest | None = None,
+    after_pass: Callable[[PassResult], None] | None = None,
+    digest: str | None = None,
+) -> JournaledRun:
+    """Overwrite ``target`` (open as ``fd``) under a wipe journal file in ``folder``
+    (``begin_journal``, then ``run_journaled``).
+
+    A pending journal of the same target is refused unless ``resume``; with it, the wipe
+    continues from where the journal says it was durable, with the same passes and keys.
+    A journal of another medium at the same place (another inode, generation, birth time,
+    diskseq, size or serial, or a file not holding what the journaled passes wrote) is
+    refused: nothing is written. An interruption is recorded; the journal is then kept.
+
+    ``digest`` (the caller's, of the content read before the first write) goes into a new
+    journal; a resumed wipe keeps the one its journal holds (``journal.record.digest``).
+    """
+    journal = pending_journal(folder, target, method, resume=resume, fd=fd)
+    if journal is None:
+        journal = WipeJournal.create(folder, target, method.name, resolve(method), digest=digest)
+    else:
+        journal.record_resume()
+    return run_journaled(fd, journal, options, stop=stop, after_pass=after_pass)

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +75,18 @@ def run_state_left(home: Path) -> list[str]:
         if (home / folder).is_dir()
         for p in (home / folder).iterdir()
     ]
+
+
+def files_started(home: Path) -> int:
+    """How many files the live runs of ``home`` have started overwriting (their ``file``
+    steps, synced before each file's first write; a new wipe's journal is in that line)."""
+    folder = home / "runs"
+    logs = folder.glob("*.log") if folder.is_dir() else ()
+    started = 0
+    for log in logs:
+        with suppress(FileNotFoundError):
+            started += log.read_bytes().count(b'"type":"file"')
+    return started
 
 
 def attach_loop(image: Path, *extra: str) -> str:

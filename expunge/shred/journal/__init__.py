@@ -1,6 +1,8 @@
 """The wipe journal: where a running wipe stands, so that an interrupted one can be finished.
 
-One JSON file per running wipe, in a folder the caller names (``<home>/journal/``). It holds
+One JSON file per running wipe, in a folder the caller names (``<home>/journal/``); a
+caller with a log of its own may keep the same record there until the wipe stops
+unfinished (``WipeJournal.persist``; ``workflows.destroy.logged_journal``). It holds
 the target's identity (re-checked before resuming: a different medium is refused), the
 method and its resolved passes, the pass in progress and the offset up to which that pass
 is known durable, the ranges the medium refused so far, the passes already completed, the
@@ -38,7 +40,15 @@ if TYPE_CHECKING:
         JournalEvent,
         JournalRecord,
     )
-    from expunge.shred.journal.store import SUFFIX, WipeJournal, find_journal, journal_of_file
+    from expunge.shred.journal.store import (
+        SUFFIX,
+        WipeJournal,
+        find_journal,
+        journal_of_file,
+        journal_path,
+        make_folder,
+        new_record,
+    )
     from expunge.shred.journal.target import JournalTarget
 
 __all__ = [
@@ -51,6 +61,9 @@ __all__ = [
     "WipeJournal",
     "find_journal",
     "journal_of_file",
+    "journal_path",
+    "make_folder",
+    "new_record",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

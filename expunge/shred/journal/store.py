@@ -99,26 +99,10 @@ class WipeJournal:
                 target=target.path,
                 remedy=f"resume it with --resume, or remove {existing[0].path} to start over",
             )
-        moment = now or utc_now()
-        record = JournalRecord(
-            wipe_id=uuid.uuid4().hex,
-            target=target,
-            method=method,
-            passes=tuple(passes),
-            pass_index=1,
-            offset=0,
-            started=moment,
-            updated=moment,
-            digest=digest,
-        )
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TargetError(
-                f"cannot create the journal folder: {exc.strerror or exc}", target=str(folder)
-            ) from exc
+        record = new_record(target, method, passes, digest=digest, now=now)
+        make_folder(folder)
         journal = cls(journal_path(folder, target), record)
-        journal._save(record)
+        journal.persist(record)
         if target.serial:
             _write_atomic(_alias_path(folder, target.serial), journal.path.name.encode())
         return journal
@@ -179,11 +163,49 @@ class WipeJournal:
         self._save(replace(record, events=(*record.events, event), updated=moment))
 
     def _save(self, record: JournalRecord) -> None:
+        self.persist(record)
+        self._record = record
+
+    def persist(self, record: JournalRecord) -> None:
+        """Make ``record`` durable: the journal file, replaced atomically. A subclass may
+        keep it elsewhere (``destroy.logged_journal``: the run's log)."""
         # Compact: with an indent, ``json`` falls back to its pure-Python encoder, which
         # cost more than the rest of a small file's journal.
         text = json.dumps(record.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
         _write_atomic(self.path, text.encode())
-        self._record = record
+
+
+def new_record(
+    target: JournalTarget,
+    method: str,
+    passes: Sequence[PassPattern],
+    *,
+    digest: str | None = None,
+    now: datetime | None = None,
+) -> JournalRecord:
+    """The record of a wipe of ``target`` about to begin: at pass 1, offset 0."""
+    moment = now or utc_now()
+    return JournalRecord(
+        wipe_id=uuid.uuid4().hex,
+        target=target,
+        method=method,
+        passes=tuple(passes),
+        pass_index=1,
+        offset=0,
+        started=moment,
+        updated=moment,
+        digest=digest,
+    )
+
+
+def make_folder(folder: Path) -> None:
+    """Create the journal folder (0700) if it is not there."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TargetError(
+            f"cannot create the journal folder: {exc.strerror or exc}", target=str(folder)
+        ) from exc
 
 
 def _legacy(folder: Path) -> list[Path]:

@@ -1,13 +1,14 @@
 """Finishing runs that died: every run log nobody holds becomes its certificate and record.
 
-For each file a dead run started, its wipe journal says which passes are durable and holds
-the final pass's key; the run log says whether it was read back and whether its name is
-gone. What the run would have done next is done now (the read-back of a file whose passes
-all completed, the removal of its name), never more: a file whose passes did not all
-complete is certified as interrupted and keeps its journal for ``--resume``. The
-certificate says the run was interrupted and completed from its log; the ledger records
-the documents confirmed before the first write. A run that died after its certificate was
-written only has its ledger record made.
+For each file a dead run started, its wipe journal (in the log, or in the journal folder)
+says which passes are durable and holds the final pass's key; the run log says whether it
+was read back and whether its name is gone. What the run would have done next is done now
+(the read-back of a file whose passes all completed, the removal of its name), never
+more: a file whose passes did not all complete is certified as interrupted and keeps its
+journal, written to the journal folder, for ``--resume``. The certificate says the run
+was interrupted and completed from its log; the ledger records the documents confirmed
+before the first write. A run that died after its certificate was written only has its
+ledger record made.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from expunge.verify import VerificationReport, VerifyOptions, make_plan, verify_
 from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.files import shred_paths
+from expunge.workflows.destroy.logged_journal import LoggedJournal
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest
@@ -154,7 +156,11 @@ class _Finisher:
         )
         base = FileOutcome(steps.identity.path, report, None, (), steps.digest, record.events)
         if not record.finished:
-            return base  # keeps its journal: '--resume' finishes it
+            # Keeps its journal, in the journal folder (where it was only in the log):
+            # '--resume' finishes it.
+            if isinstance(journal, LoggedJournal):
+                journal.materialize()
+            return base
         self.finished.append(journal)
         verification = (
             VerificationReport.from_dict(steps.verified) if steps.verified is not None else None

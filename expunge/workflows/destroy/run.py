@@ -15,13 +15,14 @@ from expunge.core.errors import ExpungeError
 from expunge.core.progress import ProgressSink, StopRequest
 from expunge.shred import files
 from expunge.shred.files import OpenFile
-from expunge.shred.journal import WipeJournal, find_journal
+from expunge.shred.journal import WipeJournal, find_journal, new_record
 from expunge.shred.methods import resolve
 from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult, WipeReport
-from expunge.shred.resume import JournaledRun, journaled_passes
+from expunge.shred.resume import JournaledRun, pending_journal, run_journaled
 from expunge.verify import VerificationReport, VerifyMode, make_plan, verify_fd
 from expunge.workflows.certify.outcomes import FileOutcome
+from expunge.workflows.destroy.logged_journal import LoggedJournal
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.plan import TargetPlan
 from expunge.workflows.destroy.request import ShredRequest
@@ -81,9 +82,7 @@ class FileDestroyer:
         hashed = self.request.fingerprint or target.path in self.registered
         if digest is None and hashed:
             digest = self.digest_before_wipe(target)
-        if self.log is not None:
-            self.log.file(target.identity, target.limitations, digest)
-        passes = resolve(self.request.method)
+        journal = self.begin(target, digest)
         options = PassOptions(
             block_size=512,
             buffered=True,
@@ -92,6 +91,7 @@ class FileDestroyer:
             task=target.path,
             stop=self.stop,
         )
+        passes = resolve(self.request.method)
         verify = self.request.verify
         per_pass: list[VerificationReport] = []
 
@@ -100,20 +100,10 @@ class FileDestroyer:
 
         after = check_pass if verify.every_pass and verify.mode != VerifyMode.NONE else None
         journaled: JournaledRun | None = None
-        if self.journal_dir is None:
+        if journal is None:
             results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
         else:
-            journaled = journaled_passes(
-                target.fd,
-                target.journal_target,
-                self.request.method,
-                self.journal_dir,
-                options,
-                resume=self.request.resume,
-                stop=self.stop,
-                after_pass=after,
-                digest=digest,
-            )
+            journaled = run_journaled(target.fd, journal, options, stop=self.stop, after_pass=after)
             results = journaled.passes
         report = WipeReport(
             identity=target.identity,
@@ -149,6 +139,32 @@ class FileDestroyer:
                     **({} if removed else {"error": outcome.wipe.errors[-1]}),
                 )
         return outcome
+
+    def begin(self, target: OpenFile, digest: str | None) -> WipeJournal | None:
+        """Log the file (with ``digest``, its content's before the first write) and open
+        the journal its wipe goes under, before the first write: the pending one when
+        resuming, else a new one, kept in the run's log when there is one
+        (``logged_journal``), else a file; None when nothing is journaled."""
+        log, folder, method = self.log, self.journal_dir, self.request.method
+        journal: WipeJournal | None = None
+        if folder is not None:
+            where = target.journal_target
+            journal = pending_journal(
+                folder, where, method, resume=self.request.resume, fd=target.fd
+            )
+            if journal is not None:
+                journal.record_resume()
+            elif log is None:
+                return WipeJournal.create(
+                    folder, where, method.name, resolve(method), digest=digest
+                )
+            else:
+                record = new_record(where, method.name, resolve(method), digest=digest)
+                log.file(target.identity, target.limitations, digest, journal=record)
+                return LoggedJournal.in_log(log, folder, record)
+        if log is not None:
+            log.file(target.identity, target.limitations, digest)
+        return journal
 
     def digest_before_wipe(self, target: OpenFile) -> str:
         """The digest of ``target``'s content as it was before the first write: for an

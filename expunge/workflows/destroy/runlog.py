@@ -8,8 +8,10 @@ at every step that matters:
 
 - ``run``: what was asked (target, method, verification, keep), the documents confirmed
   at the paths (their digests), where the certificate goes;
-- ``file``: a file about to be overwritten (its identity; its wipe journal holds the
-  passes and the final pass's key);
+- ``file``: a file about to be overwritten (its identity and, for a new wipe, its wipe
+  journal: the passes and their keys, the final pass's being the verification seed);
+- ``journal``: that journal as it changed (a pass durable, a checkpoint): see
+  ``logged_journal``;
 - ``verified``: its read-back, before its name is touched;
 - ``removed`` / ``remove-failed``: what became of its name;
 - ``certified``: where the certificate is being written (then the ledger is recorded).
@@ -36,9 +38,10 @@ from expunge.core.clock import rfc3339, utc_now
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, TargetError
 from expunge.core.reserve import SpaceReserve
-from expunge.shred.journal import WipeJournal, journal_of_file
+from expunge.shred.journal import JournalRecord, WipeJournal, journal_of_file, journal_path
 from expunge.shred.report import Limitation, TargetIdentity
 from expunge.workflows import records
+from expunge.workflows.destroy.logged_journal import LoggedJournal
 from expunge.workflows.destroy.request import ShredRequest
 
 SUFFIX = ".log"
@@ -174,10 +177,15 @@ class RunLog:
             os.fdatasync(self._fd)
 
     def file(
-        self, identity: TargetIdentity, limitations: Sequence[Limitation], digest: str | None
+        self,
+        identity: TargetIdentity,
+        limitations: Sequence[Limitation],
+        digest: str | None,
+        journal: JournalRecord | None = None,
     ) -> None:
         """A file is about to be overwritten: what it is, what the overwrite cannot promise,
-        and the digest of its content read just before."""
+        the digest of its content read just before, and the journal of its new wipe (a
+        resumed wipe has its journal file)."""
         self.step(
             {
                 "type": "file",
@@ -188,8 +196,13 @@ class RunLog:
                 "filesystem": identity.filesystem,
                 "limitations": [lim.to_dict() for lim in limitations],
                 "digest": digest,
+                **({} if journal is None else {"journal": journal.to_dict()}),
             }
         )
+
+    def journal(self, record: JournalRecord) -> None:
+        """The wipe journal of a logged file, as it now is (what its file would hold)."""
+        self.path_step("journal", record.target.path, record=record.to_dict())
 
     def path_step(self, kind: str, path: str, *, durable: bool = True, **extra: Any) -> None:
         """A step about the file at ``path`` (``verified``, ``removed``, ``remove-failed``)."""
@@ -222,6 +235,8 @@ class FileSteps:
     verified: dict[str, Any] | None = None
     removed: bool = False
     remove_error: str | None = None
+    journal: JournalRecord | None = None
+    """The wipe journal kept in the log, as last logged (None: a journal file, if any)."""
 
 
 @dataclass
@@ -232,10 +247,16 @@ class LoggedRun:
     header: dict[str, Any]
     files: list[FileSteps] = field(default_factory=list)
     certificate: str | None = None
+    _by_path: dict[str, FileSteps] = field(default_factory=dict, repr=False)
 
     def file(self, path: str) -> FileSteps | None:
-        """The steps of the file at ``path``, if it was started."""
-        return next((f for f in self.files if f.identity.path == path), None)
+        """The steps of the file at ``path``, if it was started (the first, if twice)."""
+        return self._by_path.get(path)
+
+    def add(self, steps: FileSteps) -> None:
+        """A file started."""
+        self.files.append(steps)
+        self._by_path.setdefault(steps.identity.path, steps)
 
 
 def _name(record: Mapping[str, Any]) -> str:
@@ -256,7 +277,13 @@ def _file_steps(record: Mapping[str, Any]) -> FileSteps:
         for lim in record["limitations"]
     )
     digest = record.get("digest")
-    return FileSteps(identity, limitations, None if digest is None else str(digest))
+    journal = record.get("journal")
+    return FileSteps(
+        identity,
+        limitations,
+        None if digest is None else str(digest),
+        journal=None if journal is None else JournalRecord.from_dict(journal),
+    )
 
 
 def read_log(path: Path) -> LoggedRun | None:
@@ -290,7 +317,7 @@ def _read_steps(run: LoggedRun, records: Sequence[Mapping[str, Any]]) -> None:
     for record in records:
         kind = record.get("type")
         if kind == "file":
-            run.files.append(_file_steps(record))
+            run.add(_file_steps(record))
             continue
         if kind == "certified":
             run.certificate = str(record["certificate"])
@@ -304,6 +331,8 @@ def _read_steps(run: LoggedRun, records: Sequence[Mapping[str, Any]]) -> None:
             steps.removed = True
         elif kind == "remove-failed":
             steps.remove_error = str(record["error"])
+        elif kind == "journal":
+            steps.journal = JournalRecord.from_dict(record["record"])
 
 
 @contextlib.contextmanager
@@ -350,9 +379,12 @@ def pending_digests(home: Home) -> dict[tuple[str, int, int], str]:
 
 
 def journal_of(folder: Path, steps: FileSteps) -> WipeJournal | None:
-    """The wipe journal of a logged file (the same path and object), if it has one."""
+    """The wipe journal of a logged file (the same path and object), if it has one: its
+    file in ``folder`` (written last, when there is one), else the one in the log."""
     ident = steps.identity
     journal = journal_of_file(folder, ident.path)
+    if journal is None and steps.journal is not None:
+        journal = LoggedJournal(journal_path(folder, steps.journal.target), steps.journal)
     if journal is None:
         return None
     target = journal.record.target

@@ -7,19 +7,21 @@ final pass everywhere; an interrupted wipe says how to resume and ``--resume`` f
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from expunge.shred import files
-from expunge.shred.journal import SUFFIX, JournalTarget, WipeJournal
+from expunge.shred.journal import SUFFIX, JournalRecord, JournalTarget, WipeJournal
 from expunge.shred.patterns import PassPattern
-from tests.support import run_cli
+from tests.support import files_started, run_cli, run_state_left
 from tests.support.faults import FaultyImage, MiB, cover, differing_blocks, expected_image
 from tests.support.resume import (
     certificate,
@@ -43,10 +45,10 @@ def journals(home: Path) -> list[Path]:
 
 
 def wait_for_journal(home: Path, proc: object, timeout: float = 20) -> None:
-    """Until the wipe has journaled its start (and so may be writing)."""
+    """Until the wipe has journaled its start, in its run's log (and so may be writing)."""
     deadline = time.monotonic() + timeout
-    while not journals(home):
-        assert time.monotonic() < deadline, "no journal appeared"
+    while not files_started(home):
+        assert time.monotonic() < deadline, "no file was started"
         time.sleep(0.02)
 
 
@@ -135,6 +137,58 @@ def test_a_signal_certifies_the_interruption_and_resume_finishes(
     checked = run_cli("cert", "verify", final_path, home=home)
     assert checked.code == 0, checked.err + checked.out
     assert journals(home) == []
+
+
+def _logged_journals(home: Path) -> list[dict[str, Any]]:
+    """The journal records the run logs of ``home`` hold, in the order they were logged."""
+    found = []
+    for log in sorted((home / "runs").glob("*.log")):
+        for line in log.read_bytes().splitlines():
+            step = json.loads(line)
+            if step["type"] == "file" and "journal" in step:
+                found.append(step["journal"])
+            elif step["type"] == "journal":
+                found.append(step["record"])
+    return found
+
+
+def test_a_killed_run_kept_its_journal_in_its_log_and_recover_writes_it_out(
+    faulty_image: Image, tmp_path: Path
+) -> None:
+    size = 4 * MiB
+    image = faulty_image(size)
+    image.set_faults(delay=0.03)  # about a second a pass
+    home = tmp_path / "home"
+    method = ("--passes", "00,ff,R")
+    proc = start_cli(*SHRED, *method, image.path, home=home)
+    deadline = time.monotonic() + 60
+    # Killed once the first pass is durable: the log holds the record and one change.
+    while len(_logged_journals(home)) < 2:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    logged = _logged_journals(home)
+    assert journals(home) == []  # the journal never had a file of its own
+
+    recovered = run_cli("recover", home=home)
+    assert recovered.code == 0, recovered.err
+    assert "--resume" in recovered.out + recovered.err
+    (journal,) = journals(home)  # written out for --resume, as last logged
+    record = WipeJournal.load(journal).record
+    assert record == JournalRecord.from_dict(logged[-1])
+    assert [d.index for d in record.done][:1] == [1]
+
+    image.set_faults()
+    resumed = run_cli(*SHRED, *method, "--resume", image.path, home=home)
+    assert resumed.code == 0, resumed.err
+    final_path = Path(resumed.out.split("certificate (success): ")[1].split()[0])
+    final = certificate(final_path)
+    # The durable first pass is not written again: the resumed run starts after it.
+    assert f"resumed at pass {record.resume_point[0] - 1}" in final["notes"]
+    assert image.content() == final_content(final, size)
+    assert run_state_left(home) == []
 
 
 def test_sigkill_at_random_moments_then_resume_never_certifies_an_incomplete_wipe(

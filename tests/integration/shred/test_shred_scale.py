@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support import run_cli
+from tests.support import run_cli, run_state_left
 from tests.support.json_output import report_json
 
 FILES = 3000
@@ -90,7 +90,7 @@ def test_three_thousand_files_in_one_run(tmp_path: Path) -> None:
     assert payload["outcome"] == "success"
     assert sorted(_destroyed_paths(payload)) == sorted(str(p) for p in paths)
     assert set(_ledger_status(home, docs).values()) == {"destroyed"}
-    assert not list((home / "journal").iterdir())
+    assert run_state_left(home) == []
     _verify_all(home)
 
 
@@ -137,7 +137,7 @@ def test_interrupted_half_way_and_resumed(tmp_path: Path) -> None:
     # (interrupted) certificate, one caught mid-pass by the resumed run's, confirmed by the
     # digest its journal kept (test_shred_resume_document.py).
     assert set(_ledger_status(home, docs).values()) == {"destroyed"}
-    assert not list((home / "journal").iterdir())
+    assert run_state_left(home) == []
     _verify_all(home)
 
 

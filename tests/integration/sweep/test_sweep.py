@@ -21,7 +21,7 @@ from expunge.core.config import Home, StationSettings
 from expunge.ledger.events import Destroy
 from expunge.ledger.store import SQLiteLedgerStore
 from expunge.workflows import certify, records
-from tests.support import run_cli
+from tests.support import files_started, run_cli, run_state_left
 from tests.support.json_output import validate_output
 
 DAY = 86400
@@ -286,10 +286,9 @@ def test_a_sweep_killed_mid_overwrite_is_resumed_by_the_next(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    journals = cli_home / "journal"
     try:
         deadline = time.monotonic() + 60
-        while not (journals.is_dir() and any(journals.iterdir())):
+        while not files_started(cli_home):
             if first.poll() is not None:
                 pytest.skip("the sweep finished before it could be killed mid-overwrite")
             assert time.monotonic() < deadline
@@ -305,7 +304,7 @@ def test_a_sweep_killed_mid_overwrite_is_resumed_by_the_next(
     assert code == 0, err
     assert destroy_events(cli_home) == Counter([doc])
     assert not path.exists()
-    assert not any(journals.iterdir()), "the finished wipe's journal is removed"
+    assert run_state_left(cli_home) == [], "the finished wipe's journal and log are removed"
     (cert,) = (cli_home / "certificates").glob("*.cert.json")
     assert run_cli("cert", "verify", cert, home=cli_home).code == 0
     assert run_cli("audit", home=cli_home).code == 0
