@@ -125,20 +125,26 @@ def es6_number(value: float) -> str:
 
 
 def _python_form_is_canonical(value: Any) -> bool:
-    """True when no number in ``value`` prints differently in Python and in RFC 8785."""
+    """True when Python's compact, sorted encoder can write ``value`` as RFC 8785 does:
+    plain JSON values only (string keys; no tuple, which it would write as an array) and
+    no number that prints differently in the two."""
     stack = [value]
     pop, extend = stack.pop, stack.extend
     while stack:
         item = pop()
         kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
         if kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
             extend(item.values())
         elif kind is list:
             extend(item)
         elif kind is float:
             if repr(item) != es6_number(item):
                 return False
-        elif kind is int and not -SAFE_INTEGER <= item <= SAFE_INTEGER:
+        elif kind is not int or not -SAFE_INTEGER <= item <= SAFE_INTEGER:
             return False
     return True
 
@@ -176,27 +182,56 @@ def loads_noting_numbers(data: bytes, what: str) -> tuple[Any, bool]:
     return value, numbers.alike
 
 
-def is_canonical(value: Any, data: bytes, numbers_alike: bool | None = None) -> bool:
-    """Whether ``data`` (which parsed to ``value``) is exactly its RFC 8785 serialization.
+def whole_floats_as_ints(value: Any) -> Any:
+    """``value`` (a JSON value of the caller's own, changed in place) with every float that
+    is a whole number within 2**53 made an int. RFC 8785 writes both alike (``338177.0``
+    as ``338177``); Python writes the float otherwise, so a document holding one (a
+    throughput, a duration) would be serialized by the slow path of ``canonical_form``."""
+    stack = [value] if type(value) is dict or type(value) is list else []
+    while stack:
+        item = stack.pop()
+        pairs = item.items() if type(item) is dict else enumerate(item)
+        for key, inner in pairs:
+            kind = type(inner)
+            if kind is float and inner.is_integer() and -SAFE_INTEGER <= inner <= SAFE_INTEGER:
+                item[key] = int(inner)
+            elif kind is dict or kind is list:
+                stack.append(inner)
+    return value
+
+
+def canonical_form(value: Any, numbers_alike: bool | None = None) -> bytes:
+    """RFC 8785 bytes of ``value`` (``IntegrityError`` when it has none), fast.
 
     Python's own encoder, compact and sorted, escapes strings exactly as RFC 8785 does and
     sorts keys the same way unless a character outside the BMP is present (RFC 8785 sorts
     by UTF-16 units). Where the two could differ (such characters, floats that Python
-    prints otherwise, integers beyond 2**53) the ``rfc8785`` serialization decides. This
-    keeps verification fast: the pure-Python serializer is five times slower.
-    ``numbers_alike`` is what ``loads_noting_numbers`` found (by default a walk over
-    ``value`` finds it).
+    prints otherwise, integers beyond 2**53, anything but plain JSON values) the
+    ``rfc8785`` serialization decides: the pure-Python serializer is five times slower,
+    which a certificate of thousands of subjects pays at every signature and check.
+    ``numbers_alike`` is what ``loads_noting_numbers`` found for a parsed document (by
+    default a walk over ``value`` finds it).
     """
-    no_astral = data.isascii() or _ASTRAL.search(data) is None
-    if numbers_alike is None and no_astral:
+    if numbers_alike is None:
         numbers_alike = _python_form_is_canonical(value)
-    if no_astral and numbers_alike:
+    if numbers_alike:
         try:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            return text.encode("utf-8") == data
-        except UnicodeEncodeError:
-            return False
+            text = json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+            data = text.encode("utf-8")
+        except (TypeError, ValueError):  # a lone surrogate, a value JSON cannot hold
+            pass
+        else:
+            if data.isascii() or _ASTRAL.search(data) is None:
+                return data
+    return canonical_bytes(value)
+
+
+def is_canonical(value: Any, data: bytes, numbers_alike: bool | None = None) -> bool:
+    """Whether ``data`` (which parsed to ``value``) is exactly its RFC 8785 serialization
+    (``canonical_form``; ``numbers_alike`` as there)."""
     try:
-        return canonical_bytes(value) == data
+        return canonical_form(value, numbers_alike) == data
     except IntegrityError:
         return False

@@ -22,6 +22,7 @@ from typing import Any
 
 from expunge.certificates._strict import (
     Unlocated,
+    canonical_form,
     check_hex,
     check_timestamp,
     field_names,
@@ -29,10 +30,10 @@ from expunge.certificates._strict import (
     is_canonical,
     loads_noting_numbers,
     located,
+    whole_floats_as_ints,
 )
 from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
-from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError
 from expunge.core.outcome import Outcome
 from expunge.core.strictjson import Fields
@@ -359,7 +360,7 @@ class Certificate:
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes: what is signed and hashed."""
-        return canonical_bytes(self.to_dict())
+        return canonical_form(whole_floats_as_ints(self.to_dict()))
 
     @classmethod
     def from_json(cls, data: bytes) -> Certificate:

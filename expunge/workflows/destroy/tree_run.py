@@ -25,7 +25,10 @@ from expunge.workflows.destroy.request import PlannedFile
 if TYPE_CHECKING:
     from expunge.workflows.destroy.run import FileDestroyer
 
-IN_FLIGHT = 8
+# Four: on a 2-core machine, 3,000 files took 8.8 s on average with 4, 10.1 s with 8
+# (each blocking call hands the interpreter lock to another thread: twice the context
+# switches), 10.1 s with 2 and 11.6 s with 16, once the journals went into the run log.
+IN_FLIGHT = 4
 ALONE_FROM = 64 << 20
 
 

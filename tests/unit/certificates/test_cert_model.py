@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,13 @@ from expunge.certificates import (
     new_certificate_id,
     sha256_hex,
 )
-from expunge.certificates._strict import es6_number, is_canonical, loads_noting_numbers
+from expunge.certificates._strict import (
+    canonical_form,
+    es6_number,
+    is_canonical,
+    loads_noting_numbers,
+    whole_floats_as_ints,
+)
 from expunge.certificates.model import UnsupportedSchema
 from expunge.core.canonical import strict_loads
 from expunge.core.clock import rfc3339
@@ -310,6 +317,29 @@ def _rfc8785_or_none(value: object) -> bytes | None:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError:
         return None
+
+
+@given(
+    json_values
+    | st.lists(st.integers())  # beyond 2**53 too
+    | st.tuples(json_values)
+    | st.dictionaries(st.integers(), json_values)
+)
+def test_canonical_form_is_rfc8785s(value: object) -> None:
+    """The fast serialization gives rfc8785's bytes, or refuses what rfc8785 refuses."""
+    canonical = _rfc8785_or_none(value)
+    if canonical is None:
+        with pytest.raises(IntegrityError):
+            canonical_form(value)
+    else:
+        assert canonical_form(value) == canonical
+
+
+@given(json_values)
+def test_whole_floats_as_ints_changes_no_canonical_byte(value: object) -> None:
+    canonical = _rfc8785_or_none(value)
+    if canonical is not None:
+        assert canonical_form(whole_floats_as_ints(copy.deepcopy(value))) == canonical
 
 
 @given(json_values)
