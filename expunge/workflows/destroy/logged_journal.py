@@ -12,6 +12,12 @@ unfinished: a Ctrl-C or a medium that went away, in the run, or, for a run that 
 when ``recover`` finds its passes incomplete. ``--resume``, the refusal of a pending
 wipe and every later command then find it where they always look. A wipe that finished
 has nothing to remove: its journal goes with the log, once the certificate is recorded.
+
+The line saying the last pass is durable is not synced on its own: the file's next
+durable step (its read-back, which comes before its name is touched) syncs it with
+itself, and the caller syncs the log where no such step follows (``settle``). Lost to a
+power cut in between, it leaves the wipe looking unfinished, which is resumed by writing
+again: never a claim of more than was done.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class LoggedJournal(WipeJournal):
         super().__init__(path, record)
         self._log = log
         self.on_disk = False
+        self._unsynced = False
 
     @classmethod
     def in_log(cls, log: RunLog, folder: Path, record: JournalRecord) -> LoggedJournal:
@@ -50,7 +57,15 @@ class LoggedJournal(WipeJournal):
             super().persist(record)
             self.on_disk = True
         else:
-            self._log.journal(record)
+            self._unsynced = record.finished
+            self._log.journal(record, durable=not record.finished)
+
+    def settle(self) -> None:
+        """Sync the log if the journal's last line is not yet durable (no durable step of
+        the file followed it)."""
+        if self._unsynced and self._log is not None:
+            self._log.sync()
+        self._unsynced = False
 
     def record_interruption(self, reason: str, *, now: datetime | None = None) -> None:
         """Note that the wipe stopped, in the journal folder: ``--resume`` finishes it."""

@@ -121,7 +121,10 @@ class FileDestroyer:
         events = journaled.events if journaled else ()
         outcome = FileOutcome(target.path, report, final, tuple(per_pass), digest, events)
         if self.log is not None and final is not None:
+            # Durable, with the journal's line before it saying the last pass is.
             self.log.path_step("verified", target.path, report=final.to_dict())
+        elif isinstance(journal, LoggedJournal):
+            journal.settle()
         if journaled is not None and outcome.status != "interrupted":
             self.finished.append(journaled.journal)
         done = outcome.status == "success"

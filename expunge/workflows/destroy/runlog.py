@@ -200,9 +200,13 @@ class RunLog:
             }
         )
 
-    def journal(self, record: JournalRecord) -> None:
+    def journal(self, record: JournalRecord, *, durable: bool = True) -> None:
         """The wipe journal of a logged file, as it now is (what its file would hold)."""
-        self.path_step("journal", record.target.path, record=record.to_dict())
+        self.path_step("journal", record.target.path, durable=durable, record=record.to_dict())
+
+    def sync(self) -> None:
+        """Make every step written so far durable."""
+        os.fdatasync(self._fd)
 
     def path_step(self, kind: str, path: str, *, durable: bool = True, **extra: Any) -> None:
         """A step about the file at ``path`` (``verified``, ``removed``, ``remove-failed``)."""

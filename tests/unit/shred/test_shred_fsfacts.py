@@ -126,6 +126,37 @@ def test_a_tree_of_many_files_starts_no_helper_processes(tmp_path: Path, cli_hom
     assert len(execs) < 10, execs[:20]
 
 
+def test_a_file_of_a_tree_makes_no_journal_file_and_few_syncs(
+    tmp_path: Path, cli_home: Path
+) -> None:
+    # Each file's wipe journal lives in the run's log (destroy.logged_journal): no journal
+    # file is created per file, and a file costs its log lines, its pass, its truncation,
+    # the renames of its name and the unlink in syncs (it took 14 with journal files).
+    strace = need_tool("strace")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    files = 40
+    for i in range(files):
+        (tree / f"f{i:02d}").write_bytes(os.urandom(4096))
+    log = tmp_path / "strace.log"
+    env = {**os.environ, "EXPUNGE_HOME": str(cli_home)}
+    command = [sys.executable, "-m", "expunge", "shred", "-r", "-q", str(tree)]
+    trace = "trace=openat,fsync,fdatasync"
+    subprocess.run(
+        [strace, "-f", "-qq", "-e", trace, "-o", str(log), *command],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    lines = log.read_text().splitlines()
+    assert not tree.exists()
+    journal = str(cli_home / "journal")
+    assert [line for line in lines if "O_CREAT" in line and journal in line] == []
+    syncs = [line for line in lines if "fsync(" in line or "fdatasync(" in line]
+    # Names of three characters: three renames, each synced.
+    assert len(syncs) <= 10 * files, len(syncs) / files
+
+
 @needs_root
 def test_the_kept_mount_table_follows_every_change(tmp_path: Path) -> None:
     point = tmp_path / "mnt"
