@@ -20,7 +20,8 @@ def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON-compatible value."""
     try:
         return bytes(rfc8785.dumps(value))
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    # AttributeError: rfc8785 0.1.2 (the floor) on a key that is not a string.
+    except (rfc8785.CanonicalizationError, AttributeError, TypeError, ValueError) as exc:
         raise IntegrityError(f"value cannot be canonicalized: {exc}") from exc
 
 

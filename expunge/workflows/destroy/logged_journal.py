@@ -52,7 +52,8 @@ class LoggedJournal(WipeJournal):
         return cls(journal_path(folder, record.target), record, log)
 
     def persist(self, record: JournalRecord) -> None:
-        """A synced ``journal`` line in the log; the journal file once it is one."""
+        """A ``journal`` line in the log, synced (the one saying the last pass is durable
+        by the file's next durable step, or ``settle``); the journal file once it is one."""
         if self.on_disk or self._log is None:
             super().persist(record)
             self.on_disk = True

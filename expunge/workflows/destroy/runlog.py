@@ -110,7 +110,7 @@ def reserve_record(home: Home, files: int, documents: int) -> SpaceReserve:
     (``documents`` of them registered) needs: journals and this log while it runs, then
     the certificate and the ledger's entries (which carry the certificate)."""
     certificate = 8192 + 2048 * files
-    during = (8192 + 1536) * files  # journals (rewritten through a copy) and log lines
+    during = (8192 + 1536) * files  # journals (log lines, or files rewritten via a copy)
     ledger = documents * (certificate + 4096) * 3 + (256 << 10)  # pages, WAL, shared memory
     hold = certificate + ledger
     home.ensure()
