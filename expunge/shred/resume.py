@@ -130,8 +130,8 @@ def journaled_passes(
     after_pass: Callable[[PassResult], None] | None = None,
     digest: str | None = None,
 ) -> JournaledRun:
-    """Overwrite ``target`` (open as ``fd``) under a wipe journal file in ``folder``
-    (``begin_journal``, then ``run_journaled``).
+    """Overwrite ``target`` (open as ``fd``) under a wipe journal file in ``folder``: the
+    pending one (``pending_journal``) or a new one, then ``run_journaled``.
 
     A pending journal of the same target is refused unless ``resume``; with it, the wipe
     continues from where the journal says it was durable, with the same passes and keys.

@@ -91,7 +91,6 @@ class FileDestroyer:
             task=target.path,
             stop=self.stop,
         )
-        passes = resolve(self.request.method)
         verify = self.request.verify
         per_pass: list[VerificationReport] = []
 
@@ -101,15 +100,20 @@ class FileDestroyer:
         after = check_pass if verify.every_pass and verify.mode != VerifyMode.NONE else None
         journaled: JournaledRun | None = None
         if journal is None:
+            passes = resolve(self.request.method)
+            planned = len(passes)
             results = run_passes(target.fd, target.identity.size, passes, options, after_pass=after)
         else:
+            # The journal's passes, with their keys: resolving the method again would only
+            # draw keys nobody uses.
+            planned = len(journal.record.passes)
             journaled = run_journaled(target.fd, journal, options, stop=self.stop, after_pass=after)
             results = journaled.passes
         report = WipeReport(
             identity=target.identity,
             method=self.request.method.name,
             passes=results,
-            planned_passes=len(passes),
+            planned_passes=planned,
             limitations=target.limitations,
             interrupted=self.stopped,
         )
