@@ -76,8 +76,26 @@ def field_names(cls: type, *extra: str) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls)) | frozenset(extra)
 
 
+_FIELD_ORDER: dict[type, tuple[str, ...]] = {}
+
+
+def _field_order(cls: type) -> tuple[str, ...]:
+    # ``dataclasses.fields`` filters the class's fields anew at every call: a tree's
+    # certificate asks for them tens of thousands of times.
+    found = _FIELD_ORDER.get(cls)
+    if found is None:
+        found = _FIELD_ORDER[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A field value as JSON data: enums by value, tuples as arrays, records by ``to_dict``."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
@@ -87,9 +105,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def fields_dict(record: Any) -> dict[str, Any]:
-    """Every field of a dataclass instance, as JSON data."""
-    return {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+def fields_dict(record: Any, without: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every field of a dataclass instance (but those named in ``without``), as JSON data."""
+    return {
+        name: plain(getattr(record, name))
+        for name in _field_order(type(record))
+        if name not in without
+    }
 
 
 def es6_number(value: float) -> str:

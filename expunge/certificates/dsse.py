@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
+from expunge.certificates.readback import check_reads_back
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
@@ -57,6 +58,7 @@ PAYLOAD_TYPE = "application/vnd.expunge.certificate+json"
 
 _SIGNATURE_BYTES = 64
 _TO_STANDARD = str.maketrans("-_", "+/")
+_BASE64_CHUNK = 3 << 20  # a multiple of 3: the chunks' base64 joins as the whole's
 _ENVELOPE_FIELDS = frozenset({"payload", "payloadType", "signatures"})
 _WITH_COUNTERSIGNATURES = _ENVELOPE_FIELDS | {"countersignatures"}
 _SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
@@ -123,20 +125,39 @@ class Envelope:
         """Hex SHA-256 of the payload bytes: the certificate digest."""
         return sha256_hex(self.payload)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form; ``countersignatures`` only when there are some (a plain DSSE file)."""
-        data: dict[str, Any] = {
-            "payload": base64.b64encode(self.payload).decode("ascii"),
-            "payloadType": self.payload_type,
-            "signatures": [s.to_dict() for s in self.signatures],
-        }
+    def to_dict(self, *, payload: bool = True) -> dict[str, Any]:
+        """JSON form; ``countersignatures`` only when there are some (a plain DSSE file);
+        without the ``payload`` when not asked for it."""
+        data: dict[str, Any] = {}
+        if payload:
+            data["payload"] = base64.b64encode(self.payload).decode("ascii")
+        data["payloadType"] = self.payload_type
+        data["signatures"] = [s.to_dict() for s in self.signatures]
         if self.countersignatures:
             data["countersignatures"] = [c.to_dict() for c in self.countersignatures]
         return data
 
     def to_json(self) -> bytes:
         """The file's bytes: canonical JSON and a newline."""
-        return canonical_bytes(self.to_dict()) + b"\n"
+        return b"".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[bytes]:
+        """``to_json`` in pieces, the payload's base64 a few MiB at a time: a certificate
+        of 10,000 files has a 13 MB payload, and its base64 need never be whole in memory.
+        Base64 needs no escaping in JSON, and RFC 8785 orders these ASCII names as
+        Python does."""
+        fields = self.to_dict(payload=False)
+        for number, name in enumerate(sorted([*fields, "payload"])):
+            yield (b"," if number else b"{") + canonical_bytes(name) + b":"
+            if name != "payload":
+                yield canonical_bytes(fields[name])
+                continue
+            yield b'"'
+            view = memoryview(self.payload)
+            for start in range(0, len(view), _BASE64_CHUNK):
+                yield base64.b64encode(view[start : start + _BASE64_CHUNK])
+            yield b'"'
+        yield b"}\n"
 
     @classmethod
     def from_json(cls, data: bytes) -> Envelope:
@@ -195,12 +216,9 @@ def sign_certificate(certificate: Certificate, private_key: Ed25519PrivateKey) -
     A certificate the station cannot read back would be signed yet never verify; the check
     turns that into an error at issue time (naming the bad field), not years later.
     """
-    payload = certificate.canonical()
-    if Certificate.from_json(payload) != certificate:
-        raise IntegrityError(
-            "certificate changes when read back", remedy="report this as a bug in expunge"
-        )
-    return sign_envelope(payload, private_key)
+    payload = certificate.assembled()
+    check_reads_back(certificate, payload)
+    return sign_envelope(payload.data, private_key)
 
 
 def verify_signatures(envelope: Envelope, trusted_keys: Mapping[str, Ed25519PublicKey]) -> str:

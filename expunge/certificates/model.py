@@ -22,7 +22,6 @@ from typing import Any
 
 from expunge.certificates._strict import (
     Unlocated,
-    canonical_form,
     check_hex,
     check_timestamp,
     field_names,
@@ -30,8 +29,8 @@ from expunge.certificates._strict import (
     is_canonical,
     loads_noting_numbers,
     located,
-    whole_floats_as_ints,
 )
+from expunge.certificates.assembly import Assembled, assemble
 from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core.errors import IntegrityError
@@ -214,7 +213,7 @@ class Sanitization:
 _SANITIZATION_FIELDS = field_names(Sanitization)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Limitation:
     """Something the method cannot promise on this medium, and what to do instead."""
 
@@ -360,7 +359,19 @@ class Certificate:
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes: what is signed and hashed."""
-        return canonical_form(whole_floats_as_ints(self.to_dict()))
+        return self.assembled().data
+
+    def assembled(self) -> Assembled:
+        """The canonical bytes, built one subject and one limitation at a time, with where
+        each of them lies (``assembly``): the same bytes as ``to_dict``'s, without a
+        dictionary of the whole certificate."""
+        members = {
+            "schema": SCHEMA_ID,
+            "version": SCHEMA_VERSION,
+            **fields_dict(self, without=_ASSEMBLED),
+            "outcome": self.outcome.value,
+        }
+        return assemble(members, {"subjects": self.subjects, "limitations": self.limitations})
 
     @classmethod
     def from_json(cls, data: bytes) -> Certificate:
@@ -424,3 +435,5 @@ class Certificate:
 
 
 _CERTIFICATE_FIELDS = field_names(Certificate, "schema", "version", "outcome")
+# The arrays of a certificate that ``Certificate.assembled`` writes record by record.
+_ASSEMBLED = frozenset({"subjects", "limitations"})

@@ -21,7 +21,7 @@ _MODE = 0o644
 def write_envelope(path: Path, envelope: Envelope) -> None:
     """Write ``envelope`` to ``path`` atomically (mode 0644), replacing any file there."""
     try:
-        write_atomic(path, envelope.to_json(), _MODE)
+        write_atomic(path, envelope.json_chunks(), _MODE)
     except OSError as exc:
         raise TargetError(
             f"cannot write the certificate: {exc.strerror}",

@@ -34,7 +34,7 @@ _KEY_BYTES = 32
 _DIGEST_BYTES = 32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileSubject:
     """A regular file, identified as it was checked through its open descriptor.
 
@@ -161,7 +161,7 @@ class PassKind(StrEnum):
     RANDOM = "random"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PassRecord:
     """One overwrite pass over one subject.
 
@@ -240,7 +240,7 @@ class VerificationStatus(StrEnum):
     INCOMPLETE = "incomplete"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerificationRecord:
     """One read-back of a subject against the content a pass wrote (or a key-absence scan).
 
@@ -375,7 +375,7 @@ _ERASURE_FIELDS = field_names(KeyErasure)
 _LEGACY_ERASURE_FIELDS = _ERASURE_FIELDS - {"doc_id", "key_id"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubjectRecord:
     """One subject and everything done to it.
 

@@ -25,7 +25,7 @@ class PatternStream(Protocol):
         """Write the stream's bytes for ``[offset, offset + len(buf))`` into ``buf``."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PassPattern:
     """What one pass writes: a fixed byte pattern, or a keystream under ``key``.
 

@@ -18,13 +18,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from expunge.core.errors import TargetError
+from expunge.core.groupsync import FolderSyncs
 from expunge.shred import fsinfo, libc
 from expunge.shred.resolve import real_path
 
-_NAME_CHARS = string.ascii_lowercase + string.digits
+# Noise names of 32 letters and digits, drawn a byte each: 256 is a multiple of 32, so
+# every character is equally likely (one call for the name, not one per character).
+_NAME_CHARS = string.ascii_lowercase + string.digits[:6]
+_NAME_TABLE = bytes(ord(_NAME_CHARS[b % len(_NAME_CHARS)]) for b in range(256))
 _RENAME_ATTEMPTS = 16
 _CAP_FOWNER = 3
 _KEEP = "or pass --keep to overwrite without removing"
+# The files of a tree in flight at once rename and unlink in the same folders: a folder
+# synced for one of them after another's rename has covered it too (``groupsync``).
+_FOLDERS = FolderSyncs()
 
 
 class RemovalError(TargetError):
@@ -98,7 +105,7 @@ def check_removable(dir_fd: int, name: str, path: str) -> None:
 
 
 def _random_name(length: int) -> str:
-    return "".join(secrets.choice(_NAME_CHARS) for _ in range(length))
+    return secrets.token_bytes(length).translate(_NAME_TABLE).decode("ascii")
 
 
 def _rename_lengths(name: str) -> list[int]:
@@ -163,13 +170,13 @@ class _Steps:
                     raise self.failed("rename", exc) from exc
                 self.name = candidate
                 self.done.append(f"renamed to {candidate}")
-                self.run("directory sync", lambda: os.fsync(self.dir_fd))
+                self.run("directory sync", lambda: _FOLDERS.sync(self.dir_fd))
                 break
 
     def unlink(self, remove: Callable[..., None]) -> None:
         self.run("unlink", lambda: remove(self.name, dir_fd=self.dir_fd), "unlinked")
         self.unlinked = True
-        self.run("directory sync", lambda: os.fsync(self.dir_fd))
+        self.run("directory sync", lambda: _FOLDERS.sync(self.dir_fd))
 
 
 def remove_open_file(fd: int, dir_fd: int, name: str, path: str) -> None:

@@ -60,7 +60,7 @@ class Limitation:
         return {"code": self.code, "text": self.text, "remedy": self.remedy}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PassResult:
     """One pass over the target.
 
@@ -129,7 +129,7 @@ class PassResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TargetIdentity:
     """What was wiped, as checked through the open descriptor."""
 
@@ -156,7 +156,7 @@ class TargetIdentity:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WipeReport:
     """The overwrite of one target: every pass, what it could not promise, what went wrong."""
 

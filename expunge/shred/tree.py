@@ -29,7 +29,7 @@ Kind = Literal["file", "other", "dir"]
 Parts = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     """One entry of a planned tree: what it was, where, and its identity when planned.
 

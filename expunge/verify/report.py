@@ -66,7 +66,7 @@ def _parse_time(text: Any, key: str) -> datetime:
     return moment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerificationReport:
     """What a read-back verification planned, read and found.
 

@@ -45,7 +45,7 @@ def mismatch_found(checks: Iterable[VerificationReport]) -> bool:
     return any(v.status == "failed" and not v.interrupted for v in checks)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileOutcome:
     """One file: what the overwrite did, what read-back found, whether it is gone."""
 

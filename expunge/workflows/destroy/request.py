@@ -47,7 +47,7 @@ class ShredRequest:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedFile:
     """What a dry run found: a file that would be destroyed, and its limitations."""
 

@@ -130,7 +130,11 @@ class FileDestroyer:
         elif isinstance(journal, LoggedJournal):
             journal.settle()
         if journaled is not None and outcome.status != "interrupted":
-            self.finished.append(journaled.journal)
+            kept = journaled.journal
+            # A journal still only in the run log has no file to remove once certified:
+            # holding 10,000 of them until then was a tenth of a tree's memory.
+            if not isinstance(kept, LoggedJournal) or kept.on_disk:
+                self.finished.append(kept)
         done = outcome.status == "success"
         if not self.request.keep and (done or self.request.remove_on_failure):
             # Verified before the name goes: a failed file is kept for inspection.

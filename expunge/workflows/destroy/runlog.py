@@ -37,6 +37,7 @@ from expunge.core import paths
 from expunge.core.clock import rfc3339, utc_now
 from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, TargetError
+from expunge.core.groupsync import GroupSync
 from expunge.core.reserve import SpaceReserve
 from expunge.shred.journal import JournalRecord, WipeJournal, journal_of_file, journal_path
 from expunge.shred.report import Limitation, TargetIdentity
@@ -123,6 +124,9 @@ class RunLog:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd = fd
+        # The files of a tree in flight at once each sync their steps: one sync covers
+        # the lines of every thread written before it began (``groupsync``).
+        self._syncs = GroupSync()
 
     @classmethod
     def create(cls, home: Home, header: Mapping[str, Any]) -> RunLog:
@@ -174,7 +178,7 @@ class RunLog:
         line = json.dumps(dict(record), sort_keys=True, separators=(",", ":"), allow_nan=False)
         os.write(self._fd, line.encode() + b"\n")
         if durable:
-            os.fdatasync(self._fd)
+            self.sync()
 
     def file(
         self,
@@ -206,7 +210,7 @@ class RunLog:
 
     def sync(self) -> None:
         """Make every step written so far durable."""
-        os.fdatasync(self._fd)
+        self._syncs.sync(lambda: os.fdatasync(self._fd))
 
     def path_step(self, kind: str, path: str, *, durable: bool = True, **extra: Any) -> None:
         """A step about the file at ``path`` (``verified``, ``removed``, ``remove-failed``)."""
