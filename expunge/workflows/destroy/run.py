@@ -129,6 +129,11 @@ class FileDestroyer:
             self.log.path_step("verified", target.path, report=final.to_dict())
         elif isinstance(journal, LoggedJournal):
             journal.settle()
+        if isinstance(journal, LoggedJournal) and outcome.status == "interrupted":
+            # Stopped after its last pass but before its read-back, the wipe is unfinished
+            # too: its content no longer matches what was registered, so the next run must
+            # find its journal to take it up, not refuse the file as changed.
+            journal.materialize()
         if journaled is not None and outcome.status != "interrupted":
             kept = journaled.journal
             # A journal still only in the run log has no file to remove once certified:

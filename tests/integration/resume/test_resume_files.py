@@ -191,6 +191,47 @@ def test_a_killed_run_kept_its_journal_in_its_log_and_recover_writes_it_out(
     assert run_state_left(home) == []
 
 
+def test_a_stop_after_the_last_pass_before_its_read_back_keeps_the_journal_for_resume(
+    faulty_image: Image, tmp_path: Path
+) -> None:
+    """Interrupted while reading back a pass that is complete: the content is no longer
+    what it was, so the journal must be where the next run looks (found by a sweep of
+    many documents, whose next run refused such a file as changed)."""
+    image = faulty_image(SIZE)
+    image.set_faults(delay=0.05)  # about 3 s to write, 3 s to read back in full
+    home = tmp_path / "home"
+    proc = start_cli(
+        "shred", "--keep", "--accept-limitations", "--verify", "full", image.path, home=home
+    )
+    deadline = time.monotonic() + 60
+    while not any(JournalRecord.from_dict(r).finished for r in _logged_journals(home)):
+        assert proc.poll() is None, "the run ended before its read-back"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    (journal,) = journals(home)
+    assert WipeJournal.load(journal).record.finished
+
+    image.set_faults()
+    resumed = run_cli(
+        "shred",
+        "--keep",
+        "--accept-limitations",
+        "--verify",
+        "full",
+        "--resume",
+        image.path,
+        home=home,
+    )
+    assert resumed.code == 0, resumed.err
+    final_path = Path(resumed.out.split("certificate (success): ")[1].split()[0])
+    assert image.content() == final_content(certificate(final_path), SIZE)
+    assert journals(home) == []
+
+
 def test_sigkill_at_random_moments_then_resume_never_certifies_an_incomplete_wipe(
     faulty_image: Image, tmp_path: Path
 ) -> None:
