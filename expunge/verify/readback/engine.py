@@ -17,7 +17,6 @@ from expunge.core.blockdev import DIRECT_IO_ALIGN, target_size
 from expunge.core.progress import ProgressSink
 from expunge.shred.patterns import PassPattern
 from expunge.verify.plan import SamplePlan
-from expunge.verify.readback.aio_engine import run_aio
 from expunge.verify.readback.checker import Checker
 from expunge.verify.readback.groups import group_reads
 from expunge.verify.readback.identity import target_error
@@ -71,6 +70,9 @@ def _run_engines(job: Job) -> None:
     job.control.raise_failure()
     start = 1
     if job.source.direct and _AIO_ENABLED and len(job.groups) > 1:
+        # Imported here: a small file's one read never needs AIO (nor its ctypes setup).
+        from expunge.verify.readback.aio_engine import run_aio
+
         start = run_aio(job, start)
         job.control.raise_failure()
         job.control.abort.clear()

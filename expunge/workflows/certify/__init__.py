@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         subject_record,
         verification_record,
     )
+    from expunge.workflows.certify.erase_work import DriveWork, KeyErasureOutcome, LuksWork
     from expunge.workflows.certify.expected import (
         check_same_drive,
         drive_differences,
@@ -43,11 +44,8 @@ if TYPE_CHECKING:
     )
     from expunge.workflows.certify.fields import JobFields, post_classification, with_fields
     from expunge.workflows.certify.outcomes import (
-        DriveWork,
         FileOutcome,
         FilesWork,
-        KeyErasureOutcome,
-        LuksWork,
         checked_status,
         mismatch_found,
     )

@@ -16,10 +16,10 @@ from expunge.shred import luks
 from expunge.shred.methods import LUKS_ERASE, Method
 from expunge.shred.report import Limitation as WipeLimitation
 from expunge.verify import VerifyMode
-from expunge.workflows.certify.outcomes import KeyErasureOutcome, LuksWork
 
 if TYPE_CHECKING:
     from expunge.workflows.certify.device_work import SanitizeWork
+    from expunge.workflows.certify.erase_work import KeyErasureOutcome, LuksWork
 
 KEY_ERASE_METHOD = "cryptographic erase"
 FLASH_NOTE = "; the medium is flash: remapped and over-provisioned blocks were not addressed"

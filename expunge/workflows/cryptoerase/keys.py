@@ -14,7 +14,7 @@ from expunge.ledger.keystore import KeyOrigin, KeyStore, StoredKey
 from expunge.ledger.state import DocumentState
 from expunge.shred import sealing
 from expunge.shred.report import Limitation
-from expunge.workflows.certify.outcomes import KeyErasureOutcome
+from expunge.workflows.certify.erase_work import KeyErasureOutcome
 from expunge.workflows.cryptoerase.kek import kek_tag, station_kek
 from expunge.workflows.cryptoerase.medium import InPlaceFacts, in_place_facts
 from expunge.workflows.cryptoerase.migrate import recorded_migration

@@ -19,7 +19,7 @@ from expunge.shred.overwrite import PassOptions, run_passes
 from expunge.shred.report import PassResult
 from expunge.verify import VerificationReport
 from expunge.workflows import certify
-from expunge.workflows.certify.outcomes import LuksWork
+from expunge.workflows.certify.erase_work import LuksWork
 from expunge.workflows.cryptoerase.medium import in_place_facts
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from expunge.certificates import LedgerAnchor
 from expunge.core.clock import utc_now
 from expunge.core.errors import ExpungeError
 from expunge.core.progress import StopRequest
 from expunge.workflows import certify, cryptoerase, records
-from expunge.workflows.certify.outcomes import KeyErasureOutcome
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.request import ShredRequest
 from expunge.workflows.destroy.runlog import RunLog
+
+if TYPE_CHECKING:
+    from expunge.workflows.certify.erase_work import KeyErasureOutcome
 
 
 def _anchor(ledger: records.LedgerLink | records.Deferred | None) -> LedgerAnchor | None:

@@ -12,7 +12,7 @@ from expunge.drives import Drive, DriveRefused, Identity
 from expunge.shred.methods import Method
 from expunge.verify import VerifyOptions
 from expunge.workflows import certify
-from expunge.workflows.certify.outcomes import DriveWork
+from expunge.workflows.certify.erase_work import DriveWork
 
 REFUSED: Literal["refused"] = "refused"
 DriveStatus = Outcome | Literal["refused"]

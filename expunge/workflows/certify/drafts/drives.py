@@ -17,7 +17,7 @@ from expunge.workflows.certify.drafts.records import (
     limitation_record,
     subject_record,
 )
-from expunge.workflows.certify.outcomes import DriveWork, LuksWork
+from expunge.workflows.certify.erase_work import DriveWork, LuksWork
 from expunge.workflows.certify.station import CertificateDraft
 
 

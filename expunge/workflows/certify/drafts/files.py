@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from expunge.certificates import (
     FileSubject,
@@ -21,8 +22,11 @@ from expunge.workflows.certify.drafts.records import (
     limitation_record,
     subject_record,
 )
-from expunge.workflows.certify.outcomes import FileOutcome, FilesWork, KeyErasureOutcome
+from expunge.workflows.certify.outcomes import FileOutcome, FilesWork
 from expunge.workflows.certify.station import CertificateDraft
+
+if TYPE_CHECKING:
+    from expunge.workflows.certify.erase_work import KeyErasureOutcome
 
 
 def file_subject(outcome: FileOutcome, document_id: str | None) -> FileSubject:

@@ -21,7 +21,7 @@ from expunge.workflows.certify.drafts.records import (
     pass_record,
     verification_record,
 )
-from expunge.workflows.certify.outcomes import LuksWork
+from expunge.workflows.certify.erase_work import LuksWork
 from expunge.workflows.certify.station import CertificateDraft
 
 # LUKS read-back is counted in blocks of this size in the certificate.

@@ -11,7 +11,7 @@ from expunge.workflows.certify.claims import device_sanitization
 from expunge.workflows.certify.device_work import SanitizeWork
 from expunge.workflows.certify.drafts.drives import drive_media, drive_subject
 from expunge.workflows.certify.drafts.records import error_records, limitation_record
-from expunge.workflows.certify.outcomes import DriveWork
+from expunge.workflows.certify.erase_work import DriveWork
 from expunge.workflows.certify.station import CertificateDraft
 
 BEFORE_AFTER = "before-after"
