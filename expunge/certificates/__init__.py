@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Validation,
         countersign,
     )
+    from expunge.certificates.drive_facts import DriveSubject
     from expunge.certificates.dsse import (
         PAYLOAD_TYPE,
         Envelope,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
     from expunge.certificates.storage import read_envelope, write_envelope
     from expunge.certificates.subjects import (
         ByteRange,
-        DriveSubject,
         FileSubject,
         KeyErasure,
         PassKind,
@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         SubjectRecord,
         VerificationRecord,
         VerificationStatus,
+        is_drive,
     )
     from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
     from expunge.core.clock import rfc3339
@@ -119,6 +120,7 @@ __all__ = [
     "ensure_key",
     "fingerprint",
     "init_key",
+    "is_drive",
     "key_info",
     "keyid",
     "load_private_key",

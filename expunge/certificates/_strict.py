@@ -91,6 +91,11 @@ def _field_order(cls: type) -> tuple[str, ...]:
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
+def without_absent(data: dict[str, Any], optional: frozenset[str]) -> dict[str, Any]:
+    """``data`` without the optional keys whose value is None."""
+    return {k: v for k, v in data.items() if not (k in optional and v is None)}
+
+
 def plain(value: Any) -> Any:
     """A field value as JSON data: enums by value, tuples as arrays, records by ``to_dict``."""
     kind = type(value)

@@ -27,10 +27,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from expunge.certificates.drive_facts import DriveSubject
 from expunge.certificates.dsse import Envelope, Signature, VerifiedEnvelope, keyid, pae
 from expunge.certificates.keys import securesystemslib_keyid
 from expunge.certificates.model import SCHEMA_ID, sha256_hex
-from expunge.certificates.subjects import DriveSubject, FileSubject, SubjectRecord
+from expunge.certificates.subjects import FileSubject, SubjectRecord
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import RefusedError
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from expunge.certificates._strict import check_timestamp, field_names, fields_dict, located
+from expunge.certificates._strict import (
+    check_timestamp,
+    field_names,
+    fields_dict,
+    located,
+    without_absent,
+)
+from expunge.certificates.subjects import DRIVE_KIND, FREE_SPACE_KIND
 from expunge.core.strictjson import Fields
-
-
-def without_absent(data: dict[str, Any], optional: frozenset[str]) -> dict[str, Any]:
-    """``data`` without the optional keys whose value is None."""
-    return {k: v for k, v in data.items() if not (k in optional and v is None)}
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class FreeSpaceSubject:
     free_before: int | None
     directory_entries: int | None
 
-    KIND = "free-space"
+    KIND = FREE_SPACE_KIND
 
     @property
     def name(self) -> str:
@@ -225,7 +227,7 @@ class DriveSubject:
     health: HealthRecord | None = None
     hidden_areas: HiddenAreasRecord | None = None
 
-    KIND = "drive"
+    KIND = DRIVE_KIND
 
     @property
     def name(self) -> str:

@@ -29,9 +29,9 @@ from expunge.certificates._strict import (
     is_canonical,
     loads_noting_numbers,
     located,
+    without_absent,
 )
 from expunge.certificates.assembly import Assembled, assemble
-from expunge.certificates.drive_facts import without_absent
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core.errors import IntegrityError
 from expunge.core.outcome import Outcome

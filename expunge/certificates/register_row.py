@@ -11,10 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from expunge.certificates.drive_facts import DriveSubject
 from expunge.certificates.model import Certificate
 from expunge.certificates.storage import claimed_certificate
-from expunge.certificates.subjects import FileSubject, VerificationStatus
+from expunge.certificates.subjects import FileSubject, VerificationStatus, is_drive
 
 Columns = tuple[Any, ...]
 
@@ -46,7 +45,7 @@ def verification_summary(certificate: Certificate) -> str:
 
 
 def _serials(certificate: Certificate) -> tuple[str, ...]:
-    found = [r.subject.serial for r in certificate.subjects if isinstance(r.subject, DriveSubject)]
+    found = [r.subject.serial for r in certificate.subjects if is_drive(r.subject)]
     found.append(certificate.media.serial)
     return tuple(dict.fromkeys(s for s in found if s))
 

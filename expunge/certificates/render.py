@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from expunge.certificates.check import CertificateCheck
 from expunge.certificates.countersignature import CountersignatureCheck
-from expunge.certificates.drive_facts import FreeSpaceSubject
+from expunge.certificates.drive_facts import DriveSubject, FreeSpaceSubject
 from expunge.certificates.model import Certificate
-from expunge.certificates.subjects import DriveSubject, FileSubject, PassKind, SubjectRecord
+from expunge.certificates.subjects import FileSubject, PassKind, SubjectRecord
 
 Section = tuple[str, list[tuple[str, str]]]
 

@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates.countersignature import countersign
+from expunge.certificates.drive_facts import DriveSubject
 from expunge.certificates.dsse import (
     Signature,
     keyid,
@@ -47,7 +48,6 @@ from expunge.certificates.model import (
     Sanitization,
 )
 from expunge.certificates.subjects import (
-    DriveSubject,
     FileSubject,
     PassKind,
     PassRecord,

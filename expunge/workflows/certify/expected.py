@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from expunge.certificates import Certificate
-from expunge.certificates.subjects import DriveSubject, FileSubject, SubjectRecord
+from expunge.certificates.drive_facts import DriveSubject
+from expunge.certificates.subjects import FileSubject, SubjectRecord
 from expunge.core.errors import IntegrityError, RefusedError, UsageError
 from expunge.drives import Drive
 from expunge.shred.patterns import PassPattern

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from expunge.certificates import Certificate, DriveSubject
+from expunge.certificates import Certificate, is_drive
 from expunge.core.config import DESTINATIONS, StationSettings
 from expunge.core.errors import UsageError
 from expunge.core.outcome import Outcome
@@ -43,9 +43,7 @@ class JobFields:
 
 
 def _whole_media(certificate: Certificate) -> bool:
-    return bool(certificate.subjects) and all(
-        isinstance(r.subject, DriveSubject) for r in certificate.subjects
-    )
+    return bool(certificate.subjects) and all(is_drive(r.subject) for r in certificate.subjects)
 
 
 def post_classification(certificate: Certificate) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from expunge.certificates import DriveSubject, FileSubject
+from expunge.certificates import FileSubject, is_drive
 from expunge.core.errors import ExpungeError, UsageError
 from expunge.workflows.records.lookup import RegisteredLocation, _medium_documents
 
@@ -250,7 +250,7 @@ def record_medium_destroyed(
     a ``success`` certificate whose drive subject has identity token ``token`` counts;
     otherwise nothing is recorded and ``()`` returned. Ledger errors propagate.
     """
-    drives = [r.subject for r in issued.certificate.subjects if isinstance(r.subject, DriveSubject)]
+    drives = [r.subject for r in issued.certificate.subjects if is_drive(r.subject)]
     if not any(d.identity_token == token for d in drives):
         raise UsageError(
             f"certificate {issued.certificate.certificate_id} does not wipe medium {token}",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from expunge.certificates import Media, read_envelope
-from expunge.certificates.subjects import DriveSubject
+from expunge.certificates.drive_facts import DriveSubject
 from expunge.core.clock import utc_now
 from expunge.core.config import Home, StationSettings
 from expunge.drives import find_drive

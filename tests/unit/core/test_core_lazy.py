@@ -120,6 +120,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "expunge.verify.differs",
         # Built only for a crypto-erase or a drive (each frozen dataclass costs ~0.5 ms):
         "expunge.workflows.certify.erase_work",
+        "expunge.certificates.drive_facts",
         # A small file's read-back is one read: no native AIO.
         "expunge.verify.readback.aio_engine",
         "expunge.verify.readback.linux_aio",

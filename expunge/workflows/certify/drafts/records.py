@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from expunge.certificates import (
     ByteRange,
-    DriveSubject,
     ErrorRecord,
     FileSubject,
     Limitation,
@@ -21,6 +21,9 @@ from expunge.shred.journal import JournalEvent
 from expunge.shred.report import Limitation as WipeLimitation
 from expunge.shred.report import PassResult, WipeReport
 from expunge.verify import VerificationReport, VerifyMode
+
+if TYPE_CHECKING:
+    from expunge.certificates import DriveSubject
 
 
 def pass_record(result: PassResult) -> PassRecord:
