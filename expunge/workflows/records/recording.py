@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from expunge.certificates import FileSubject, is_drive
 from expunge.core.errors import ExpungeError, UsageError
-from expunge.workflows.records.lookup import RegisteredLocation, _medium_documents
 
 if TYPE_CHECKING:
     from expunge.ledger.events import Destroy
     from expunge.ledger.store import LedgerStore
     from expunge.workflows.certify import IssuedCertificate
+    from expunge.workflows.records.lookup import RegisteredLocation
 
 
 @dataclass(frozen=True)
@@ -258,6 +258,9 @@ def record_medium_destroyed(
         )
     if issued.outcome != "success":
         return ()
+    # Imported here: a file's destruction never looks documents up by medium.
+    from expunge.workflows.records.lookup import _medium_documents
+
     doc_ids = _medium_documents(store, token, now)
     if doc_ids:
         store.append_many(

@@ -121,6 +121,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         # Built only for a crypto-erase or a drive (each frozen dataclass costs ~0.5 ms):
         "expunge.workflows.certify.erase_work",
         "expunge.certificates.drive_facts",
+        "expunge.workflows.records.lookup",
         # A small file's read-back is one read: no native AIO.
         "expunge.verify.readback.aio_engine",
         "expunge.verify.readback.linux_aio",
