@@ -45,7 +45,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
 from expunge.certificates.readback import check_reads_back
@@ -66,7 +65,7 @@ _SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
 
 def keyid(public_key: Ed25519PublicKey) -> str:
     """The key's id (and fingerprint): hex SHA-256 of the raw 32-byte public key."""
-    return sha256_hex(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return sha256_hex(public_key.public_bytes_raw())
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

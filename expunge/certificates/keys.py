@@ -5,6 +5,11 @@ passes a passphrase, and readable by its owner only (mode 0600). It is created n
 final name and linked into place, so an existing key is never overwritten and no reader
 ever sees half a key. The passphrase is bytes passed in by the caller: this module reads no
 environment and prompts for nothing.
+
+Signing with the station key needs none of ``cryptography``'s serialization package (an
+unencrypted key in the shape ``key init`` writes is read by ``pkcs8``), so the functions
+that write, export or parse other key forms import it where they run: a one-file shred
+does not pay for it.
 """
 
 from __future__ import annotations
@@ -20,18 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    BestAvailableEncryption,
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-    load_pem_public_key,
-)
 
 from expunge.certificates.dsse import keyid
 from expunge.certificates.model import sha256_hex
+from expunge.certificates.pkcs8 import ed25519_seed
 from expunge.core.atomic import write_new
 from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import rfc3339
@@ -78,7 +75,7 @@ def securesystemslib_keyid(public_key: Ed25519PublicKey) -> str:
     "scheme": "ed25519"}`` (HEX: the raw public key); ASCII only, so RFC 8785 and the OLPC
     canonical JSON securesystemslib uses give the same bytes.
     """
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    raw = public_key.public_bytes_raw().hex()
     key = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": raw}}
     return sha256_hex(canonical_bytes(key))
 
@@ -86,6 +83,8 @@ def securesystemslib_keyid(public_key: Ed25519PublicKey) -> str:
 def openssh_fingerprint(public_key: Ed25519PublicKey) -> str:
     """``SHA256:...`` as ``ssh-keygen -l`` prints it: unpadded base64 of the SHA-256 of the
     key's OpenSSH wire form."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     line = public_key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
     blob = base64.b64decode(line.split()[1])
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
@@ -93,6 +92,8 @@ def openssh_fingerprint(public_key: Ed25519PublicKey) -> str:
 
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
     """The public key as SubjectPublicKeyInfo PEM, for auditors' trust stores."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -117,6 +118,13 @@ def init_key(path: Path, passphrase: bytes | None) -> KeyInfo:
     """
     if passphrase is not None and not passphrase:
         raise UsageError("the key passphrase is empty", remedy="give a non-empty passphrase")
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
     key = Ed25519PrivateKey.generate()
     encryption = NoEncryption() if passphrase is None else BestAvailableEncryption(passphrase)
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, encryption)
@@ -176,6 +184,11 @@ def _parse_private(pem: bytes, path: Path, passphrase: bytes | None) -> Ed25519P
             target=str(path),
             remedy="drop the passphrase, or create an encrypted key with a passphrase",
         )
+    seed = None if encrypted else ed25519_seed(pem)
+    if seed is not None:
+        return Ed25519PrivateKey.from_private_bytes(seed)
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(pem, password=passphrase if encrypted else None)
     except ValueError as exc:
@@ -230,6 +243,8 @@ def ensure_key(path: Path, passphrase: bytes | None) -> tuple[Ed25519PrivateKey,
 
 def load_public_key(data: bytes, source: str) -> Ed25519PublicKey:
     """An Ed25519 public key from PEM (``IntegrityError`` naming ``source`` otherwise)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         key = load_pem_public_key(data)
     except (ValueError, TypeError, UnicodeError):
