@@ -13,9 +13,9 @@ imports, and these facades also re-export from other packages.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +23,11 @@ from typing import Any
 _EAGER = "EXPUNGE_EAGER_IMPORTS"
 """Set (to anything but empty or 0) to import every re-export at once, e.g. to find a
 broken import without running the code that uses it."""
+
+# The indented lines (and blank lines) under a top-level ``if TYPE_CHECKING:``.
+_TYPE_CHECKING_BLOCK = re.compile(r"^if TYPE_CHECKING:[ \t]*\n((?:[ \t]+\S.*\n|[ \t]*\n)*)", re.M)
+_FROM_IMPORT = re.compile(r"\bfrom\s+(\w[\w.]*)\s+import\s+(\([^)]*\)|[^\n]*)")
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 def lazy_exports(package: str, source: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
@@ -68,18 +73,19 @@ def lazy_exports(package: str, source: str) -> tuple[Callable[[str], Any], Calla
 
 
 def _exports_of(source: str) -> dict[str, tuple[str, str]]:
-    """``name -> (module, attribute)`` for each import under the file's ``if TYPE_CHECKING:``."""
+    """``name -> (module, attribute)`` for each import under the file's ``if TYPE_CHECKING:``.
+
+    Read by pattern, not by ``ast.parse``: parsing the facades cost a one-file shred about
+    13 ms, and facades hold only ``from M import a, b as c`` lines in that block (a test
+    checks that this reading and the parser's agree for every facade).
+    """
     with open(source, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), source)
+        text = handle.read()
     found: dict[str, tuple[str, str]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for statement in node.body:
-                if isinstance(statement, ast.ImportFrom) and statement.module:
-                    for alias in statement.names:
-                        found[alias.asname or alias.name] = (statement.module, alias.name)
+    for block in _TYPE_CHECKING_BLOCK.findall(text):
+        for module, names in _FROM_IMPORT.findall(_COMMENT.sub("", block)):
+            for alias in names.strip("()").split(","):
+                name, _, asname = alias.strip().partition(" as ")
+                if name:
+                    found[asname.strip() or name] = (module, name)
     return found
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"

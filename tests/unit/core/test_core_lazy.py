@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import expunge
+from expunge.core.lazy import _exports_of
 
 _RUN_AND_LIST = """
 import json, runpy, sys
@@ -51,6 +53,51 @@ def test_every_name_a_facade_exports_resolves(package: str) -> None:
     assert set(module.__all__) <= set(dir(module))
 
 
+def _parsed_exports(source: str) -> dict[str, tuple[str, str]]:
+    """What the Python parser finds under the facade's ``if TYPE_CHECKING:``."""
+    tree = ast.parse(Path(source).read_text(encoding="utf-8"), source)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom) and statement.module, source
+                for alias in statement.names:
+                    found[alias.asname or alias.name] = (statement.module, alias.name)
+    return found
+
+
+@pytest.mark.parametrize("package", _facades())
+def test_a_facade_s_exports_are_read_as_the_parser_reads_them(package: str) -> None:
+    source = importlib.import_module(package).__file__
+    assert source is not None
+    assert _exports_of(source) == _parsed_exports(source)
+
+
+def test_exports_are_read_through_comments_aliases_and_one_line_imports(tmp_path: Path) -> None:
+    source = tmp_path / "facade.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from a.b import one, two as deux  # a comment\n"
+        "\n"
+        "    from c import (\n"
+        "        three,  # why three\n"
+        "        four as quatre,\n"
+        "    )\n"
+        "from d import not_an_export\n"
+    )
+    assert (
+        _exports_of(str(source))
+        == _parsed_exports(str(source))
+        == {
+            "one": ("a.b", "one"),
+            "deux": ("a.b", "two"),
+            "three": ("c", "three"),
+            "quatre": ("c", "four"),
+        }
+    )
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         _ = expunge.certificates.nothing_here  # type: ignore[attr-defined]
@@ -72,6 +119,10 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
     doc.write_bytes(b"secret\n" * 100)
     env = {**os.environ, "EXPUNGE_HOME": str(tmp_path / "home")}
     env.pop("EXPUNGE_EAGER_IMPORTS", None)
+    # The first call creates the station key; every later call only reads it.
+    subprocess.run(
+        [sys.executable, "-m", "expunge", "key", "init"], env=env, capture_output=True, check=True
+    )
     result = subprocess.run(
         [sys.executable, "-c", _RUN_AND_LIST, "shred", "-q", str(doc)],
         env=env,
@@ -125,6 +176,8 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         # A small file's read-back is one read: no native AIO.
         "expunge.verify.readback.aio_engine",
         "expunge.verify.readback.linux_aio",
+        # The station key is read without cryptography's serialization package.
+        "cryptography.hazmat.primitives.serialization",
     }
     assert loaded.isdisjoint(needless), sorted(loaded & needless)
 
