@@ -36,18 +36,11 @@ from expunge.workflows import certify, records
 from expunge.workflows.certify.outcomes import FileOutcome
 from expunge.workflows.destroy.files import shred_paths
 from expunge.workflows.destroy.logged_journal import LoggedJournal
+from expunge.workflows.destroy.logged_run import FileSteps, LoggedRun, journal_of, read_log
 from expunge.workflows.destroy.outcome import Destruction
 from expunge.workflows.destroy.record import certify_and_record
 from expunge.workflows.destroy.request import ShredRequest
-from expunge.workflows.destroy.runlog import (
-    FileSteps,
-    LoggedRun,
-    RunLog,
-    abandoned_logs,
-    journal_of,
-    logged_target,
-    read_log,
-)
+from expunge.workflows.destroy.runlog import RunLog, abandoned_logs, logged_target
 
 # A killed run's files may be anything the checks accepted then; the checks are not run
 # again to finish removing a name that was already overwritten.

@@ -18,7 +18,8 @@ at every step that matters:
 
 The log is removed once the ledger has recorded the certificate. The running process
 holds an exclusive ``flock`` on it: a log nobody holds belongs to a run that died, and
-``recover`` finishes it.
+``recover`` finishes it. Reading a log back is ``logged_run``'s job, imported only when
+a dead run left one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,9 @@ from expunge.core.config import Home
 from expunge.core.errors import IntegrityError, TargetError
 from expunge.core.groupsync import GroupSync
 from expunge.core.reserve import SpaceReserve
-from expunge.shred.journal import JournalRecord, WipeJournal, journal_of_file, journal_path
+from expunge.shred.journal import JournalRecord
 from expunge.shred.report import Limitation, TargetIdentity
 from expunge.workflows import records
-from expunge.workflows.destroy.logged_journal import LoggedJournal
 from expunge.workflows.destroy.request import ShredRequest
 
 SUFFIX = ".log"
@@ -233,116 +232,6 @@ class RunLog:
             os.close(self._fd)
 
 
-@dataclass
-class FileSteps:
-    """What a run log says of one file."""
-
-    identity: TargetIdentity
-    limitations: tuple[Limitation, ...]
-    digest: str | None
-    verified: dict[str, Any] | None = None
-    removed: bool = False
-    remove_error: str | None = None
-    journal: JournalRecord | None = None
-    """The wipe journal kept in the log, as last logged (None: a journal file, if any)."""
-
-
-@dataclass
-class LoggedRun:
-    """A run log as read back: its header, its files in order, its certificate if any."""
-
-    path: Path
-    header: dict[str, Any]
-    files: list[FileSteps] = field(default_factory=list)
-    certificate: str | None = None
-    _by_path: dict[str, FileSteps] = field(default_factory=dict, repr=False)
-
-    def file(self, path: str) -> FileSteps | None:
-        """The steps of the file at ``path``, if it was started (the first, if twice)."""
-        return self._by_path.get(path)
-
-    def add(self, steps: FileSteps) -> None:
-        """A file started."""
-        self.files.append(steps)
-        self._by_path.setdefault(steps.identity.path, steps)
-
-
-def _name(record: Mapping[str, Any]) -> str:
-    return paths.from_fields(str(record["path"]), record.get("path_bytes"))
-
-
-def _file_steps(record: Mapping[str, Any]) -> FileSteps:
-    identity = TargetIdentity(
-        _name(record),
-        "file",
-        int(record["size"]),
-        int(record["device"]),
-        int(record["inode"]),
-        str(record["filesystem"]),
-    )
-    limitations = tuple(
-        Limitation(str(lim["code"]), str(lim["text"]), str(lim["remedy"]))
-        for lim in record["limitations"]
-    )
-    digest = record.get("digest")
-    journal = record.get("journal")
-    return FileSteps(
-        identity,
-        limitations,
-        None if digest is None else str(digest),
-        journal=None if journal is None else JournalRecord.from_dict(journal),
-    )
-
-
-def read_log(path: Path) -> LoggedRun | None:
-    """A log's steps, tolerating a last line cut short by the crash; ``None`` when the log
-    has no complete header (the run died before writing anything)."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError:
-        return None
-    records: list[dict[str, Any]] = []
-    for line in lines:
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            break  # torn last line: the step it began was never durable
-    if not records or records[0].get("type") != "run":
-        return None
-    run = LoggedRun(path, records[0])
-    try:
-        _read_steps(run, records[1:])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IntegrityError(
-            f"the log of an interrupted run is damaged ({exc})",
-            target=str(path),
-            remedy="keep it for inspection and move it out of the runs folder to go on",
-        ) from None
-    return run
-
-
-def _read_steps(run: LoggedRun, records: Sequence[Mapping[str, Any]]) -> None:
-    for record in records:
-        kind = record.get("type")
-        if kind == "file":
-            run.add(_file_steps(record))
-            continue
-        if kind == "certified":
-            run.certificate = str(record["certificate"])
-            continue
-        steps = run.file(_name(record))
-        if steps is None:
-            continue
-        if kind == "verified":
-            steps.verified = dict(record["report"])
-        elif kind == "removed":
-            steps.removed = True
-        elif kind == "remove-failed":
-            steps.remove_error = str(record["error"])
-        elif kind == "journal":
-            steps.journal = JournalRecord.from_dict(record["record"])
-
-
 @contextlib.contextmanager
 def abandoned_logs(home: Home) -> Iterator[Sequence[tuple[Path, int]]]:
     """The logs of runs that died, each locked for the caller while it recovers them; logs
@@ -375,6 +264,8 @@ def pending_digests(home: Home) -> dict[tuple[str, int, int], str]:
     found: dict[tuple[str, int, int], str] = {}
     folder = runs_folder(home)
     for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+        from expunge.workflows.destroy.logged_run import read_log
+
         try:
             run = read_log(path)
         except IntegrityError:
@@ -386,24 +277,13 @@ def pending_digests(home: Home) -> dict[tuple[str, int, int], str]:
     return found
 
 
-def journal_of(folder: Path, steps: FileSteps) -> WipeJournal | None:
-    """The wipe journal of a logged file (the same path and object), if it has one: its
-    file in ``folder`` (written last, when there is one), else the one in the log."""
-    ident = steps.identity
-    journal = journal_of_file(folder, ident.path)
-    if journal is None and steps.journal is not None:
-        journal = LoggedJournal(journal_path(folder, steps.journal.target), steps.journal)
-    if journal is None:
-        return None
-    target = journal.record.target
-    return journal if (target.device, target.inode) == (ident.device, ident.inode) else None
-
-
 def drop_spent_logs(home: Home) -> None:
     """Remove the logs of dead runs that have nothing left: no certificate to record and
     no file whose journal is still pending (a ``--resume`` finished them)."""
     with abandoned_logs(home) as logs:
         for path, _ in logs:
+            from expunge.workflows.destroy.logged_run import journal_of, read_log
+
             try:
                 run = read_log(path)
             except IntegrityError:
