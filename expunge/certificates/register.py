@@ -18,7 +18,6 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from expunge.certificates.register_row import RegisterRow, row_of, row_of_certif
 
 if TYPE_CHECKING:
     from expunge.certificates.model import Certificate
+    from expunge.certificates.register_query import Query
     from expunge.certificates.trust import TrustStore
 
 INDEX_NAME = "index.sqlite"
@@ -57,18 +57,6 @@ CREATE INDEX IF NOT EXISTS rows_finished ON rows (finished_epoch);
 CREATE INDEX IF NOT EXISTS serials_serial ON serials (serial);
 CREATE INDEX IF NOT EXISTS documents_doc ON documents (doc_id);
 """
-
-
-@dataclass(frozen=True)
-class Query:
-    """What ``cert list`` asks for; None: any. Times are Unix seconds, ``until`` inclusive."""
-
-    since: float | None = None
-    until: float | None = None
-    outcome: str | None = None
-    target: str | None = None
-    serial: str | None = None
-    doc: str | None = None
 
 
 def _connect(folder: Path) -> sqlite3.Connection:

@@ -196,37 +196,3 @@ def row_of_certificate(name: str, certificate: Certificate) -> RegisterRow:
         serials=_serials(certificate),
         documents=_documents(certificate),
     )
-
-
-@dataclass(frozen=True)
-class Totals:
-    """The sums under a period report: destructions by outcome, subjects and bytes."""
-
-    certificates: int
-    by_outcome: tuple[tuple[str, int], ...]
-    subjects: int
-    bytes: int
-    unverified: int
-    """Rows whose signature did not verify under the trust store (or were unreadable)."""
-
-    @classmethod
-    def of(cls, rows: tuple[RegisterRow, ...]) -> Totals:
-        """The totals of ``rows``."""
-        outcomes = ("success", "partial", "failed", "interrupted")
-        return cls(
-            certificates=len(rows),
-            by_outcome=tuple((o, sum(1 for r in rows if r.outcome == o)) for o in outcomes),
-            subjects=sum(r.subjects for r in rows),
-            bytes=sum(r.bytes for r in rows),
-            unverified=sum(1 for r in rows if r.signature != "verified"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "certificates": self.certificates,
-            "by_outcome": dict(self.by_outcome),
-            "subjects": self.subjects,
-            "bytes": self.bytes,
-            "unverified": self.unverified,
-        }

@@ -21,7 +21,8 @@ from expunge.certificates import (
     verify_certificate_file,
     verify_envelope,
 )
-from expunge.certificates.register import Query, list_certificates
+from expunge.certificates.register import list_certificates
+from expunge.certificates.register_query import Query
 from expunge.certificates.storage import claimed_certificate, read_envelope, write_envelope
 from expunge.commands import completion
 from expunge.commands.cert_attest import cert_attest

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from expunge.certificates.register import Query, list_certificates
-from expunge.certificates.register_row import Totals
+from expunge.certificates.register import list_certificates
+from expunge.certificates.register_query import Query, Totals
 from expunge.commands.frame import trust_store
 from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option, trust_option

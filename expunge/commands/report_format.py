@@ -7,7 +7,8 @@ import io
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from expunge.certificates.register_row import HEADERS, RegisterRow, Totals
+from expunge.certificates.register_query import Totals
+from expunge.certificates.register_row import HEADERS, RegisterRow
 from expunge.certificates.render import human_bytes
 from expunge.core.clock import parse_date
 from expunge.core.errors import UsageError

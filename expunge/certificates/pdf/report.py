@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from fpdf import FPDF
 
 from expunge.certificates.pdf.sheet import FONT, MONO, add_fonts
-from expunge.certificates.register_row import RegisterRow, Totals
+from expunge.certificates.register_query import Totals
+from expunge.certificates.register_row import RegisterRow
 
 # (header, width in mm) of each column on an A4 landscape page (277 mm usable).
 _COLUMNS = (

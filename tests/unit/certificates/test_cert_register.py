@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates import Certificate, TrustStore, sign_certificate
-from expunge.certificates.register import INDEX_NAME, Query, index_written, list_certificates
+from expunge.certificates.register import INDEX_NAME, index_written, list_certificates
+from expunge.certificates.register_query import Query
 from tests.support.tamper_fixtures import (
     STATION,
     STRANGER,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from expunge.certificates.pdf.report import render_report_pdf
-from expunge.certificates.register_row import RegisterRow, Totals
+from expunge.certificates.register_query import Totals
+from expunge.certificates.register_row import RegisterRow
 from tests.support.pdf import pdf_pages
 
 # Crockford base32: W and M are the widest letters in a proportional face, 1 the narrowest.
