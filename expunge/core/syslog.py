@@ -10,7 +10,6 @@ destruction. ``EXPUNGE_JOURNAL_SOCKET`` or ``EXPUNGE_SYSLOG_SOCKET`` name anothe
 from __future__ import annotations
 
 import os
-import socket
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ def syslog_line(event: Event, now: datetime | None = None, host: str | None = No
         f'{key.removeprefix("EXPUNGE_").lower()}="{_sd_value(value)}"'
         for key, value in event.fields().items()
     )
-    head = f"<{pri}>1 {stamp} {host or socket.gethostname() or '-'} {IDENTIFIER} {os.getpid()}"
+    head = f"<{pri}>1 {stamp} {host or os.uname().nodename or '-'} {IDENTIFIER} {os.getpid()}"
     text = event.message.replace("\n", "\\n")
     line = f"{head} {event.kind} [{SD_ID} {params}] {text}"
     return line.encode("utf-8", "surrogateescape")
@@ -129,6 +128,10 @@ def send(event: Event, env: Mapping[str, str]) -> bool:
         return False
     path, journal = where
     datagram = journal_datagram(event) if journal else syslog_line(event)
+    # Imported here, once there is a log to send to: socket.py builds four IntEnums at
+    # import, 2% of a one-file shred on a machine without a system log (or --no-syslog).
+    import socket
+
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.setblocking(False)
