@@ -13,7 +13,6 @@ import errno
 import os
 import secrets
 import stat
-import string
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from expunge.shred.resolve import real_path
 
 # Noise names of 32 letters and digits, drawn a byte each: 256 is a multiple of 32, so
 # every character is equally likely (one call for the name, not one per character).
-_NAME_CHARS = string.ascii_lowercase + string.digits[:6]
+# Spelled out: the string module compiles a regular expression at import.
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz012345"
 _NAME_TABLE = bytes(ord(_NAME_CHARS[b % len(_NAME_CHARS)]) for b in range(256))
 _RENAME_ATTEMPTS = 16
 _CAP_FOWNER = 3
