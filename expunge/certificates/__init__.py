@@ -34,8 +34,8 @@ if TYPE_CHECKING:
         sign_envelope,
         verify_envelope,
     )
+    from expunge.certificates.keyinfo import KeyInfo
     from expunge.certificates.keys import (
-        KeyInfo,
         ensure_key,
         fingerprint,
         init_key,

@@ -11,7 +11,7 @@ engines) reads in-toto Statements, not expunge's own payload type. The attestati
 
 signed with Ed25519 over the DSSE PAE of those exact bytes by the key that signed the
 certificate. The signature's ``keyid`` follows securesystemslib's convention (see
-``keys.securesystemslib_keyid``), so in-toto's verifiers find the key under its usual id.
+``keyinfo.securesystemslib_keyid``), so in-toto's verifiers find the key under its usual id.
 
 A subject's ``sha256`` digests its *identity*: what was destroyed cannot be hashed any
 more. It is the SHA-256 of the RFC 8785 JSON of the subject's identity fields (see
@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates.drive_facts import DriveSubject
 from expunge.certificates.dsse import Envelope, Signature, VerifiedEnvelope, keyid, pae
-from expunge.certificates.keys import securesystemslib_keyid
+from expunge.certificates.keyinfo import securesystemslib_keyid
 from expunge.certificates.model import SCHEMA_ID, sha256_hex
 from expunge.certificates.subjects import FileSubject, SubjectRecord
 from expunge.core.canonical import canonical_bytes, strict_loads

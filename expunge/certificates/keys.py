@@ -14,53 +14,25 @@ does not pay for it.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import os
 import stat
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from expunge.certificates.dsse import keyid
-from expunge.certificates.model import sha256_hex
 from expunge.certificates.pkcs8 import ed25519_seed
 from expunge.core.atomic import write_new
-from expunge.core.canonical import canonical_bytes
-from expunge.core.clock import rfc3339
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
+
+if TYPE_CHECKING:
+    from expunge.certificates.keyinfo import KeyInfo
 
 _ENCRYPTED_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 _PRIVATE_MODE = 0o600
 _PUBLIC_MODE = 0o644
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """What ``key show`` prints: fingerprint (= keyid), where, since when, encrypted or not,
-    and the key's ids in securesystemslib's and OpenSSH's conventions."""
-
-    fingerprint: str
-    path: str
-    created: str
-    encrypted: bool
-    securesystemslib_keyid: str
-    openssh_fingerprint: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "fingerprint": self.fingerprint,
-            "path": self.path,
-            "created": self.created,
-            "encrypted": self.encrypted,
-            "securesystemslib_keyid": self.securesystemslib_keyid,
-            "openssh_fingerprint": self.openssh_fingerprint,
-        }
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -68,46 +40,11 @@ def fingerprint(public_key: Ed25519PublicKey) -> str:
     return keyid(public_key)
 
 
-def securesystemslib_keyid(public_key: Ed25519PublicKey) -> str:
-    """The keyid securesystemslib (and so in-toto, TUF) gives this key by default.
-
-    Hex SHA-256 of the canonical JSON ``{"keytype": "ed25519", "keyval": {"public": HEX},
-    "scheme": "ed25519"}`` (HEX: the raw public key); ASCII only, so RFC 8785 and the OLPC
-    canonical JSON securesystemslib uses give the same bytes.
-    """
-    raw = public_key.public_bytes_raw().hex()
-    key = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": raw}}
-    return sha256_hex(canonical_bytes(key))
-
-
-def openssh_fingerprint(public_key: Ed25519PublicKey) -> str:
-    """``SHA256:...`` as ``ssh-keygen -l`` prints it: unpadded base64 of the SHA-256 of the
-    key's OpenSSH wire form."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    line = public_key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
-    blob = base64.b64decode(line.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-
-
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
     """The public key as SubjectPublicKeyInfo PEM, for auditors' trust stores."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-
-
-def _key_info(path: Path, key: Ed25519PrivateKey, encrypted: bool) -> KeyInfo:
-    created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    public = key.public_key()
-    return KeyInfo(
-        fingerprint=fingerprint(public),
-        path=str(path),
-        created=rfc3339(created),
-        encrypted=encrypted,
-        securesystemslib_keyid=securesystemslib_keyid(public),
-        openssh_fingerprint=openssh_fingerprint(public),
-    )
 
 
 def init_key(path: Path, passphrase: bytes | None) -> KeyInfo:
@@ -139,7 +76,9 @@ def init_key(path: Path, passphrase: bytes | None) -> KeyInfo:
         ) from None
     except OSError as exc:
         raise TargetError(f"cannot write the key: {exc.strerror}", target=str(path)) from None
-    return _key_info(path, key, passphrase is not None)
+    from expunge.certificates.keyinfo import describe
+
+    return describe(path, key, passphrase is not None)
 
 
 def _read_private_pem(path: Path) -> bytes:
@@ -226,8 +165,10 @@ def load_private_key(path: Path, passphrase: bytes | None) -> Ed25519PrivateKey:
 
 def key_info(path: Path, passphrase: bytes | None) -> KeyInfo:
     """Fingerprint, path, creation time (file mtime) and encryption of the station key."""
+    from expunge.certificates.keyinfo import describe
+
     pem = _read_private_pem(path)
-    return _key_info(path, _parse_private(pem, path, passphrase), _ENCRYPTED_HEADER in pem)
+    return describe(path, _parse_private(pem, path, passphrase), _ENCRYPTED_HEADER in pem)
 
 
 def ensure_key(path: Path, passphrase: bytes | None) -> tuple[Ed25519PrivateKey, bool]:

@@ -32,7 +32,7 @@ from expunge.certificates.attest import (
     STATEMENT_TYPE,
     attest,
 )
-from expunge.certificates.keys import openssh_fingerprint, securesystemslib_keyid
+from expunge.certificates.keyinfo import openssh_fingerprint, securesystemslib_keyid
 from expunge.core.errors import RefusedError
 from tests.support import need_tool
 from tests.support.tamper_fixtures import (

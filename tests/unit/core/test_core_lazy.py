@@ -179,6 +179,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         # Read back only to recover a dead run.
         "expunge.workflows.destroy.logged_run",
         "expunge.certificates.register_query",
+        "expunge.certificates.keyinfo",
         # The station key is read without cryptography's serialization package.
         "cryptography.hazmat.primitives.serialization",
     }
