@@ -44,6 +44,11 @@ if TYPE_CHECKING:
         register_documents,
     )
     from expunge.workflows.records.checkpoints import current_anchor, station_signer, trust_verifier
+    from expunge.workflows.records.confirmation import (
+        classification_of,
+        confirmed_documents,
+        document_ids,
+    )
     from expunge.workflows.records.content import FileContent, read_content
     from expunge.workflows.records.head import (
         HeadRecord,
@@ -90,9 +95,6 @@ if TYPE_CHECKING:
     from expunge.workflows.records.recording import (
         LedgerUpdate,
         RecordedDestroy,
-        classification_of,
-        confirmed_documents,
-        document_ids,
         record_files_destroyed,
         record_key_erased,
         record_medium_destroyed,

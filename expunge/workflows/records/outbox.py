@@ -40,14 +40,10 @@ from expunge.ledger.postgres.urls import display_url, is_url
 from expunge.ledger.store import LedgerStore
 from expunge.shred.methods import Method
 from expunge.workflows.certify import IssuedCertificate, Station
+from expunge.workflows.records.confirmation import confirmed_documents
 from expunge.workflows.records.lookup import _medium_documents, locate
 from expunge.workflows.records.policy import describe_rule
-from expunge.workflows.records.recording import (
-    LedgerUpdate,
-    RecordedDestroy,
-    confirmed_documents,
-    destroy_event,
-)
+from expunge.workflows.records.recording import LedgerUpdate, RecordedDestroy, destroy_event
 
 FORMAT = "expunge-outbox-v1"
 

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from expunge.ledger.events import Destroy
     from expunge.ledger.store import LedgerStore
     from expunge.workflows.certify import IssuedCertificate
-    from expunge.workflows.records.lookup import RegisteredLocation
 
 
 @dataclass(frozen=True)
@@ -69,49 +68,6 @@ class LedgerUpdate:
             "error": self.error,
             "queued": self.queued,
         }
-
-
-def confirmed_documents(
-    registered: Mapping[str, Sequence[RegisteredLocation]],
-    digests: Mapping[str, str | None],
-) -> tuple[dict[str, list[str]], list[str]]:
-    """Which destroyed paths were the registered documents, by the digest read before
-    wiping: ``({doc_id: [paths]}, notes on the ones that were not)``."""
-    documents: dict[str, list[str]] = {}
-    notes: list[str] = []
-    for path, digest in digests.items():
-        for loc in registered.get(path, ()):
-            if loc.confirmed_by(digest):
-                documents.setdefault(loc.doc_id, []).append(path)
-            else:
-                notes.append(
-                    f"{path}: recorded as {loc.doc_id}, but its content was not the "
-                    "registered one; the ledger was not updated"
-                )
-    return documents, notes
-
-
-def classification_of(
-    registered: Mapping[str, Sequence[RegisteredLocation]], documents: Mapping[str, Sequence[str]]
-) -> str:
-    """The classification(s) the ledger records for the documents destroyed, for the
-    certificate's media information (several levels joined by ", ")."""
-    levels = {
-        loc.classification
-        for locations in registered.values()
-        for loc in locations
-        if loc.doc_id in documents
-    }
-    return ", ".join(sorted(levels))
-
-
-def document_ids(documents: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Path -> the document id a certificate names for it (one document per path)."""
-    ids: dict[str, str] = {}
-    for doc_id, paths in documents.items():
-        for path in paths:
-            ids.setdefault(path, doc_id)
-    return ids
 
 
 def destroy_event(

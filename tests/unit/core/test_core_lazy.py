@@ -180,6 +180,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "expunge.workflows.destroy.logged_run",
         "expunge.certificates.register_query",
         "expunge.certificates.keyinfo",
+        "expunge.workflows.records.recording",
         # The station key is read without cryptography's serialization package.
         "cryptography.hazmat.primitives.serialization",
     }
