@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from expunge.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from expunge.verify.detection import DetectionRow, detection_probability, detection_table
     from expunge.verify.options import VerifyOptions
     from expunge.verify.plan import MODES, SamplePlan, VerifyMode, make_plan
     from expunge.verify.readback import (
@@ -20,12 +21,7 @@ if TYPE_CHECKING:
         verify_fd,
         verify_path,
     )
-    from expunge.verify.report import (
-        DetectionRow,
-        VerificationReport,
-        detection_probability,
-        detection_table,
-    )
+    from expunge.verify.report import VerificationReport
 
 __all__ = [
     "MODES",

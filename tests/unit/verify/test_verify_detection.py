@@ -11,9 +11,9 @@ import blake3
 import pytest
 
 from expunge.shred.patterns import PassPattern
+from expunge.verify.detection import detection_probability
 from expunge.verify.plan import make_plan
 from expunge.verify.readback import verify_path
-from expunge.verify.report import detection_probability
 
 BLOCK = 4096
 BLOCKS = 1 << 16  # a 256 MiB sparse file of zeros: holes read back fast

@@ -11,14 +11,9 @@ import pytest
 
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
+from expunge.verify.detection import detection_probability, detection_table
 from expunge.verify.plan import make_plan
-from expunge.verify.report import (
-    VerificationReport,
-    detection_probability,
-    detection_table,
-    digest_record,
-    sample_digest,
-)
+from expunge.verify.report import VerificationReport, digest_record, sample_digest
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
