@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from expunge.verify.readback.engine import DEFAULT_WORKERS
     from expunge.verify.readback.expected import expected_digest
     from expunge.verify.readback.groups import MAX_READ_BYTES
-    from expunge.verify.readback.identity import Identity, TargetIdentity, TargetInfo
-    from expunge.verify.readback.opening import probe_target, verify_fd, verify_path
+    from expunge.verify.readback.identity import Identity, TargetIdentity
+    from expunge.verify.readback.opening import verify_fd, verify_path
+    from expunge.verify.readback.probe import TargetInfo, probe_target
 
 __all__ = [
     "DEFAULT_WORKERS",

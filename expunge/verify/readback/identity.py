@@ -38,16 +38,6 @@ class TargetIdentity:
         return f"file dev={self.dev} ino={self.ino}"
 
 
-@dataclass(frozen=True)
-class TargetInfo:
-    """What ``probe_target`` learned: identity, size and logical block size."""
-
-    path: str
-    identity: TargetIdentity
-    size: int
-    logical_block_size: int
-
-
 Identity = TargetIdentity | tuple[int, int]
 """An expected identity: a ``TargetIdentity``, or ``(st_dev, st_ino)`` of a regular file."""
 

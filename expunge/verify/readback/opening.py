@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-from expunge.core.blockdev import logical_block_size, open_direct, reopen_direct, target_size
+from expunge.core.blockdev import open_direct, reopen_direct
 from expunge.core.clock import utc_now
 from expunge.core.progress import NULL_PROGRESS, ProgressSink
 from expunge.shred.patterns import PassPattern
@@ -22,7 +22,6 @@ from expunge.verify.readback.engine import DEFAULT_WORKERS, Request, read_back
 from expunge.verify.readback.identity import (
     Identity,
     TargetIdentity,
-    TargetInfo,
     check_identity,
     check_kind,
     target_error,
@@ -30,32 +29,9 @@ from expunge.verify.readback.identity import (
 from expunge.verify.readback.tally import skipped_report
 from expunge.verify.report import VerificationReport
 
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+"""How a target is opened by name: never through a link, never hanging on a FIFO."""
 _REOPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
-
-
-def probe_target(path: str | os.PathLike[str]) -> TargetInfo:
-    """Identity, size and logical block size of a file or block device, for planning.
-
-    ``make_plan(info.size, mode, align=info.logical_block_size)`` then
-    ``verify_path(path, pattern, plan, expect_identity=info.identity)``.
-    """
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except OSError as exc:
-        raise target_error(name, exc) from exc
-    try:
-        st = os.fstat(fd)
-        check_kind(name, st)
-        try:
-            size = target_size(fd, st)
-            lbs = logical_block_size(fd, st)
-        except OSError as exc:
-            raise target_error(name, exc) from exc
-        return TargetInfo(name, TargetIdentity.from_stat(st), size, lbs)
-    finally:
-        os.close(fd)
 
 
 def verify_path(
@@ -84,7 +60,7 @@ def verify_path(
     name = os.fspath(path)
     started, clock = utc_now(), time.monotonic()
     try:
-        fd, direct = open_direct(name, _OPEN_FLAGS)
+        fd, direct = open_direct(name, OPEN_FLAGS)
     except OSError as exc:
         raise target_error(name, exc) from exc
     try:
