@@ -285,15 +285,30 @@ def verify_envelope(
     ``bad-signature``, ``unsupported-schema`` or ``invalid-certificate``. Countersignatures
     are not looked at here (see ``expunge.certificates.countersignature``).
     """
+    signer = verify_certificate_signature(envelope, trusted_keys)
+    return VerifiedEnvelope(envelope, read_signed_certificate(envelope.payload), signer)
+
+
+def verify_certificate_signature(
+    envelope: Envelope, trusted_keys: Mapping[str, Ed25519PublicKey]
+) -> str:
+    """The first half of ``verify_envelope``: the envelope holds a certificate and its
+    signature verifies under a trusted key (returned); its ``CertificateError`` otherwise."""
     if envelope.payload_type != PAYLOAD_TYPE:
         raise CertificateError(
             Reason.WRONG_PAYLOAD_TYPE,
             f"payloadType is {envelope.payload_type!r}, not {PAYLOAD_TYPE!r}",
             remedy="this envelope does not hold an expunge certificate",
         )
-    signer = verify_signatures(envelope, trusted_keys)
+    return verify_signatures(envelope, trusted_keys)
+
+
+def read_signed_certificate(payload: bytes) -> Certificate:
+    """The second half of ``verify_envelope``: the certificate a payload whose signature
+    verified holds, strictly read; ``unsupported-schema`` or ``invalid-certificate``
+    otherwise."""
     try:
-        certificate = Certificate.from_json(envelope.payload)
+        return Certificate.from_json(payload)
     except UnsupportedSchema as exc:
         raise CertificateError(
             Reason.UNSUPPORTED_SCHEMA, exc.message, remedy="verify it with a newer expunge"
@@ -304,4 +319,3 @@ def verify_envelope(
             f"signed, but not a valid certificate: {exc.message}",
             remedy="the signing station is faulty or its key is misused; report it",
         ) from None
-    return VerifiedEnvelope(envelope=envelope, certificate=certificate, signer=signer)
