@@ -29,6 +29,10 @@ from expunge.ledger.entries import Head
 # The largest certificate file an audit reads: `shred -r` of a 10,000-file tree issues
 # about 17 MB (some 1.7 KB per file), so this admits trees of some 40,000 files.
 MAX_CERTIFICATE_FILE = 64 << 20
+# Verdicts a verifier keeps, for certificates met again: a directory's or a drive's
+# certificate is cited by the destroy events of its documents, one after another. Bounded,
+# so that an audit of a million entries does not keep a quarter of a million verdicts.
+CACHED_VERDICTS = 4096
 # How certificates from before KeyErasure had doc_id/key_id name a sealed document's key.
 _LEGACY_KEY_REFERENCE = re.compile(r"document key (.+) of ([^ ]+)")
 
@@ -129,12 +133,13 @@ Verdict = tuple[Facts | None, str | None]
 
 
 class Verifier:
-    """Verifies envelopes under a set of keys, each distinct signed certificate once."""
+    """Verifies envelopes under a set of keys; a certificate met again among the last
+    ``CACHED_VERDICTS`` is not verified again."""
 
     def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
         self.keys = keys
-        # (SHA-256 of the payload, signatures) -> verdict. The digest, not the payload:
-        # an audit of a million entries meets a quarter of a million certificates.
+        # (SHA-256 of the payload, signatures) -> verdict, oldest first. The digest, not
+        # the payload: a payload weighs kilobytes.
         self.cache: dict[tuple[bytes, tuple[tuple[str, bytes], ...]], Verdict] = {}
 
     def envelope(self, envelope: Envelope) -> Verdict:
@@ -144,6 +149,8 @@ class Verifier:
         found = self.cache.get(key)
         if found is None:
             found = self._verify(envelope, payload_sha256.hex())
+            if len(self.cache) >= CACHED_VERDICTS:
+                del self.cache[next(iter(self.cache))]
             self.cache[key] = found
         return found
 
@@ -166,23 +173,26 @@ class Verifier:
             return None, f"malformed: {exc.message}"
         return self.envelope(envelope)
 
-    @property
-    def digests(self) -> set[str]:
-        """Digests of the certificates that verified."""
-        return {facts.digest for facts, _ in self.cache.values() if facts is not None}
+
+# (seq, the hash of the entry's content, as the chain walk computes it): the verdict on the
+# certificate of exactly the record the walk read at that seq, not of another record an
+# export gives the same seq.
+RecordKey = tuple[int, bytes]
 
 
-def verify_records(records: Sequence[tuple[int, bytes]], verifier: Verifier) -> dict[int, Verdict]:
-    """The verdict on the certificate of each destroy record, by seq (in a worker).
+def verify_records(
+    records: Sequence[tuple[RecordKey, bytes]], verifier: Verifier
+) -> dict[RecordKey, Verdict]:
+    """The verdict on the certificate of each destroy record, by its key (in a worker).
 
     Records are read with the plain JSON parser only to find the envelope; the parent
     parses them strictly, and the verdict on a record it rejects is not used.
     """
-    verdicts: dict[int, Verdict] = {}
-    for seq, record in records:
+    verdicts: dict[RecordKey, Verdict] = {}
+    for key, record in records:
         try:
             envelope = json.loads(record)["event"]["envelope"]
         except (ValueError, KeyError, TypeError):
             continue
-        verdicts[seq] = verifier.data(envelope)
+        verdicts[key] = verifier.data(envelope)
     return verdicts
