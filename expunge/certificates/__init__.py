@@ -30,10 +30,13 @@ if TYPE_CHECKING:
         VerifiedEnvelope,
         keyid,
         pae,
+        read_signed_certificate,
         sign_certificate,
         sign_envelope,
+        verify_certificate_signature,
         verify_envelope,
     )
+    from expunge.certificates.fast_read import FileCertificateFacts, file_certificate_facts
     from expunge.certificates.keyinfo import KeyInfo
     from expunge.certificates.keys import (
         ensure_key,
@@ -92,6 +95,7 @@ __all__ = [
     "DriveSubject",
     "Envelope",
     "ErrorRecord",
+    "FileCertificateFacts",
     "FileSubject",
     "Finding",
     "KeyErasure",
@@ -118,6 +122,7 @@ __all__ = [
     "VerifiedEnvelope",
     "countersign",
     "ensure_key",
+    "file_certificate_facts",
     "fingerprint",
     "init_key",
     "is_drive",
@@ -130,6 +135,7 @@ __all__ = [
     "pae",
     "public_key_pem",
     "read_envelope",
+    "read_signed_certificate",
     "render_text",
     "rfc3339",
     "sha256_hex",
@@ -137,6 +143,7 @@ __all__ = [
     "sign_envelope",
     "verify_certificate",
     "verify_certificate_file",
+    "verify_certificate_signature",
     "verify_envelope",
     "write_envelope",
     "write_public_key",

@@ -27,6 +27,7 @@ from expunge.certificates._strict import (
     field_names,
     fields_dict,
     is_canonical,
+    loads_canonical,
     loads_noting_numbers,
     located,
     without_absent,
@@ -380,6 +381,15 @@ class Certificate:
         The bytes must be exactly the RFC 8785 form of the certificate they describe, so
         that the digest of the payload is the digest of the certificate.
         """
+        parsed = loads_canonical(data)
+        if parsed is not None:
+            return cls.from_dict(parsed)
+        # Not shown canonical by the fast path: the strict reading says what is wrong.
+        return cls._from_json_strictly(data)
+
+    @classmethod
+    def _from_json_strictly(cls, data: bytes) -> Certificate:
+        """``from_json`` without its fast path (the same verdict on any bytes)."""
         parsed, numbers_alike = loads_noting_numbers(data, "certificate")
         certificate = cls.from_dict(parsed)
         if not is_canonical(parsed, data, numbers_alike):

@@ -2,40 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from expunge.certificates import CertificateError, Envelope
+from expunge.ledger.chain import ChainWalk
 from expunge.ledger.entries import Head, Origin
 from expunge.ledger.events import Destroy
 from expunge.ledger.locations import Location
-from expunge.ledger.state import DocumentState
+from expunge.ledger.state import DocumentFolds, DocumentState
+from expunge.workflows.audit.outcomes import OutcomeCount
 from expunge.workflows.audit.report import AuditProblem
 from expunge.workflows.audit.verdicts import MAX_CERTIFICATE_FILE, Facts, Verdict, Verifier
 
 
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What the ledger said of a destroy event's document when the event was recorded:
+    which of the event's paths held plaintext, the registered content digest, the key id
+    of its seal. Kept with the event until its certificate's verdict comes back."""
+
+    plaintext: frozenset[str]
+    digest: str
+    key_id: str | None
+
+    @classmethod
+    def of(cls, folds: DocumentFolds, event: Destroy) -> Holding | None:
+        """The holding of ``event``'s document as ``folds`` stand (``None``: no such
+        document)."""
+        fold = folds.view(event.doc_id)
+        if fold is None:
+            return None
+        paths = set(event.paths)
+        plaintext = frozenset(
+            loc.path for loc in fold.locations if loc.path in paths and not loc.ciphertext
+        )
+        seal = fold.seal
+        return cls(plaintext, fold.register.digest, seal.key_id if seal is not None else None)
+
+
 @dataclass
 class AuditRun:
-    ledger_id: str | None
-    head: Head | None
+    walk: ChainWalk
     verifier: Verifier
-    # seq -> the hash the entry was stored with (None: no such entry)
-    hash_at: Callable[[int], bytes | None]
-    states: dict[str, DocumentState]
+    folds: DocumentFolds
     problems: list[AuditProblem] = field(default_factory=list)
+    outcomes: OutcomeCount = field(default_factory=OutcomeCount)
     # (certificate id, doc id) pairs the ledger records
     cited: set[tuple[str, str]] = field(default_factory=set)
     # medium token -> outstanding copies on it, built when a drive certificate needs it
-    on_media: dict[str, list[tuple[DocumentState, Location]]] | None = None
+    on_media: dict[str, list[tuple[str, Location]]] | None = None
+
+    @property
+    def ledger_id(self) -> str | None:
+        """The ledger audited (known once its first entry is walked)."""
+        return self.walk.ledger_id
 
     def problem(self, seq: int | None, kind: str, message: str) -> None:
         self.problems.append(AuditProblem(seq, kind, message))
 
+    def take_problems(self) -> list[AuditProblem]:
+        """The problems found so far, the list started again (the report orders them by
+        the stage that found them)."""
+        found, self.problems = self.problems, []
+        return found
+
     def destroy_event(
-        self, seq: int, origin: Origin | None, event: Destroy, verdict: Verdict
+        self,
+        seq: int,
+        origin: Origin | None,
+        event: Destroy,
+        verdict: Verdict,
+        holding: Holding | None,
     ) -> None:
-        """Check one destroy event against its certificate's ``verdict``."""
+        """Check one destroy event against its certificate's ``verdict``; ``holding`` is
+        its document as the event found it. Called as verdicts arrive, while the walk
+        goes on: every entry up to ``seq`` has been walked."""
         self.cited.add((event.certificate_id, event.doc_id))
         facts, failure = verdict
         if facts is None:
@@ -45,6 +87,7 @@ class AuditRun:
                 f"the certificate of {event.doc_id}'s destruction is not acceptable: {failure}",
             )
             return
+        self.outcomes.add(facts)
         name = facts.certificate_id
         if name != event.certificate_id:
             self.problem(
@@ -62,7 +105,7 @@ class AuditRun:
         if (event.media or event.key_erased) and not facts.success:
             # A file is judged by its own subject (below); a medium or a key by the whole.
             self.problem(seq, "certificate", f"certificate {name} records outcome {facts.outcome}")
-        self.subjects(seq, event, facts)
+        self.subjects(seq, event, facts, holding)
         anchor = facts.anchor_head
         if anchor is None:
             # A certificate issued while the shared ledger was unreachable has no anchor
@@ -85,13 +128,12 @@ class AuditRun:
                 seq, "anchor", f"certificate {name} was issued at seq {anchor.seq}, after this"
             )
         else:
+            # Before this event in this ledger (walked already), or in another ledger.
             self.anchor(anchor, f"certificate {name}")
 
-    def subjects(self, seq: int, event: Destroy, facts: Facts) -> None:
+    def subjects(self, seq: int, event: Destroy, facts: Facts, holding: Holding | None) -> None:
         name = facts.certificate_id
         files = {path: (doc, digest, gone) for path, doc, digest, gone in facts.files}
-        state = self.states.get(event.doc_id)
-        plaintext = {loc.path for loc in (state.locations if state else ()) if not loc.ciphertext}
         for path in event.paths:
             if path not in files:
                 self.problem(seq, "subject", f"certificate {name} does not name {path}")
@@ -113,7 +155,7 @@ class AuditRun:
                     f"certificate {name} names {path} as document {doc or '(none)'}, "
                     f"not {event.doc_id}",
                 )
-            if state is not None and path in plaintext and digest != state.digest:
+            if holding is not None and path in holding.plaintext and digest != holding.digest:
                 self.problem(
                     seq,
                     "subject",
@@ -124,17 +166,14 @@ class AuditRun:
             if medium not in facts.drives:
                 self.problem(seq, "subject", f"certificate {name} does not wipe medium {medium}")
         if event.key_erased:
-            self.key_erasure(seq, event, facts, state)
+            self.key_erasure(seq, event, facts, holding.key_id if holding is not None else None)
 
-    def key_erasure(
-        self, seq: int, event: Destroy, facts: Facts, state: DocumentState | None
-    ) -> None:
-        """The certificate must erase this document's key, not any key."""
+    def key_erasure(self, seq: int, event: Destroy, facts: Facts, key_id: str | None) -> None:
+        """The certificate must erase this document's key (``key_id``), not any key."""
         name = facts.certificate_id
         if not facts.key_erasures:
             self.problem(seq, "subject", f"certificate {name} records no key erasure")
             return
-        key_id = state.seal.key_id if state is not None and state.seal is not None else None
         if (event.doc_id, key_id) in facts.key_erasures:
             return
         erased = ", ".join(
@@ -156,7 +195,8 @@ class AuditRun:
                 f"{origin} was recorded in ledger {anchor.ledger_id}, not this one",
             )
             return
-        last = self.head.seq if self.head else 0
+        head = self.walk.head
+        last = head.seq if head else 0
         if anchor.seq > last:
             self.problem(
                 anchor.seq,
@@ -169,7 +209,7 @@ class AuditRun:
                 ),
             )
             return
-        stored = self.hash_at(anchor.seq)
+        stored = self.walk.stored_hash(anchor.seq)
         if stored is not None and stored != anchor.hash:
             self.problem(
                 anchor.seq,
@@ -197,6 +237,7 @@ class AuditRun:
         if facts is None:
             self.problem(None, "certificate-file", f"{path}: {failure}")
             return
+        self.outcomes.add(facts)
         anchor = facts.anchor_head
         if anchor is None:
             return
@@ -220,40 +261,42 @@ class AuditRun:
                     "destroy event records it (entries were cut off or removed)",
                 )
         for token in facts.drives if facts.success else ():
-            for state, loc in self.copies_on(token):
+            for doc_id, loc in self.copies_on(token):
                 if loc.seq <= anchor_seq:
                     self.problem(
                         loc.seq,
                         "unrecorded",
-                        f"{state.doc_id}'s copy on medium {token} is outstanding, but "
+                        f"{doc_id}'s copy on medium {token} is outstanding, but "
                         f"certificate {path} wiped that medium after seq {anchor_seq}",
                     )
 
-    def copies_on(self, token: str) -> list[tuple[DocumentState, Location]]:
+    def copies_on(self, token: str) -> list[tuple[str, Location]]:
+        """(doc id, location) of each outstanding copy on medium ``token``."""
         if self.on_media is None:
             self.on_media = {}
-            for state in self.states.values():
-                for loc in state.locations:
+            for doc_id, fold in self.folds.folds.items():
+                for loc in fold.locations:
                     if loc.medium is not None and loc.outstanding:
-                        self.on_media.setdefault(loc.medium, []).append((state, loc))
+                        self.on_media.setdefault(loc.medium, []).append((doc_id, loc))
         return self.on_media.get(token, [])
 
-    def documents(self) -> None:
-        for state in self.states.values():
-            destroyed = state.destroyed_by
-            if destroyed is not None:
-                for loc in state.outstanding:
-                    where = f"on medium {loc.medium}" if loc.path is None else f"at {loc.path}"
-                    self.problem(
-                        loc.seq,
-                        "outstanding-copy",
-                        f"{state.doc_id} was destroyed (seq {destroyed.seq}) but its "
-                        f"{loc.kind} {where} (seq {loc.seq}) is outstanding",
-                    )
-            if state.overdue and state.retain_until is not None:
+    def document(self, state: DocumentState) -> None:
+        """Check one document's final state: copies left of a destroyed document, and
+        retention."""
+        destroyed = state.destroyed_by
+        if destroyed is not None:
+            for loc in state.outstanding:
+                where = f"on medium {loc.medium}" if loc.path is None else f"at {loc.path}"
                 self.problem(
-                    state.registered_seq,
-                    "overdue",
-                    f"{state.doc_id} was to be kept until "
-                    f"{state.retain_until.date().isoformat()} and is not destroyed",
+                    loc.seq,
+                    "outstanding-copy",
+                    f"{state.doc_id} was destroyed (seq {destroyed.seq}) but its "
+                    f"{loc.kind} {where} (seq {loc.seq}) is outstanding",
                 )
+        if state.overdue and state.retain_until is not None:
+            self.problem(
+                state.registered_seq,
+                "overdue",
+                f"{state.doc_id} was to be kept until "
+                f"{state.retain_until.date().isoformat()} and is not destroyed",
+            )

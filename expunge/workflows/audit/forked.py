@@ -2,17 +2,21 @@
 audit reads the ledger.
 
 The workers are forked before the walk begins (while this process is small) and receive
-the records that need them through a pipe, in batches, as the walk reads them: nothing of
-the ledger is held whole on either side. Each returns, at the end, compact verdicts by seq
-and the entry signatures it verified. A worker that fails leaves its share unverified:
-an internal error then says so, rather than an audit judging without it.
+the records that need them through a pipe, in batches, as the walk reads them. Each sends
+back, per batch, compact verdicts by seq and the entry signatures it verified; a reader
+thread per worker takes them off the pipe at once (so that neither side can block the
+other on a full pipe) and the walk collects them as it goes (``arrived``): nothing of the
+ledger, and no verdict once used, is held on either side. A worker that fails leaves its
+share unverified: an internal error then says so, rather than an audit judging without it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import queue
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -20,9 +24,10 @@ from multiprocessing.process import BaseProcess
 
 from expunge.certificates import TrustStore
 from expunge.core.errors import ExpungeError
+from expunge.ledger.chain import entry_hash
 from expunge.ledger.entries import RawEntry
 from expunge.workflows.audit.signatures import SIGNED_MARK, Verified, verify_entry_signatures
-from expunge.workflows.audit.verdicts import Verdict, Verifier, verify_records
+from expunge.workflows.audit.verdicts import RecordKey, Verdict, Verifier, verify_records
 
 _DESTROY_MARK = b'"type":"destroy"'
 # Records per message: few enough to keep the pipes moving, enough to amortize a send.
@@ -44,23 +49,23 @@ def _worker_failed() -> ExpungeError:
 def _serve(connection: Connection, trust: TrustStore) -> None:
     # Ctrl-C is the parent's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    records: list[tuple[int, bytes]] = []
+    records: list[tuple[RecordKey, bytes]] = []
     signed: list[RawEntry] = []
     verifier = Verifier(trust.station_keys)
-    verdicts: dict[int, Verdict] = {}
-    verified: set[tuple[str, bytes, bytes]] = set()
     try:
         while (batch := connection.recv()) is not None:
             for destroy, ledger_id, seq, record, prev_hash, digest in batch:
                 if destroy:
-                    records.append((seq, record))
+                    content = entry_hash(ledger_id, seq, prev_hash, record)
+                    records.append(((seq, content), record))
                 if SIGNED_MARK in record:
                     signed.append(RawEntry(ledger_id, seq, record, prev_hash, digest))
-            verdicts.update(verify_records(records, verifier))
-            verified |= verify_entry_signatures(signed, trust)
+            connection.send(
+                (verify_records(records, verifier), verify_entry_signatures(signed, trust))
+            )
             records.clear()
             signed.clear()
-        connection.send((verdicts, frozenset(verified)))
+        connection.send(None)  # all answered: an end of file before it is a failure
     finally:
         connection.close()
 
@@ -70,6 +75,9 @@ class _Child:
     process: BaseProcess
     connection: Connection
     batch: list[_Job] = field(default_factory=list)
+    signatures: set[tuple[str, bytes, bytes]] = field(default_factory=set)
+    reader: threading.Thread | None = None
+    finished: bool = False
 
 
 class Workers:
@@ -79,7 +87,9 @@ class Workers:
     def __init__(self, trust: TrustStore, count: int) -> None:
         self.children: list[_Child] = []
         self._turn = 0
-        self._results: tuple[dict[int, Verdict], Verified] | None = None
+        # Batches of verdicts as the reader threads take them off the pipes.
+        self._arrived: queue.SimpleQueue[dict[RecordKey, Verdict]] = queue.SimpleQueue()
+        self._signatures: Verified | None = None
         if count < 2:
             return
         context = multiprocessing.get_context("fork")
@@ -89,6 +99,22 @@ class Workers:
             process.start()
             child_end.close()
             self.children.append(_Child(process, parent_end))
+        # Threads only once every worker is forked: a fork copies no thread, but would
+        # copy a lock one of them held.
+        for child in self.children:
+            child.reader = threading.Thread(target=self._read, args=(child,), daemon=True)
+            child.reader.start()
+
+    def _read(self, child: _Child) -> None:
+        """In a thread: take each answer off ``child``'s pipe as soon as it is sent."""
+        try:
+            while (answer := child.connection.recv()) is not None:
+                verdicts, signatures = answer
+                child.signatures |= signatures
+                self._arrived.put(verdicts)
+            child.finished = True
+        except (EOFError, OSError):
+            pass  # the worker died or was stopped: finish() says so
 
     @property
     def active(self) -> bool:
@@ -120,41 +146,38 @@ class Workers:
             raise _worker_failed() from None
         child.batch = []
 
-    def results(self) -> tuple[dict[int, Verdict], Verified]:
-        """Every worker's verdicts (by seq) and verified entry signatures; the first call
-        ends the feeding and waits for the workers."""
-        if self._results is None:
-            verdicts: dict[int, Verdict] = {}
-            verified: set[tuple[str, bytes, bytes]] = set()
-            for child in self.children:
-                if child.batch:
-                    self._send(child)
-                self._send_end(child)
-            for child in self.children:
-                part = self._receive(child)
-                verdicts.update(part[0])
-                verified |= part[1]
-            self._results = verdicts, frozenset(verified)
-        return self._results
+    def arrived(self) -> Iterator[tuple[RecordKey, Verdict]]:
+        """The verdicts (by record key) that have come back since the last call, without waiting."""
+        while True:
+            try:
+                verdicts = self._arrived.get_nowait()
+            except queue.Empty:
+                return
+            yield from verdicts.items()
 
-    def _send_end(self, child: _Child) -> None:
-        child.batch = []
-        with contextlib.suppress(OSError):  # reported by _receive
-            child.connection.send(None)
-
-    def _receive(self, child: _Child) -> tuple[dict[int, Verdict], Verified]:
-        try:
-            part: tuple[dict[int, Verdict], Verified] = child.connection.recv()
-        except (EOFError, OSError):
-            raise _worker_failed() from None
-        finally:
+    def finish(self) -> Iterator[tuple[RecordKey, Verdict]]:
+        """End the feeding, wait for the workers, and yield the verdicts still to come."""
+        for child in self.children:
+            if child.batch:
+                self._send(child)
+            child.batch = []
+            with contextlib.suppress(OSError):  # a dead worker is reported below
+                child.connection.send(None)
+        for child in self.children:
+            assert child.reader is not None
+            child.reader.join()
             child.connection.close()
             child.process.join()
-        return part
+        if not all(child.finished for child in self.children):
+            raise _worker_failed()
+        self._signatures = frozenset().union(*(child.signatures for child in self.children))
+        yield from self.arrived()
 
     def signatures(self) -> Verified:
-        """The entry signatures the workers verified."""
-        return self.results()[1]
+        """The entry signatures the workers verified (once ``finish`` has run)."""
+        if self._signatures is None:
+            raise RuntimeError("the workers' signatures are read after finish()")
+        return self._signatures
 
     def close(self) -> None:
         """Stop workers still running (an audit that ended early)."""
@@ -162,4 +185,6 @@ class Workers:
             if child.process.is_alive():
                 child.process.kill()
                 child.process.join()
+            if child.reader is not None:
+                child.reader.join()  # its pipe ended with the worker
             child.connection.close()
