@@ -4,7 +4,7 @@ random file, side by side in one run.
 Usage::
 
     python benchmarks/bench_shred.py [--size 512M] [--repeat 5] [--dir DIR] [--json]
-                                     [--no-scale] [--dod3]
+                                     [--no-scale] [--dod3] [--cold]
 
 One run, one target file of random data (not zeros: the virtual disk stores zeros faster).
 Every round runs each case once, in reversed order on odd rounds so that drift (other load,
@@ -20,9 +20,14 @@ the host's cache warming up) falls on both sides of each comparison. One pass ea
 With ``--dod3`` every round also runs ``expunge -m dod-3`` against ``shred -n3``.
 
 The target file is never refilled: what it holds does not change the cost of overwriting
-it. Before every timed run: ``sync`` and ``echo 3 > /proc/sys/vm/drop_caches`` (tolerated if
-it fails); then dd's random source is read back into the page cache, so dd measures
-writing, not reading the same disk.
+it. Before every timed run: ``sync``, then the pages of the benchmark's own files (target,
+source, srm's copy) are dropped from the page cache (``posix_fadvise(DONTNEED)``), so every
+tool starts from the same state of the data, while programs stay cached as they are on a
+station that runs them daily; then dd's random source is read back into the page cache, so
+dd measures writing, not reading the same disk. ``--cold`` drops the whole page cache
+instead (``echo 3 > /proc/sys/vm/drop_caches``, tolerated if it fails): the first run after
+boot, where expunge also reads its interpreter and about 280 modules from the disk while
+``shred`` and ``dd`` are small binaries.
 
 Each child is timed (wall clock) and reaped with ``os.wait4``, whose rusage gives that
 child's own peak RSS (``ru_maxrss``, KiB) and CPU time. For each case: the median, the
@@ -119,6 +124,20 @@ def drop_caches() -> bool:
     except OSError:
         return False
     return True
+
+
+def evict(paths: list[Path]) -> None:
+    """``sync``, then drop the cached pages of ``paths`` (those that exist) only."""
+    os.sync()
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def fill_random(path: Path, size: int) -> None:
@@ -289,10 +308,14 @@ def make_cases(work: Path, target: Path, source: Path, dod3: bool) -> list[Case]
 
 
 def timed(case: Case, env: dict[str, str], work: Path, source: Path, state: dict[str, bool]) -> Run:
-    """Prepare (a fresh copy, caches dropped, dd's source warmed), then run ``case`` once."""
+    """Prepare (a fresh copy, the data's pages or with ``--cold`` the whole page cache
+    dropped, dd's source warmed), then run ``case`` once."""
     if case.fresh_copy is not None:
         copy_synced(source, case.fresh_copy)
-    state["drop_caches"] = drop_caches() and state["drop_caches"]
+    if state["cold"]:
+        state["drop_caches"] = drop_caches() and state["drop_caches"]
+    else:
+        evict([*work.glob("*.bin")])
     if case.warm_source:
         read_into_cache(source)
     log = work / "child.log"
@@ -320,7 +343,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(tempfile.mkdtemp(prefix="expunge-bench-", dir=parent))
     env = dict(os.environ, EXPUNGE_HOME=str(work / "home"))
-    state = {"drop_caches": True}
+    state = {"drop_caches": args.cold, "cold": args.cold}
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     scale: list[dict[str, Any]] = []
     try:
@@ -362,7 +385,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
     measured = {"elapsed": elapsed, "rss_floor": floor, "load_start": load_start}
-    return summarize(args, cases, scale, kind, state["drop_caches"], measured)
+    cache = "whole page cache dropped" if state["drop_caches"] else "data's pages dropped"
+    if args.cold and not state["drop_caches"]:
+        cache = "whole page cache NOT dropped (not permitted)"
+    return summarize(args, cases, scale, kind, cache, measured)
 
 
 def _ratio(cases: dict[str, Case], a: str, b: str) -> float:
@@ -374,7 +400,7 @@ def summarize(
     cases: list[Case],
     scale: list[dict[str, Any]],
     kind: str,
-    dropped: bool,
+    cache: str,
     measured: dict[str, float],
 ) -> dict[str, Any]:
     by = {c.key: c for c in cases}
@@ -403,7 +429,7 @@ def summarize(
         "size": args.size,
         "repeat": args.repeat,
         "filesystem": kind,
-        "drop_caches": dropped,
+        "cache": cache,
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
         "loadavg_start": measured["load_start"],
@@ -448,7 +474,7 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"\nexpunge overwrite benchmark: {human(result['size'])} random file on "
         f"{result['filesystem']}, {result['repeat']} rounds, "
-        f"drop_caches={'yes' if result['drop_caches'] else 'NO'}, {result['cpus']} CPUs, "
+        f"{result['cache']}, {result['cpus']} CPUs, "
         f"kernel {result['kernel']}, load {result['loadavg_start']:.2f} -> "
         f"{result['loadavg_end']:.2f}"
     )
@@ -494,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--dod3", action="store_true", help="also expunge -m dod-3 against shred -n3"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the whole page cache before each run (programs too), not the data's pages",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:
