@@ -61,7 +61,6 @@ if TYPE_CHECKING:
         Person,
         Sanitization,
         new_certificate_id,
-        sha256_hex,
     )
     from expunge.certificates.reasons import CertificateError, Reason
     from expunge.certificates.render import render_text
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
     from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
     from expunge.core.clock import rfc3339
     from expunge.core.outcome import Outcome
+    from expunge.core.sha256 import sha256_hex
 
 __all__ = [
     "PAYLOAD_TYPE",

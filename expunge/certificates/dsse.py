@@ -46,11 +46,12 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from expunge.certificates.model import Certificate, UnsupportedSchema, sha256_hex
+from expunge.certificates.model import Certificate, UnsupportedSchema
 from expunge.certificates.readback import check_reads_back
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import IntegrityError
+from expunge.core.sha256 import sha256_hex
 from expunge.core.strictjson import Fields
 
 PAYLOAD_TYPE = "application/vnd.expunge.certificate+json"
