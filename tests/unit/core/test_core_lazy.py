@@ -194,6 +194,8 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "secrets",
         "hmac",
         "random",
+        # Off a terminal no progress bar is drawn.
+        "expunge.commands.bars",
     }
     if logsocket.destination(env) is None:
         # No system log to send to: no event is built.
