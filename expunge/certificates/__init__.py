@@ -27,14 +27,10 @@ if TYPE_CHECKING:
         PAYLOAD_TYPE,
         Envelope,
         Signature,
-        VerifiedEnvelope,
         keyid,
         pae,
-        read_signed_certificate,
         sign_certificate,
         sign_envelope,
-        verify_certificate_signature,
-        verify_envelope,
     )
     from expunge.certificates.fast_read import FileCertificateFacts, file_certificate_facts
     from expunge.certificates.keyinfo import KeyInfo
@@ -77,6 +73,12 @@ if TYPE_CHECKING:
         is_drive,
     )
     from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
+    from expunge.certificates.verified import (
+        VerifiedEnvelope,
+        read_signed_certificate,
+        verify_certificate_signature,
+        verify_envelope,
+    )
     from expunge.core.clock import rfc3339
     from expunge.core.outcome import Outcome
     from expunge.core.sha256 import sha256_hex
