@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         sign_envelope,
     )
     from expunge.certificates.fast_read import FileCertificateFacts, file_certificate_facts
+    from expunge.certificates.key_erasure import KeyErasure
     from expunge.certificates.keyinfo import KeyInfo
     from expunge.certificates.keys import (
         ensure_key,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
     from expunge.certificates.subjects import (
         ByteRange,
         FileSubject,
-        KeyErasure,
         PassKind,
         PassRecord,
         SubjectRecord,

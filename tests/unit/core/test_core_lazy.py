@@ -198,6 +198,7 @@ def test_a_one_file_shred_loads_no_drive_luks_ledger_or_report_code(tmp_path: Pa
         "expunge.commands.bars",
         # A station that signs verifies no envelope.
         "expunge.certificates.verified",
+        "expunge.certificates.key_erasure",
     }
     if logsocket.destination(env) is None:
         # No system log to send to: no event is built.
