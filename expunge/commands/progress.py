@@ -5,7 +5,7 @@ The bar block always ends with the cursor at the start of the line below it; to 
 redraw, the block is erased first (cursor up, erase to the end of the screen). A ``^C``
 the terminal echoed is erased with it, so Ctrl-C leaves clean lines. Each bar is cut to
 the terminal's width: a wrapped line would break the count of lines to erase. Units are
-binary everywhere (KiB, MiB, GiB), as in every summary. What each bar says is ``bars``'s.
+binary everywhere (KiB, MiB, GiB), as in every summary. The text of each bar is in ``bars``.
 """
 
 from __future__ import annotations
