@@ -27,16 +27,13 @@ if TYPE_CHECKING:
         PAYLOAD_TYPE,
         Envelope,
         Signature,
-        VerifiedEnvelope,
         keyid,
         pae,
-        read_signed_certificate,
         sign_certificate,
         sign_envelope,
-        verify_certificate_signature,
-        verify_envelope,
     )
     from expunge.certificates.fast_read import FileCertificateFacts, file_certificate_facts
+    from expunge.certificates.key_erasure import KeyErasure
     from expunge.certificates.keyinfo import KeyInfo
     from expunge.certificates.keys import (
         ensure_key,
@@ -61,7 +58,6 @@ if TYPE_CHECKING:
         Person,
         Sanitization,
         new_certificate_id,
-        sha256_hex,
     )
     from expunge.certificates.reasons import CertificateError, Reason
     from expunge.certificates.render import render_text
@@ -69,7 +65,6 @@ if TYPE_CHECKING:
     from expunge.certificates.subjects import (
         ByteRange,
         FileSubject,
-        KeyErasure,
         PassKind,
         PassRecord,
         SubjectRecord,
@@ -78,8 +73,15 @@ if TYPE_CHECKING:
         is_drive,
     )
     from expunge.certificates.trust import Role, TrustedKey, TrustProblem, TrustStore, load_trust
+    from expunge.certificates.verified import (
+        VerifiedEnvelope,
+        read_signed_certificate,
+        verify_certificate_signature,
+        verify_envelope,
+    )
     from expunge.core.clock import rfc3339
     from expunge.core.outcome import Outcome
+    from expunge.core.sha256 import sha256_hex
 
 __all__ = [
     "PAYLOAD_TYPE",

@@ -28,12 +28,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expunge.certificates.drive_facts import DriveSubject
-from expunge.certificates.dsse import Envelope, Signature, VerifiedEnvelope, keyid, pae
+from expunge.certificates.dsse import Envelope, Signature, keyid, pae
 from expunge.certificates.keyinfo import securesystemslib_keyid
-from expunge.certificates.model import SCHEMA_ID, sha256_hex
+from expunge.certificates.model import SCHEMA_ID
 from expunge.certificates.subjects import FileSubject, SubjectRecord
+from expunge.certificates.verified import VerifiedEnvelope
 from expunge.core.canonical import canonical_bytes, strict_loads
 from expunge.core.errors import RefusedError
+from expunge.core.sha256 import sha256_hex
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 ATTESTATION_PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -16,10 +16,11 @@ from expunge.certificates.countersignature import (
     CountersignatureStatus,
     check_countersignature,
 )
-from expunge.certificates.dsse import Envelope, verify_envelope
+from expunge.certificates.dsse import Envelope
 from expunge.certificates.model import Certificate
 from expunge.certificates.reasons import CertificateError, Reason
 from expunge.certificates.trust import TrustStore
+from expunge.certificates.verified import verify_envelope
 from expunge.core.errors import EXIT_INTEGRITY, EXIT_OK, EXIT_TARGET, EXIT_VERIFICATION
 from expunge.core.outcome import Outcome
 

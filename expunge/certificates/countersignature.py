@@ -24,15 +24,10 @@ from expunge.certificates._strict import (
     loads_noting_numbers,
     located,
 )
-from expunge.certificates.dsse import (
-    Envelope,
-    VerifiedEnvelope,
-    keyid,
-    sign_envelope,
-    verify_signatures,
-)
+from expunge.certificates.dsse import Envelope, keyid, sign_envelope
 from expunge.certificates.model import Person
 from expunge.certificates.reasons import CertificateError
+from expunge.certificates.verified import VerifiedEnvelope, verify_signatures
 from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import IntegrityError, UsageError
 from expunge.core.strictjson import Fields

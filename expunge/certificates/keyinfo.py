@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from expunge.certificates.dsse import keyid
-from expunge.certificates.model import sha256_hex
 from expunge.core.canonical import canonical_bytes
 from expunge.core.clock import rfc3339
+from expunge.core.sha256 import sha256_hex
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ SHA-256 of the canonical bytes, i.e. of the DSSE payload exactly as signed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from expunge.certificates.assembly import Assembled, assemble
 from expunge.certificates.subjects import SubjectRecord
 from expunge.core.errors import IntegrityError
 from expunge.core.outcome import Outcome
+from expunge.core.sha256 import sha256_hex
 from expunge.core.strictjson import Fields
 
 SCHEMA_ID = "https://expunge.dev/certificate/v1"
@@ -48,11 +48,6 @@ _SHA256_BYTES = 32
 
 class UnsupportedSchema(IntegrityError):
     """The document names a schema or version this expunge does not know."""
-
-
-def sha256_hex(data: bytes) -> str:
-    """Hex SHA-256 of ``data``: certificate digests and key ids."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def new_certificate_id(moment: datetime, randomness: bytes | None = None) -> str:

@@ -12,7 +12,7 @@ from click.core import ParameterSource
 from expunge.commands import systemlog
 from expunge.commands.json_output import emit_json
 from expunge.commands.options import home_option, json_option
-from expunge.core import syslog
+from expunge.core import logsocket
 from expunge.core.config import Home, explained_settings, system_log
 
 
@@ -33,7 +33,7 @@ def _system_log(home: Home) -> dict[str, Any]:
     enabled, source = system_log(home)
     if enabled and click.get_current_context().meta.get(systemlog.DISABLED):
         enabled, source = False, "--no-syslog"
-    where = syslog.destination(os.environ)
+    where = logsocket.destination(os.environ)
     return {
         "syslog": {"value": enabled, "source": source},
         "socket": None if where is None else where[0],

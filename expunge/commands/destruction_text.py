@@ -3,7 +3,6 @@ certificate (``-v``, the default, ``-q``)."""
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
@@ -88,6 +87,9 @@ def queued_line(path: str) -> str:
 
 def resume_command(path: str, method: str) -> str:
     """The command that finishes an interrupted wipe of ``path``, with the method it used."""
+    # Imported here: only an interrupted wipe is told how to resume.
+    import shlex
+
     base, blank = method.removesuffix("+blank"), method.endswith("+blank")
     if base == "custom":
         how = " --passes LIST"  # the same list as before; the journal refuses another

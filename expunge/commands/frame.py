@@ -171,7 +171,7 @@ def progress_sink(method: Method | None = None) -> FileProgress:
     return FileProgress(stderr_bars(), token_labels(method) if method else ())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a running command: the same job only as itself
 class Job:
     """A command's work in progress: who signs it, how it is stopped, where progress goes."""
 

@@ -57,7 +57,7 @@ def home_option(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@dataclass
+@dataclass(eq=False)  # the one request of a run, updated as parsing goes
 class OutputRequest:
     """What the command line asked of the output, as far as parsing got: the error
     boundary (``expunge.cli.main``) reads it to write a failure as JSON or as a line.

@@ -5,7 +5,7 @@ The bar block always ends with the cursor at the start of the line below it; to 
 redraw, the block is erased first (cursor up, erase to the end of the screen). A ``^C``
 the terminal echoed is erased with it, so Ctrl-C leaves clean lines. Each bar is cut to
 the terminal's width: a wrapped line would break the count of lines to erase. Units are
-binary everywhere (KiB, MiB, GiB), as in every summary.
+binary everywhere (KiB, MiB, GiB), as in every summary. The text of each bar is in ``bars``.
 """
 
 from __future__ import annotations
@@ -15,75 +15,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from expunge.commands.render import human_bytes
-from expunge.core.progress import Countdown, RateMeter
 from expunge.shred.methods import Method
+
+if TYPE_CHECKING:
+    from expunge.commands.bars import Bar, BarTask
 
 # Redraw at most this often while bytes advance; a start or an end redraws at once.
 REDRAW_SECONDS = 0.1
 _ERASE_DOWN = "\x1b[J"
-_PASS_LABEL = re.compile(r"^pass (\d+)$")
-_VERIFY_LABEL = re.compile(r"^verify \((\w+)\)(?: (.*))?$")
 _HEX_TOKEN = re.compile(r"^(?:[0-9a-f]{2})+$")
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One bar's content: who, what (``pass 2/3 (ff)``), how far, how fast, how long."""
-
-    name: str
-    label: str
-    done: int
-    total: int
-    rate: float | None = None
-    eta: float | None = None
-
-
-def clock_text(seconds: float) -> str:
-    """``75`` -> ``1:15``, ``3725`` -> ``1:02:05``."""
-    whole = int(seconds + 0.5)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
-
-
-def pass_text(index: int, count: int | None, pattern: str | None) -> str:
-    """``pass 2/3 (ff)``; the count and the pattern only where known."""
-    text = f"pass {index}/{count}" if count else f"pass {index}"
-    return f"{text} ({pattern})" if pattern else text
-
-
-def bytes_of(done: int, total: int) -> str:
-    """``292.0/600.0 MiB``: both counts in the total's binary unit."""
-    unit, scale = "B", 1
-    for name in ("KiB", "MiB", "GiB", "TiB"):
-        if total < scale * 1024:
-            break
-        unit, scale = name, scale * 1024
-    if unit == "B":
-        return f"{done}/{total} B"
-    return f"{done / scale:.1f}/{total / scale:.1f} {unit}"
-
-
-def bar_line(bar: Bar, width: int) -> str:
-    """``bar`` as one line of at most ``width - 1`` characters (the last column is left
-    free: some terminals wrap on it)."""
-    name = bar.name if len(bar.name) <= 18 else "…" + bar.name[-17:]
-    fraction = min(bar.done / bar.total, 1.0) if bar.total else 0.0
-    tail = f"{fraction * 100:3.0f}% {bytes_of(bar.done, bar.total)}"
-    if bar.rate is not None:
-        tail += f" {human_bytes(bar.rate)}/s"
-    if bar.eta is not None:
-        tail += f" ETA {clock_text(bar.eta)}"
-    head = f"{name} {bar.label}"
-    room = width - 1 - len(head) - len(tail) - 2
-    if room >= 8:
-        filled = int(fraction * room)
-        return f"{head} {'█' * filled}{'░' * (room - filled)} {tail}"
-    return f"{head} {tail}"[: max(width - 1, 0)]
 
 
 def _terminal_columns() -> int:
@@ -166,6 +108,9 @@ class TerminalBars:
         self._drawn = 0
 
     def _redraw(self, now: float) -> None:
+        # Imported once a bar is drawn: a run off a terminal never gets here.
+        from expunge.commands.bars import bar_line
+
         width = max(self._width(), 20)
         self._erase()
         lines = [bar_line(bar, width) for bar in self._bars.values()]
@@ -208,7 +153,7 @@ class FileProgress:
     def __init__(self, bars: TerminalBars, patterns: tuple[str | None, ...] = ()) -> None:
         self._bars = bars
         self._patterns = patterns
-        self._tasks: dict[str, _Task] = {}
+        self._tasks: dict[str, BarTask] = {}
         self._lock = threading.Lock()
 
     @property
@@ -220,9 +165,12 @@ class FileProgress:
         """Open a bar for ``task``."""
         if not self._bars.enabled:
             return
+        # Imported once a bar is drawn: a run off a terminal never gets here.
+        from expunge.commands.bars import BarTask
+
         now = time.monotonic()
         with self._lock:
-            self._tasks[task] = state = _Task.of(task, total, label, self._patterns, now)
+            self._tasks[task] = state = BarTask.of(task, total, label, self._patterns, now)
         self._bars.show(task, state.bar(now))
 
     def advance(self, task: str, done: int) -> None:
@@ -241,42 +189,3 @@ class FileProgress:
         with self._lock:
             self._tasks.pop(task, None)
         self._bars.drop(task)
-
-
-@dataclass
-class _Task:
-    """One file task's bar: its label, bytes, and the rest of its passes for the ETA."""
-
-    name: str
-    label: str
-    total: int
-    later_bytes: int
-    meter: RateMeter
-    countdown: Countdown
-    done: int = 0
-
-    @classmethod
-    def of(
-        cls, task: str, total: int, label: str, patterns: tuple[str | None, ...], now: float
-    ) -> _Task:
-        name, shown, later = task, label, 0
-        if match := _PASS_LABEL.match(label):
-            index = int(match.group(1))
-            count = len(patterns) or None
-            pattern = patterns[index - 1] if 0 < index <= len(patterns) else None
-            shown = pass_text(index, count, pattern)
-            later = max(len(patterns) - index, 0) * total
-        elif match := _VERIFY_LABEL.match(label):
-            name = match.group(2) or task
-            shown = f"verify ({match.group(1)})"
-        meter = RateMeter()
-        meter.begin(now)
-        return cls(name, shown, total, later, meter, Countdown())
-
-    def bar(self, now: float) -> Bar:
-        rate = self.meter.rate(now, self.done)
-        eta = None
-        if rate:
-            left = self.total - self.done + self.later_bytes
-            eta = self.countdown.show(now, left / rate)
-        return Bar(self.name, self.label, self.done, self.total, rate, eta)

@@ -4,6 +4,9 @@ the target, the outcome and the operator, where a SIEM and an auditor look first
 
 Off for one run with the global ``--no-syslog``, for a station with ``[log] syslog =
 false`` in ``config.toml``. The log is best effort: nothing here can fail a command.
+
+Each event is built (and ``core.syslog`` imported) only once ``core.logsocket`` finds a
+log to send it to: on a machine without one, a one-file shred loads none of it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from expunge.core import syslog
+from expunge.core import logsocket
 from expunge.core.config import Home, explained_settings, system_log
 from expunge.core.errors import (
     BusyError,
@@ -86,6 +89,10 @@ def certificate_listener(home: Home) -> Callable[[IssuedCertificate], None] | No
     env = dict(os.environ)
 
     def issued(written: IssuedCertificate) -> None:
+        if logsocket.destination(env) is None:
+            return
+        from expunge.core import syslog
+
         certificate = written.certificate
         outcome = certificate.outcome
         syslog.send(
@@ -119,6 +126,10 @@ def refusal(context: click.Context, error: ExpungeError) -> None:
     home = context.meta.get(HOME)
     if not _enabled(home):
         return
+    if logsocket.destination(os.environ) is None:
+        return
+    from expunge.core import syslog
+
     kind = next((name for cls, name in _ERROR_KINDS if isinstance(error, cls)), "error")
     syslog.send(
         syslog.Event(
@@ -141,6 +152,10 @@ def audit(home: Home, report: AuditReport, failure: ExpungeError | None) -> None
         click.get_current_context().meta[_REPORTED] = failure
     if not _enabled(home):
         return
+    if logsocket.destination(os.environ) is None:
+        return
+    from expunge.core import syslog
+
     verdict = "passed" if failure is None else "failed"
     syslog.send(
         syslog.Event(

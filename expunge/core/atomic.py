@@ -9,7 +9,6 @@ new name itself is durable. Errors are ``OSError``; callers say what they were w
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,7 +25,8 @@ def fsync_dir(folder: Path) -> None:
 
 
 def _write_temp(path: Path, data: bytes | Iterable[bytes], mode: int) -> Path:
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.urandom, not secrets.token_hex: the same bytes without importing hmac and hashlib.
+    temp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(temp, _FLAGS, mode)
     try:
         os.fchmod(fd, mode)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
-JOURNAL_SOCKET = "/run/systemd/journal/socket"
-SYSLOG_SOCKET = "/dev/log"
+from expunge.core.logsocket import destination
+
 IDENTIFIER = "expunge"
 
 # Security and authorization messages kept private (auth.log / secure): a destruction
@@ -103,21 +103,6 @@ def syslog_line(event: Event, now: datetime | None = None, host: str | None = No
     text = event.message.replace("\n", "\\n")
     line = f"{head} {event.kind} [{SD_ID} {params}] {text}"
     return line.encode("utf-8", "surrogateescape")
-
-
-def destination(env: Mapping[str, str]) -> tuple[str, bool] | None:
-    """Where events go, and whether in the journal's protocol: an ``EXPUNGE_JOURNAL_SOCKET``
-    or ``EXPUNGE_SYSLOG_SOCKET`` override, else the journal when it runs, else
-    ``/dev/log`` when present; None when the machine has no log to send to."""
-    if env.get("EXPUNGE_JOURNAL_SOCKET"):
-        return env["EXPUNGE_JOURNAL_SOCKET"], True
-    if env.get("EXPUNGE_SYSLOG_SOCKET"):
-        return env["EXPUNGE_SYSLOG_SOCKET"], False
-    if os.path.exists(JOURNAL_SOCKET):
-        return JOURNAL_SOCKET, True
-    if os.path.exists(SYSLOG_SOCKET):
-        return SYSLOG_SOCKET, False
-    return None
 
 
 def send(event: Event, env: Mapping[str, str]) -> bool:

@@ -25,8 +25,8 @@ from typing import Any
 from expunge.core.atomic import fsync_dir, write_new
 from expunge.core.canonical import canonical_bytes
 from expunge.core.errors import TargetError
+from expunge.ledger.outbox_names import SUFFIX, names
 
-SUFFIX = ".json"
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
@@ -60,15 +60,6 @@ def queue(folder: Path, key: str, data: dict[str, Any]) -> Path:
             remedy="free space or fix the permissions of the home folder",
         ) from None
     return path
-
-
-def names(folder: Path) -> list[str]:
-    """The keys queued in ``folder``, sorted (cheap: one directory listing)."""
-    try:
-        listed = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(n[: -len(SUFFIX)] for n in listed if n.endswith(SUFFIX) and not n.startswith("."))
 
 
 def pending(folder: Path) -> list[Queued]:

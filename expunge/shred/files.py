@@ -55,7 +55,7 @@ class FileOptions:
     cross_filesystems: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # holds descriptors: the same file only as itself
 class OpenFile:
     """A regular file opened for overwriting, with the directory that names it.
 

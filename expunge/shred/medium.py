@@ -89,7 +89,7 @@ def reads_back(fd: int, offset: int, block: int) -> bool:
     return True
 
 
-@dataclass
+@dataclass(eq=False)  # state of one pass: compared by identity
 class MediumWatch:
     """Tells bad sectors, which a pass writes around, from a medium that has gone.
 

@@ -8,12 +8,15 @@ complement). ``resolve`` turns tokens into concrete ``PassPattern`` values for o
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from expunge.core.errors import UsageError
 from expunge.shred.patterns import PassPattern
+
+if TYPE_CHECKING:
+    from random import Random
 
 _HEX = re.compile(r"^(?:[0-9a-f]{2})+$")
 _CHOSEN = re.compile(r"^(~?)c(\d+)$")
@@ -311,12 +314,23 @@ def choose_method(
     return with_blank(method) if blank else method
 
 
-def resolve(method: Method, rng: secrets.SystemRandom | None = None) -> tuple[PassPattern, ...]:
-    """Concrete passes for one run: chosen bytes picked, fresh keys drawn, order shuffled."""
-    rng = rng or secrets.SystemRandom()
+def _system_random() -> Random:
+    # Imported only when a method shuffles or picks bytes: the default (one random pass)
+    # does neither, so a one-file shred does not import random.
+    from random import SystemRandom
+
+    return SystemRandom()
+
+
+def resolve(method: Method, rng: Random | None = None) -> tuple[PassPattern, ...]:
+    """Concrete passes for one run: chosen bytes picked, fresh keys drawn, order shuffled.
+
+    ``rng`` (for tests) replaces the system's random source for the shuffle and the picks.
+    """
     chosen: dict[str, int] = {}
     tokens: list[str] = list(method.passes)
     if method.shuffle:
+        rng = rng or _system_random()
         start, end = method.shuffle
         middle = tokens[start:end]
         rng.shuffle(middle)
@@ -328,6 +342,7 @@ def resolve(method: Method, rng: secrets.SystemRandom | None = None) -> tuple[Pa
             continue
         match = _CHOSEN.match(token)
         if match:
+            rng = rng or _system_random()
             complement, name = match.groups()
             value = chosen.setdefault(name, rng.randrange(256))
             passes.append(PassPattern.fixed(bytes([value ^ 0xFF if complement else value])))

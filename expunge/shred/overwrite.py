@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 4 << 20
 
 
-@dataclass
+@dataclass(eq=False)  # owns a mapping: compared by identity
 class WriteBuffer:
     """Two page-aligned slots of ``size`` bytes (rounded up to 4 KiB), reused across passes.
 
@@ -59,7 +59,7 @@ class WriteBuffer:
         self._map.close()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds callbacks and a sink: compared by identity
 class PassOptions:
     """How a pass writes: chunking, alignment, error policy, and where it reports.
 

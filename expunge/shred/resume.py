@@ -29,7 +29,7 @@ from expunge.shred.report import PassResult, merge_ranges
 CHECKPOINT_BYTES = 256 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds a live journal: compared by identity
 class JournaledRun:
     """The passes over one target as its wipe journal knows them: those completed by
     earlier runs, then this run's; and the journal, to complete once certified."""

@@ -63,7 +63,7 @@ def open_direct_writer(fd: int) -> int | None:
     return direct
 
 
-@dataclass
+@dataclass(eq=False)  # state of one pass: compared by identity
 class _Writeback:
     """Starts writeback of a buffered pass as it goes, so the page cache never fills up.
 

@@ -34,7 +34,6 @@ from expunge.certificates.dsse import (
     pae,
     sign_certificate,
     sign_envelope,
-    verify_envelope,
 )
 from expunge.certificates.keys import public_key_pem
 from expunge.certificates.model import (
@@ -55,6 +54,7 @@ from expunge.certificates.subjects import (
     VerificationRecord,
 )
 from expunge.certificates.trust import Role, TrustStore
+from expunge.certificates.verified import verify_envelope
 from expunge.core.canonical import canonical_bytes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "certificates" / "fixtures"

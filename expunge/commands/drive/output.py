@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
+from expunge.commands.bars import Bar, pass_text
 from expunge.commands.destruction_text import queued_line
 from expunge.commands.drive.sanitize import sanitize_lines
 from expunge.commands.json_output import emit_json_line
-from expunge.commands.progress import Bar, TerminalBars, pass_text
+from expunge.commands.progress import TerminalBars
 from expunge.commands.render import human_bytes, unwritten_lines, verification_line
 from expunge.drives import Drive, Place
 from expunge.workflows import drive_wipe

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from expunge.commands.progress import clock_text, pass_text
+from expunge.commands.bars import clock_text, pass_text
 from expunge.commands.render import human_bytes
 from expunge.drives import Drive, Place
 from expunge.workflows import drive_wipe

@@ -10,7 +10,6 @@ Journals named otherwise (by older versions: ``<wipe id>.journal.json``) are sti
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import uuid
@@ -23,6 +22,7 @@ from typing import Literal
 from expunge.core.atomic import fsync_dir, write_atomic
 from expunge.core.clock import utc_now
 from expunge.core.errors import IntegrityError, RefusedError, TargetError
+from expunge.core.sha256 import sha256_hex
 from expunge.shred.journal.pin import content_mismatch
 from expunge.shred.journal.record import JournalEvent, JournalRecord
 from expunge.shred.journal.target import JournalTarget
@@ -36,7 +36,7 @@ _LEGACY: dict[Path, list[Path]] = {}
 
 
 def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}\0".encode() + os.fsencode(value)).hexdigest()[:40]
+    return sha256_hex(f"{kind}\0".encode() + os.fsencode(value))[:40]
 
 
 def journal_path(folder: Path, target: JournalTarget) -> Path:

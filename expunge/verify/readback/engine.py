@@ -33,7 +33,7 @@ _AIO_ENABLED = True
 """Use native AIO for O_DIRECT reads where the platform has it (tests switch it off)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one call's request (a sink, an event): by identity
 class Request:
     """What the caller of ``verify_path`` / ``verify_fd`` asked for."""
 

@@ -67,7 +67,7 @@ class ProgressPump:
         self._last = now
 
 
-@dataclass
+@dataclass(eq=False)  # a verification in progress: compared by identity
 class Job:
     """One verification as the engines see it: the reads to make and where results go.
 

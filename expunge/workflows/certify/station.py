@@ -39,7 +39,7 @@ from expunge.core.outcome import Outcome
 from expunge.workflows.certify.fields import JobFields, with_fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a signing identity in use: compared by identity
 class Station:
     """Who signs: the home folder, the station's settings and its private key, and what the
     operator said about this job (``job``: operator, asset tag, media source...).

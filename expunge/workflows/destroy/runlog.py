@@ -28,7 +28,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -136,7 +135,7 @@ class RunLog:
         """
         folder = runs_folder(home)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = secrets.token_hex(8)
+        name = os.urandom(8).hex()  # as secrets.token_hex(8), without importing hashlib
         staging = folder / f".{name}.tmp"
         path = folder / f"{name}{SUFFIX}"
         try:

@@ -71,10 +71,8 @@ if TYPE_CHECKING:
         LedgerLink,
         create_ledger,
         existing_ledger,
-        pending_records,
         recording_ledger,
         require_ledger,
-        shared,
         station_ledger,
     )
     from expunge.workflows.records.outbox import (
@@ -86,6 +84,7 @@ if TYPE_CHECKING:
         queue_record,
         undeliverable,
     )
+    from expunge.workflows.records.pending import pending_records, shared
     from expunge.workflows.records.policy import (
         check_policy,
         describe_rule,

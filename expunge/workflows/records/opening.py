@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from expunge.core.config import Home, ledger_location
 from expunge.core.errors import IntegrityError, LedgerUnreachable, TargetError
-from expunge.ledger import outbox
 from expunge.ledger.postgres.urls import is_url
+from expunge.workflows.records.pending import shared
 
 if TYPE_CHECKING:
     from expunge.ledger.classification import ClassificationPolicy
@@ -48,11 +48,6 @@ class Deferred:
     reason: str
 
 
-def pending_records(home: Home) -> list[str]:
-    """The certificate ids whose records wait in the outbox (cheap: one listing)."""
-    return outbox.names(home.outbox)
-
-
 def _refuse_lost_ledger(home: Home) -> None:
     """A ledger the station's head record remembers must not be replaced by a new one."""
     from expunge.workflows.records.head import read_head_record
@@ -69,11 +64,6 @@ def _refuse_lost_ledger(home: Home) -> None:
             remedy="restore ledger.db from a backup; to start a new ledger on purpose, move "
             f"{home.ledger_head_path.name} away first",
         )
-
-
-def shared(home: Home) -> bool:
-    """Whether the station's ledger is a shared one (a URL), not the home's file."""
-    return is_url(ledger_location(home))
 
 
 def _open(home: Home, station: Station | None, *, create: bool) -> LedgerStore:

@@ -22,7 +22,7 @@ from expunge.certificates import (
     sign_envelope,
     write_public_key,
 )
-from expunge.certificates.dsse import verify_signatures
+from expunge.certificates.verified import verify_signatures
 from expunge.core.errors import IntegrityError, RefusedError, TargetError, UsageError
 
 

@@ -9,7 +9,7 @@ import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
-from expunge.core import syslog
+from expunge.core import logsocket, syslog
 
 EVENT = syslog.Event(
     kind="destruction",
@@ -75,9 +75,9 @@ def test_rfc5424_line_escapes_structured_data() -> None:
 
 
 def test_override_wins_and_journal_override_first() -> None:
-    assert syslog.destination({"EXPUNGE_SYSLOG_SOCKET": "/s"}) == ("/s", False)
+    assert logsocket.destination({"EXPUNGE_SYSLOG_SOCKET": "/s"}) == ("/s", False)
     both = {"EXPUNGE_SYSLOG_SOCKET": "/s", "EXPUNGE_JOURNAL_SOCKET": "/j"}
-    assert syslog.destination(both) == ("/j", True)
+    assert logsocket.destination(both) == ("/j", True)
 
 
 def test_send_to_nobody_returns_false_without_raising(tmp_path: Path) -> None:

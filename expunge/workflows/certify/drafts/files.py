@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from expunge.certificates import (
     FileSubject,
-    KeyErasure,
     LedgerAnchor,
     Limitation,
     Media,
@@ -119,6 +118,9 @@ def files_draft(
 def key_erasure_record(erasure: KeyErasureOutcome) -> SubjectRecord:
     """The key store as a certificate subject: the key erasure, the slot read back from the
     medium, and the key-scan of every key-store file."""
+    # Imported here: destroying files without a sealed document's key erases none.
+    from expunge.certificates import KeyErasure
+
     d = erasure.destroyed
     slot = VerificationRecord(
         mode="key-slot-read-back",
