@@ -33,6 +33,8 @@ MAX_SAFE_INT = 2**53 - 1
 
 def utc_second(moment: datetime, what: str = "time") -> datetime:
     """``moment`` in UTC, truncated to the second; naive times are refused."""
+    if moment.tzinfo is UTC and not moment.microsecond:
+        return moment  # already so (every time read from a ledger): an audit meets millions
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise UsageError(
             f"{what} has no time zone",
