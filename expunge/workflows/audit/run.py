@@ -94,9 +94,14 @@ def _audit(
         if isinstance(event, Destroy):
             content = walk.content_hash(entry.seq)
             assert content is not None  # the walk yields only what it hashed
-            verdict = None if pool.active else run.verifier.data(dict(event.envelope))
+            key = (entry.seq, content)
+            verdict = None
+            if pool.active:
+                pool.verify(key, dict(event.envelope))
+            else:
+                verdict = run.verifier.data(dict(event.envelope))
             holding = Holding.of(folds, event)
-            destroys.add((entry.seq, content), entry.record.origin, event, holding, verdict)
+            destroys.add(key, entry.record.origin, event, holding, verdict)
         folds.feed(entry)
         if pool.active:
             destroys.arrive(pool.arrived())

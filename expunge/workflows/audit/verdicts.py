@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -180,19 +179,9 @@ class Verifier:
 RecordKey = tuple[int, bytes]
 
 
-def verify_records(
-    records: Sequence[tuple[RecordKey, bytes]], verifier: Verifier
+def verify_envelopes(
+    envelopes: Sequence[tuple[RecordKey, object]], verifier: Verifier
 ) -> dict[RecordKey, Verdict]:
-    """The verdict on the certificate of each destroy record, by its key (in a worker).
-
-    Records are read with the plain JSON parser only to find the envelope; the parent
-    parses them strictly, and the verdict on a record it rejects is not used.
-    """
-    verdicts: dict[RecordKey, Verdict] = {}
-    for key, record in records:
-        try:
-            envelope = json.loads(record)["event"]["envelope"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        verdicts[key] = verifier.data(envelope)
-    return verdicts
+    """The verdict on each destroy event's envelope (as the walk parsed it), by its
+    event's record key (in a worker)."""
+    return {key: verifier.data(envelope) for key, envelope in envelopes}
