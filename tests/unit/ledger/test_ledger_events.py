@@ -212,3 +212,19 @@ def test_utc_second_normalizes_and_keeps_what_is_normal() -> None:
     assert moved == normal and moved.tzinfo is UTC
     with pytest.raises(UsageError):
         utc_second(datetime(2026, 3, 1, 12))
+
+
+def test_values_many_events_repeat_are_read_as_one_string() -> None:
+    # An audit keeps these for every document: one object each, not one per event.
+    def read(event: Event) -> Any:
+        return event_from_dict(json.loads(json.dumps(event.to_dict())))
+
+    first, second = read(register("DOC-A")), read(register("DOC-B"))
+    assert first.classification is second.classification
+    assert first.custodian is second.custodian
+    moved = [read(Transfer(doc, "bob")) for doc in ("DOC-A", "DOC-B")]
+    assert moved[0].custodian is moved[1].custodian
+    copies = [read(Copy(doc, to_medium="serial:XYZ")) for doc in ("DOC-A", "DOC-B")]
+    assert copies[0].to_medium is copies[1].to_medium
+    gone = [read(destroy(doc, paths=(f"/d/{doc}",))) for doc in ("DOC-A", "DOC-B")]
+    assert gone[0].method is gone[1].method
