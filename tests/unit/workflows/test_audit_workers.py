@@ -4,6 +4,7 @@ the verdict on exactly that envelope, and batches go to the worker with least qu
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from expunge.certificates import sign_certificate
@@ -60,3 +61,26 @@ def test_a_batch_goes_to_the_worker_with_least_queued() -> None:
     ((envelopes, signed),) = idle.connection.sent  # type: ignore[attr-defined]
     assert len(envelopes) == forked._BATCH and signed == []
     assert idle.sent == 4
+
+
+def test_the_verdict_cache_is_bounded_and_lets_the_oldest_go(monkeypatch: Any) -> None:
+    from expunge.workflows.audit import verdicts
+
+    monkeypatch.setattr(verdicts, "CACHED_VERDICTS", 2)
+    verifier = Verifier(TRUST.station_keys)
+    calls: list[bytes] = []
+    verify = verifier._verify
+
+    def counted(envelope: Any, digest: str) -> Any:
+        calls.append(envelope.payload)
+        return verify(envelope, digest)
+
+    monkeypatch.setattr(verifier, "_verify", counted)
+    envelopes = [
+        sign_certificate(replace(sample_certificate(), target=f"/t/{n}"), STATION).to_dict()
+        for n in range(3)
+    ]
+    for index in (0, 1, 0, 2, 1, 0):
+        assert verifier.data(envelopes[index])[0] is not None
+    # 0, 1 verified; 0 cached; 2 evicts 0 (the oldest); 1 cached; 0 verified again.
+    assert len(calls) == 4 and len(verifier.cache) == 2
