@@ -235,6 +235,9 @@ class _Verifier:
         parse, as they are checked. ``last`` is the last entry of the chain walked."""
         prefix = _ledger_prefix(DOMAIN_TAG, ledger_id)
         prev: RawEntry | None = None
+        # The hash prev's content really has: what content_hash holds for prev.seq, kept
+        # here so that the walk does not look up every entry it has just stored.
+        prev_actual: bytes | None = None
         for raw in ordered:
             self.entries += 1
             if prev is not None and raw.seq < prev.seq:
@@ -283,11 +286,12 @@ class _Verifier:
             # A signature covers earlier entries through prev_hash: it vouches for them
             # only where every link holds between their real contents.
             intact = linked and actual == raw.hash
-            if prev is not None and self.content_hash.get(prev.seq) != prev.hash:
+            if prev is not None and prev_actual != prev.hash:
                 intact = False
             self.content_hash[raw.seq] = actual
             entry = self.check_record(raw, ledger_id, intact)
             prev = self.last = raw
+            prev_actual = actual
             if entry is not None:
                 yield entry
 

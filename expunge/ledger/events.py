@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ MAX_SAFE_INT = 2**53 - 1
 
 def utc_second(moment: datetime, what: str = "time") -> datetime:
     """``moment`` in UTC, truncated to the second; naive times are refused."""
+    if moment.tzinfo is UTC and not moment.microsecond:
+        return moment  # already so (every time read from a ledger): an audit meets millions
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise UsageError(
             f"{what} has no time zone",
@@ -68,6 +71,13 @@ def parse_time(text: str, what: str) -> datetime:
     if _TIME.fullmatch(text):
         raise IntegrityError(f"{what} is not a real date and time: {text!r}")
     raise IntegrityError(f"{what} must be a UTC time like 2026-01-31T12:00:00Z, not {text!r}")
+
+
+def _shared(value: str) -> str:
+    """One string object for a value that many events repeat (a classification, a
+    custodian, a method, a medium): an audit keeps them for every document of a ledger,
+    and the JSON parser makes a new one each time."""
+    return sys.intern(value)
 
 
 def _nonempty(value: str, what: str) -> None:
@@ -179,8 +189,8 @@ class Register:
         return cls(
             doc_id=f.text("doc_id"),
             title=f.text("title"),
-            classification=f.text("classification"),
-            custodian=f.text("custodian"),
+            classification=_shared(f.text("classification")),
+            custodian=_shared(f.text("custodian")),
             path=path_in(f, "path"),
             size=f.integer("size"),
             digest=f.text("digest"),
@@ -236,7 +246,13 @@ class Copy:
         plaintext = f.flag("plaintext") if f.has("plaintext") else False
         if f.has("plaintext") and not plaintext:
             raise IntegrityError(f"{f.where}.plaintext is written only when true")
-        return cls(f.text("doc_id"), opt_path_in(f, "to_path"), f.opt_text("to_medium"), plaintext)
+        medium = f.opt_text("to_medium")
+        return cls(
+            f.text("doc_id"),
+            opt_path_in(f, "to_path"),
+            None if medium is None else _shared(medium),
+            plaintext,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +274,7 @@ class Transfer:
 
     @classmethod
     def _read(cls, f: Fields) -> Transfer:
-        return cls(f.text("doc_id"), f.text("custodian"))
+        return cls(f.text("doc_id"), _shared(f.text("custodian")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +388,7 @@ class Destroy:
             raise IntegrityError(f"{f.where}.recorded_later is written only when true")
         return cls(
             doc_id=f.text("doc_id"),
-            method=f.text("method"),
+            method=_shared(f.text("method")),
             certificate_id=f.text("certificate_id"),
             certificate_digest=f.text("certificate_digest"),
             envelope=f.obj("envelope"),

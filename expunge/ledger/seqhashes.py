@@ -22,8 +22,13 @@ class SeqHashes:
         if len(digest) != HASH_SIZE or seq < 1:
             raise ValueError(f"seq {seq}: a {HASH_SIZE}-byte hash of a seq >= 1 is expected")
         index = seq - 1
-        if index >= len(self._present):
-            grow = index + 1 - len(self._present)
+        present = len(self._present)
+        if index == present:  # the next seq: the walk's every step
+            self._present.append(1)
+            self._hashes += digest
+            return
+        if index > present:
+            grow = index + 1 - present
             self._present.extend(bytes(grow))
             self._hashes.extend(bytes(grow * HASH_SIZE))
         self._present[index] = 1

@@ -380,8 +380,10 @@ class DocumentFolds:
         """Every document's state as of ``now``, in order of registration; each fold is
         dropped as it is frozen, so that the two forms are never held whole at once."""
         folds = self.folds
-        while folds:
-            doc_id = next(iter(folds))
+        # The ids taken first: after pops from its front, a dict's first key is found by
+        # skipping every slot freed before it, which made this loop quadratic (17 s of a
+        # million-entry audit).
+        for doc_id in list(folds):
             yield folds.pop(doc_id).freeze(now)
 
 

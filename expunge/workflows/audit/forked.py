@@ -2,7 +2,9 @@
 audit reads the ledger.
 
 The workers are forked before the walk begins (while this process is small) and receive
-the records that need them through a pipe, in batches, as the walk reads them. Each sends
+what needs them through a pipe, in batches, as the walk reads it: the envelope of each
+destroy event the walk parsed (so a worker parses no record, and verifies exactly the
+envelope the event carries) and each signed record as stored. Each sends
 back, per batch, compact verdicts by seq and the entry signatures it verified; a reader
 thread per worker takes them off the pipe at once (so that neither side can block the
 other on a full pipe) and the walk collects them as it goes (``arrived``): nothing of the
@@ -21,21 +23,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from expunge.certificates import TrustStore
 from expunge.core.errors import ExpungeError
-from expunge.ledger.chain import entry_hash
 from expunge.ledger.entries import RawEntry
 from expunge.workflows.audit.signatures import SIGNED_MARK, Verified, verify_entry_signatures
-from expunge.workflows.audit.verdicts import RecordKey, Verdict, Verifier, verify_records
+from expunge.workflows.audit.verdicts import RecordKey, Verdict, Verifier, verify_envelopes
 
-_DESTROY_MARK = b'"type":"destroy"'
-# Records per message: few enough to keep the pipes moving, enough to amortize a send.
+# Jobs per message: few enough to keep the pipes moving, enough to amortize a send.
 _BATCH = 64
 
-# (is a destroy record, then the raw entry's fields): plain tuples pickle in C, where a
-# slotted dataclass goes through Python per record.
-_Job = tuple[bool, str, int, bytes, bytes, bytes]
+# A destroy event's record key and envelope (as parsed), or a signed record's raw fields:
+# plain tuples and dicts pickle in C, where a slotted dataclass goes through Python.
+_Envelope = tuple[RecordKey, dict[str, Any]]
+_Signed = tuple[str, int, bytes, bytes, bytes]
 
 
 def _worker_failed() -> ExpungeError:
@@ -49,22 +51,14 @@ def _worker_failed() -> ExpungeError:
 def _serve(connection: Connection, trust: TrustStore) -> None:
     # Ctrl-C is the parent's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    records: list[tuple[RecordKey, bytes]] = []
-    signed: list[RawEntry] = []
     verifier = Verifier(trust.station_keys)
     try:
         while (batch := connection.recv()) is not None:
-            for destroy, ledger_id, seq, record, prev_hash, digest in batch:
-                if destroy:
-                    content = entry_hash(ledger_id, seq, prev_hash, record)
-                    records.append(((seq, content), record))
-                if SIGNED_MARK in record:
-                    signed.append(RawEntry(ledger_id, seq, record, prev_hash, digest))
+            envelopes, signed = batch
+            raws = [RawEntry(*fields) for fields in signed]
             connection.send(
-                (verify_records(records, verifier), verify_entry_signatures(signed, trust))
+                (verify_envelopes(envelopes, verifier), verify_entry_signatures(raws, trust))
             )
-            records.clear()
-            signed.clear()
         connection.send(None)  # all answered: an end of file before it is a failure
     finally:
         connection.close()
@@ -74,7 +68,10 @@ def _serve(connection: Connection, trust: TrustStore) -> None:
 class _Child:
     process: BaseProcess
     connection: Connection
-    batch: list[_Job] = field(default_factory=list)
+    # Batches sent, and answered (counted by the reader thread): the difference is the
+    # work queued in the worker.
+    sent: int = 0
+    answered: int = 0
     signatures: set[tuple[str, bytes, bytes]] = field(default_factory=set)
     reader: threading.Thread | None = None
     finished: bool = False
@@ -86,7 +83,8 @@ class Workers:
 
     def __init__(self, trust: TrustStore, count: int) -> None:
         self.children: list[_Child] = []
-        self._turn = 0
+        self._envelopes: list[_Envelope] = []
+        self._signed: list[_Signed] = []
         # Batches of verdicts as the reader threads take them off the pipes.
         self._arrived: queue.SimpleQueue[dict[RecordKey, Verdict]] = queue.SimpleQueue()
         self._signatures: Verified | None = None
@@ -110,6 +108,7 @@ class Workers:
         try:
             while (answer := child.connection.recv()) is not None:
                 verdicts, signatures = answer
+                child.answered += 1
                 child.signatures |= signatures
                 self._arrived.put(verdicts)
             child.finished = True
@@ -122,29 +121,34 @@ class Workers:
         return bool(self.children)
 
     def feed(self, raws: Iterable[RawEntry]) -> Iterator[RawEntry]:
-        """Pass ``raws`` through, handing each destroy or signed record to a worker."""
+        """Pass ``raws`` through, handing each signed record to a worker."""
         for raw in raws:
-            if self.children:
-                destroy = _DESTROY_MARK in raw.record
-                if destroy or SIGNED_MARK in raw.record:
-                    self._give(
-                        (destroy, raw.ledger_id, raw.seq, raw.record, raw.prev_hash, raw.hash)
-                    )
+            if self.children and SIGNED_MARK in raw.record:
+                self._signed.append((raw.ledger_id, raw.seq, raw.record, raw.prev_hash, raw.hash))
+                self._send_when_full()
             yield raw
 
-    def _give(self, job: _Job) -> None:
-        child = self.children[self._turn]
-        child.batch.append(job)
-        if len(child.batch) >= _BATCH:
-            self._send(child)
-            self._turn = (self._turn + 1) % len(self.children)
+    def verify(self, key: RecordKey, envelope: dict[str, Any]) -> None:
+        """Hand the envelope of the destroy event walked at ``key`` to a worker (its
+        verdict comes back by ``key``)."""
+        self._envelopes.append((key, envelope))
+        self._send_when_full()
 
-    def _send(self, child: _Child) -> None:
+    def _send_when_full(self) -> None:
+        if len(self._envelopes) + len(self._signed) >= _BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        # To the worker with the least work queued: a send to a busy worker blocks the
+        # walk once its pipe is full (a batch is larger than the pipe holds), while taking
+        # turns would leave the other worker idle behind it.
+        child = min(self.children, key=lambda c: c.sent - c.answered)
         try:
-            child.connection.send(child.batch)
+            child.connection.send((self._envelopes, self._signed))
         except OSError:
             raise _worker_failed() from None
-        child.batch = []
+        child.sent += 1
+        self._envelopes, self._signed = [], []
 
     def arrived(self) -> Iterator[tuple[RecordKey, Verdict]]:
         """The verdicts (by record key) that have come back since the last call, without waiting."""
@@ -157,10 +161,9 @@ class Workers:
 
     def finish(self) -> Iterator[tuple[RecordKey, Verdict]]:
         """End the feeding, wait for the workers, and yield the verdicts still to come."""
+        if self._envelopes or self._signed:
+            self._send()
         for child in self.children:
-            if child.batch:
-                self._send(child)
-            child.batch = []
             with contextlib.suppress(OSError):  # a dead worker is reported below
                 child.connection.send(None)
         for child in self.children:

@@ -27,8 +27,7 @@ class PendingDestroys:
         self.run = run
         # key -> the event and what its check needs, in the order walked (seq order)
         self.waiting: dict[RecordKey, tuple[Origin | None, Destroy, Holding | None]] = {}
-        # key -> verdict, for events waiting (or not yet walked: an export is read whole
-        # before its walk, so its verdicts can come first)
+        # key -> verdict, for events waiting
         self.verdicts: dict[RecordKey, Verdict] = {}
         self.count = 0
 
@@ -64,8 +63,8 @@ class PendingDestroys:
             self.run.destroy_event(key[0], origin, event, verdict, holding)
 
     def finish(self) -> None:
-        """Check the events still waiting once every verdict is in: a worker gave none for
-        a record it could not read."""
+        """Check the events still waiting once every verdict is in: one whose verdict
+        never came is not taken for verified."""
         verdicts = self.verdicts
         for key, (origin, event, holding) in self.waiting.items():
             self.run.destroy_event(key[0], origin, event, verdicts.pop(key, _MALFORMED), holding)

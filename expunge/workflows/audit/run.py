@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -19,12 +18,12 @@ from expunge.ledger.export import read_export
 from expunge.ledger.state import DocumentFolds, StateProblem
 from expunge.workflows.audit.anchors import read_anchor_file
 from expunge.workflows.audit.checks import AuditRun, Holding
+from expunge.workflows.audit.files import CertificateFiles, uncited
 from expunge.workflows.audit.forked import Workers
 from expunge.workflows.audit.pending import PendingDestroys
 from expunge.workflows.audit.report import Anchor, AuditProblem, AuditReport, WriteOffNote
 from expunge.workflows.audit.signatures import entry_verifier
 from expunge.workflows.audit.verdicts import Verifier
-from expunge.workflows.certify import CERT_SUFFIX
 from expunge.workflows.records import (
     existing_ledger,
     head_record_path,
@@ -33,10 +32,6 @@ from expunge.workflows.records import (
     shared,
     trust_verifier,
 )
-
-
-def _cited_name(path: Path, cited_ids: set[str]) -> bool:
-    return path.name.endswith(CERT_SUFFIX) and path.name[: -len(CERT_SUFFIX)] in cited_ids
 
 
 def audit(
@@ -94,9 +89,14 @@ def _audit(
         if isinstance(event, Destroy):
             content = walk.content_hash(entry.seq)
             assert content is not None  # the walk yields only what it hashed
-            verdict = None if pool.active else run.verifier.data(dict(event.envelope))
+            key = (entry.seq, content)
+            verdict = None
+            if pool.active:
+                pool.verify(key, dict(event.envelope))
+            else:
+                verdict = run.verifier.data(dict(event.envelope))
             holding = Holding.of(folds, event)
-            destroys.add((entry.seq, content), entry.record.origin, event, holding, verdict)
+            destroys.add(key, entry.record.origin, event, holding, verdict)
         folds.feed(entry)
         if pool.active:
             destroys.arrive(pool.arrived())
@@ -109,10 +109,13 @@ def _audit(
         run.anchor(anchor.head, anchor.origin)
     anchored = run.take_problems()
     cited_ids = {certificate_id for certificate_id, _ in run.cited}
-    all_files = list(certificate_files)
-    for path in all_files:
-        if not _cited_name(path, cited_ids):
-            run.certificate_file(path)
+    # A home's files as names (a Path each, for a quarter of a million, would weigh more
+    # than the documents' states); any other iterable as given.
+    all_files = certificate_files
+    if not isinstance(all_files, CertificateFiles):
+        all_files = list(all_files)
+    for path in uncited(all_files, cited_ids):
+        run.certificate_file(path)
     documents = destroyed = outstanding = 0
     written_off: list[WriteOffNote] = []
     # One document's final state at a time: a million entries hold a quarter of a
@@ -142,15 +145,9 @@ def _audit(
     )
 
 
-def certificate_paths(folder: Path) -> list[Path]:
+def certificate_paths(folder: Path) -> CertificateFiles:
     """The certificate files in a folder (``*.cert.json``), in name order."""
-    if not folder.is_dir():
-        return []
-    # scandir's entries know their type from the directory itself: no stat per file
-    # (a station keeps hundreds of thousands of certificates).
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(CERT_SUFFIX) and e.is_file())
-    return [folder / name for name in names]
+    return CertificateFiles.of(folder)
 
 
 def _read_export(path: Path) -> list[RawEntry]:

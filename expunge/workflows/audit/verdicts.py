@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -139,8 +139,12 @@ class Verifier:
     def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
         self.keys = keys
         # (SHA-256 of the payload, signatures) -> verdict, oldest first. The digest, not
-        # the payload: a payload weighs kilobytes.
-        self.cache: dict[tuple[bytes, tuple[tuple[str, bytes], ...]], Verdict] = {}
+        # the payload: a payload weighs kilobytes. Ordered, so that the oldest goes in
+        # O(1): a dict's first key after pops from its front is found by skipping every
+        # slot freed before it (2 us per eviction at this size, ten times OrderedDict's).
+        self.cache: OrderedDict[tuple[bytes, tuple[tuple[str, bytes], ...]], Verdict] = (
+            OrderedDict()
+        )
 
     def envelope(self, envelope: Envelope) -> Verdict:
         signatures = tuple((s.keyid, s.sig) for s in envelope.signatures)
@@ -150,7 +154,7 @@ class Verifier:
         if found is None:
             found = self._verify(envelope, payload_sha256.hex())
             if len(self.cache) >= CACHED_VERDICTS:
-                del self.cache[next(iter(self.cache))]
+                self.cache.popitem(last=False)
             self.cache[key] = found
         return found
 
@@ -180,19 +184,9 @@ class Verifier:
 RecordKey = tuple[int, bytes]
 
 
-def verify_records(
-    records: Sequence[tuple[RecordKey, bytes]], verifier: Verifier
+def verify_envelopes(
+    envelopes: Sequence[tuple[RecordKey, object]], verifier: Verifier
 ) -> dict[RecordKey, Verdict]:
-    """The verdict on the certificate of each destroy record, by its key (in a worker).
-
-    Records are read with the plain JSON parser only to find the envelope; the parent
-    parses them strictly, and the verdict on a record it rejects is not used.
-    """
-    verdicts: dict[RecordKey, Verdict] = {}
-    for key, record in records:
-        try:
-            envelope = json.loads(record)["event"]["envelope"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        verdicts[key] = verifier.data(envelope)
-    return verdicts
+    """The verdict on each destroy event's envelope (as the walk parsed it), by its
+    event's record key (in a worker)."""
+    return {key: verifier.data(envelope) for key, envelope in envelopes}

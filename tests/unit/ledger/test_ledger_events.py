@@ -21,6 +21,7 @@ from expunge.ledger.events import (
     event_from_dict,
     format_time,
     parse_time,
+    utc_second,
 )
 from expunge.ledger.ids import next_document_id, validate_document_id
 from tests.support.ledger import STATION, chain, destroy, register, signed_chain
@@ -199,3 +200,31 @@ def test_generated_ids_count_per_year_and_ignore_other_forms() -> None:
     assert next_document_id(existing, 2026) == "DOC-2026-1000001"
     assert next_document_id(existing[:4], 2026) == "DOC-2026-000008"
     assert next_document_id(existing, 2027) == "DOC-2027-000001"
+
+
+def test_utc_second_normalizes_and_keeps_what_is_normal() -> None:
+    normal = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
+    assert utc_second(normal) is normal
+    fraction = datetime(2026, 3, 1, 12, 0, 5, 999_999, tzinfo=UTC)
+    assert utc_second(fraction) == normal
+    plus_two = datetime(2026, 3, 1, 14, 0, 5, 10, tzinfo=timezone(timedelta(hours=2)))
+    moved = utc_second(plus_two)
+    assert moved == normal and moved.tzinfo is UTC
+    with pytest.raises(UsageError):
+        utc_second(datetime(2026, 3, 1, 12))
+
+
+def test_values_many_events_repeat_are_read_as_one_string() -> None:
+    # An audit keeps these for every document: one object each, not one per event.
+    def read(event: Event) -> Any:
+        return event_from_dict(json.loads(json.dumps(event.to_dict())))
+
+    first, second = read(register("DOC-A")), read(register("DOC-B"))
+    assert first.classification is second.classification
+    assert first.custodian is second.custodian
+    moved = [read(Transfer(doc, "bob")) for doc in ("DOC-A", "DOC-B")]
+    assert moved[0].custodian is moved[1].custodian
+    copies = [read(Copy(doc, to_medium="serial:XYZ")) for doc in ("DOC-A", "DOC-B")]
+    assert copies[0].to_medium is copies[1].to_medium
+    gone = [read(destroy(doc, paths=(f"/d/{doc}",))) for doc in ("DOC-A", "DOC-B")]
+    assert gone[0].method is gone[1].method

@@ -11,6 +11,7 @@ from expunge.core.errors import ExpungeError, RefusedError, TargetError, UsageEr
 from expunge.ledger.entries import Entry
 from expunge.ledger.events import Copy, DocumentEvent, Event, Seal, Transfer, WriteOff
 from expunge.ledger.state import (
+    DocumentFolds,
     DocumentState,
     all_documents,
     check_event,
@@ -226,3 +227,16 @@ def test_a_write_off_closes_one_outstanding_copy_and_only_a_copy() -> None:
         with pytest.raises(RefusedError, match=words):
             check_event(entries, bad)
     assert consistency_problems(chain([*events, WriteOff(DOC, 2, "lost", "again")])) != ()
+
+
+def test_folds_freeze_in_order_of_registration_each_dropped_as_frozen() -> None:
+    folds = DocumentFolds()
+    ids = [f"DOC-{n:03d}" for n in (5, 1, 3, 2, 4)]
+    for entry in chain([register(doc) for doc in ids]):
+        folds.feed(entry)
+    frozen = []
+    for state in folds.freeze(NOW):
+        frozen.append(state.doc_id)
+        assert state.doc_id not in folds.folds
+        assert len(folds.folds) == len(ids) - len(frozen)
+    assert frozen == ids and folds.folds == {}
