@@ -8,7 +8,9 @@ Usage::
 
 One run, one target file of random data (not zeros: the virtual disk stores zeros faster).
 Every round runs each case once, in reversed order on odd rounds so that drift (other load,
-the host's cache warming up) falls on both sides of each comparison. One pass each:
+the host's cache warming up) falls on both sides of each comparison, after one untimed
+round (each tool's first run after the files are made is slower, whatever the tool). One
+pass each:
 
 * ``expunge shred --keep -m clear --verify none --json FILE``
 * ``shred -n1 FILE`` (GNU coreutils)
@@ -354,6 +356,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         cases = make_cases(work, target, source, args.dod3)
         load_start = os.getloadavg()[0]
         started = time.perf_counter()
+        for case in cases:  # untimed: the first run of each tool warms the host's caches
+            timed(case, env, work, source, state)
         for rnd in range(args.repeat):
             order = cases if rnd % 2 == 0 else cases[::-1]
             for case in order:
