@@ -25,10 +25,13 @@ from expunge.workflows.destroy.request import PlannedFile
 if TYPE_CHECKING:
     from expunge.workflows.destroy.run import FileDestroyer
 
-# Four: on a 2-core machine, 3,000 files took 8.8 s on average with 4, 10.1 s with 8
-# (each blocking call hands the interpreter lock to another thread: twice the context
-# switches), 10.1 s with 2 and 11.6 s with 16, once the journals went into the run log.
-IN_FLIGHT = 4
+# Three: on a 2-core machine, 4,000 files took 12.0 s with 3, 12.8-13.6 s with 4 and
+# 12.6-12.8 s with 2, alternating, and 10,000 files 29.8-30.5 s with 3, 30.0-31.4 s with 4
+# (each blocking call hands the interpreter lock to another thread, and more threads mean
+# more handoffs: system time 16 s with 3, 18 s with 4);
+# earlier, before start-up and the run log's journals were cut, 3,000 files took 8.8 s
+# with 4, 10.1 s with 2 or 8 and 11.6 s with 16.
+IN_FLIGHT = 3
 ALONE_FROM = 64 << 20
 
 
