@@ -18,6 +18,9 @@ rounds:
   renamed and unlinked; no read-back, no certificate)
 * ``srm -llr TREE`` (Debian's secure-delete: one random pass, files and folders removed)
 
+Beside each tool's wall time, its CPU time (user and system, from its own rusage) and
+that per file: divided by the number of cores, a floor no parallelism gets under.
+
 Also, once: expunge on a tree of ``--small`` files (linearity: time per file should not grow
 with the tree), ``expunge cert verify`` of the ``--files`` certificate, and ten rounds of
 one 4 KiB file per call (``expunge shred -q FILE``, what ``find -exec expunge shred {} \\;``
@@ -233,6 +236,9 @@ def summarize(
         "load_average": os.getloadavg(),
         "seconds": {k: [r.seconds for r in v] for k, v in runs.items()},
         "median_seconds": {"expunge": expunge, "gnu": gnu, "srm": srm},
+        "median_cpu_seconds": {
+            k: statistics.median(r.cpu_seconds for r in v) for k, v in runs.items()
+        },
         "files_per_second": {"expunge": args.files / expunge, "gnu": args.files / gnu},
         "small_seconds": small_run.seconds,
         "cert_verify_seconds": verified.seconds,
@@ -257,7 +263,12 @@ def print_table(result: dict[str, Any]) -> None:
         ("srm", "srm -llr"),
     ):
         runs = ", ".join(f"{s:.1f}" for s in result["seconds"][key])
-        print(f"  {label:<18} median {med[key]:7.2f} s   runs {runs}")
+        cpu = result["median_cpu_seconds"][key]
+        per_file = cpu / result["files"] * 1000
+        print(
+            f"  {label:<18} median {med[key]:7.2f} s   runs {runs}   "
+            f"CPU {cpu:.1f} s ({per_file:.2f} ms/file)"
+        )
     print(f"  expunge on {result['small']} files: {result['small_seconds']:.2f} s")
     verify = result["cert_verify_seconds"]
     print(f"  cert verify of the {result['files']}-file certificate: {verify:.2f} s")

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 
 from expunge.core.errors import RefusedError, TargetError
-from expunge.shred import fsinfo, resolve
+from expunge.shred import fsinfo, libc, resolve
 from expunge.shred.filesystems import limitations_of, refusal
 from expunge.shred.journal import JournalTarget
 from expunge.shred.oserror import kind_of, target_error
@@ -168,14 +168,19 @@ def _check_readable(fd: int, path: str) -> None:
 
 
 def _check_object(
-    fd: int, dir_fd: int, before: os.stat_result, path: str, options: FileOptions
+    fd: int,
+    dir_fd: int,
+    before: os.stat_result,
+    path: str,
+    options: FileOptions,
+    mount_id: int | None,
 ) -> os.stat_result:
     st = os.fstat(fd)
     if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino) or not stat.S_ISREG(st.st_mode):
         raise RefusedError(
             "changed between the check and the open", target=path, remedy="try again"
         )
-    if fsinfo.mount_id(fd) != fsinfo.mount_id(dir_fd):
+    if mount_id != fsinfo.mount_id(dir_fd):
         raise RefusedError(
             "is a mount point (a file bind-mounted from elsewhere): overwriting it would "
             "destroy the file it shows",
@@ -231,9 +236,13 @@ def open_file_at(dir_fd: int, name: str, path: str, options: FileOptions) -> Ope
             ) from exc
         raise _write_open_error(exc, dir_fd, name, path) from exc
     try:
-        st = _check_object(fd, dir_fd, before, path, options)
+        # One statx of the file for all that asks it: its mount (for the bind-mount check
+        # and the mount table) and its birth time (for the journal).
+        facts = libc.statx_fd(fd)
+        mount_id = fsinfo.mount_id(fd, facts)
+        st = _check_object(fd, dir_fd, before, path, options, mount_id)
         _check_readable(fd, path)
-        fstype, blocking, recorded = limitations_of(fd, st)
+        fstype, blocking, recorded = limitations_of(fd, st, mount_id=mount_id)
         if blocking and not options.accept_limitations:
             raise refusal(path, blocking[0])
         _check_not_open_elsewhere(fd, path, options)
@@ -266,7 +275,7 @@ def open_file_at(dir_fd: int, name: str, path: str, options: FileOptions) -> Ope
             identity,
             limitations,
             fsinfo.generation(fd),
-            fsinfo.birth_ns(fd),
+            None if facts is None else facts.birth_ns,
         )
     except BaseException:
         os.close(fd)

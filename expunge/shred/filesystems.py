@@ -83,17 +83,18 @@ def refusal(path: str, first: Limitation) -> ExpungeError:
 
 
 def limitations_of(
-    fd: int, st: os.stat_result, mountinfo: Path = MOUNTINFO
+    fd: int, st: os.stat_result, mountinfo: Path = MOUNTINFO, mount_id: int | None = None
 ) -> tuple[str, tuple[Limitation, ...], tuple[Limitation, ...]]:
     """The filesystem's name, and what an overwrite cannot promise on it.
 
     Returns ``(filesystem, blocking, recorded)``: blocking limitations are refused unless
     the user accepts them (``refusal`` says how); recorded ones only go into the report.
     ``filesystem`` is the driver's name where the mount table tells it (``ext3``,
-    ``fuse.ntfs-3g``), else the ``fstatfs`` name.
+    ``fuse.ntfs-3g``), else the ``fstatfs`` name. ``mount_id`` is ``fd``'s where the
+    caller has it.
     """
     magic = fsinfo.filesystem_type(fd)
-    mount = fsinfo.mount_of_fd(fd, mountinfo)
+    mount = fsinfo.mount_of_fd(fd, mountinfo, mount_id)
     name, blocking, recorded = _by_filesystem(fd, st, magic, mount)
     recorded += _of_the_medium(st)
     return name, tuple(blocking), tuple(map(_shared, recorded))

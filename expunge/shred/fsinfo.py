@@ -77,13 +77,15 @@ def filesystem_type(fd: int) -> str:
     return FS_MAGIC.get(magic, f"unknown-{magic:#x}")
 
 
-def mount_id(fd: int) -> int | None:
+def mount_id(fd: int, facts: libc.Statx | None = None) -> int | None:
     """The ID of the mount ``fd`` was opened through (``statx``, else ``/proc`` fdinfo).
 
     Two names on one filesystem but on different mounts (a bind mount) share ``st_dev``
-    and differ here: this is how a bind mount is told from a folder.
+    and differ here: this is how a bind mount is told from a folder. ``facts`` is a
+    ``statx`` of ``fd`` the caller already made (by default one is made here).
     """
-    facts = libc.statx_fd(fd)
+    if facts is None:
+        facts = libc.statx_fd(fd)
     if facts is not None and facts.mount_id is not None:
         return facts.mount_id
     try:
@@ -106,9 +108,14 @@ def on_another_mount(child_fd: int, parent_fd: int) -> bool:
     return os.fstat(child_fd).st_dev != os.fstat(parent_fd).st_dev
 
 
-def mount_of_fd(fd: int, mountinfo: Path = MOUNTINFO) -> MountFacts | None:
-    """The mount ``fd`` lives on: by mount ID, else the last-mounted one of its device."""
-    wanted = mount_id(fd)
+def mount_of_fd(
+    fd: int, mountinfo: Path = MOUNTINFO, known_id: int | None = None
+) -> MountFacts | None:
+    """The mount ``fd`` lives on: by mount ID, else the last-mounted one of its device.
+
+    ``known_id`` is ``fd``'s mount ID where the caller has it (by default it is asked).
+    """
+    wanted = mount_id(fd) if known_id is None else known_id
     st_dev = os.fstat(fd).st_dev
     devnum = f"{os.major(st_dev)}:{os.minor(st_dev)}"
     mounts = read_mounts(mountinfo)
@@ -138,12 +145,6 @@ def generation(fd: int) -> int | None:
     """The inode's generation number (``FS_IOC_GETVERSION``): new each time the filesystem
     reuses an inode number, so it tells a new file from the one that had the number."""
     return _ioctl_u32(fd, FS_IOC_GETVERSION)
-
-
-def birth_ns(fd: int) -> int | None:
-    """When the inode was created (``statx`` btime), in nanoseconds; None if unknown."""
-    facts = libc.statx_fd(fd)
-    return facts.birth_ns if facts is not None else None
 
 
 def has_shared_extents(fd: int, size: int) -> bool | None:

@@ -12,7 +12,7 @@ import pytest
 
 from expunge.core.errors import EXIT_REFUSED, RefusedError
 from expunge.core.progress import StopRequest
-from expunge.shred import files
+from expunge.shred import files, libc
 from expunge.shred.journal import JournalTarget, WipeJournal, find_journal
 from expunge.shred.methods import get_method
 from expunge.shred.overwrite import PassOptions
@@ -120,3 +120,22 @@ def test_a_device_journal_of_schema_1_still_resumes(tmp_path: Path) -> None:
     assert found is not None and found.record.schema == 1
     found.record_interruption("medium gone")  # rewritten in its own schema
     assert WipeJournal.load(journal.path).record.events[-1].reason == "medium gone"
+
+
+def test_an_opened_file_is_pinned_by_its_own_birth_time_and_generation(tmp_path: Path) -> None:
+    # The pins come from the descriptor that is overwritten: a file recreated under the
+    # same name is born later, so its journal target differs.
+    doc = tmp_path / "doc.bin"
+    doc.write_bytes(os.urandom(4096))
+    with files.open_file(str(doc), files.FileOptions()) as first:
+        facts = libc.statx_fd(first.fd)
+        if facts is None or facts.birth_ns is None:
+            pytest.skip(f"{tmp_path}'s filesystem records no birth time (statx btime)")
+        assert first.birth_ns == facts.birth_ns
+        assert first.journal_target.birth_ns == facts.birth_ns
+        pinned = first.journal_target
+    doc.unlink()
+    doc.write_bytes(os.urandom(4096))
+    with files.open_file(str(doc), files.FileOptions()) as second:
+        assert second.birth_ns is not None and second.birth_ns >= facts.birth_ns
+        assert second.journal_target != pinned or second.generation != first.generation
